@@ -1,0 +1,61 @@
+"""Farm-to-market traceability for Thủy Nguyên ward: the application factory."""
+from flask import Flask, has_request_context, request
+from flask_babel import Babel
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFProtect
+
+from .config import ROOT, from_environment
+from .db import close_session, get_session, make_engine
+from .services.keys import KeyStore
+
+LOCALES = ("vi", "en")
+babel = Babel()
+csrf = CSRFProtect()
+login_manager = LoginManager()
+
+
+def select_locale() -> str:
+    if not has_request_context():
+        return "en"  # CLI output
+    chosen = request.cookies.get("lang")
+    if chosen in LOCALES:
+        return chosen
+    if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale in LOCALES:
+        return current_user.locale
+    return "vi"
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True, template_folder=str(ROOT / "templates"))
+    app.config.from_mapping(from_environment(app.instance_path))
+    if config:
+        app.config.update(config)
+    app.extensions["trace.engine"] = make_engine(app.config["DATABASE_URL"])
+    app.teardown_appcontext(close_session)
+
+    babel.init_app(app, locale_selector=select_locale)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+
+    from . import cli
+    from .api import bp as api_bp
+    from .web import auth, producer, retailer, scan
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(producer.bp)
+    app.register_blueprint(retailer.bp)
+    app.register_blueprint(scan.bp)
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)
+    scan.register_error_pages(app)
+    from .web import filters
+    filters.register(app)
+    cli.register(app)
+    return app
+
+
+def key_store(app: Flask) -> KeyStore:
+    return KeyStore(app.config["TRACE_KEYS_DIR"], app.config["TRACE_KEY_PASSPHRASE"])
+
+
+__all__ = ["create_app", "get_session", "key_store"]

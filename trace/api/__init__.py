@@ -1,0 +1,252 @@
+"""JSON API /api/v1: bearer-token auth, RFC 9457 problem details for every error."""
+from functools import wraps
+
+from flask import Blueprint, current_app, g, jsonify, request
+from sqlmodel import select
+
+from .. import key_store
+from ..db import get_session
+from ..models import Batch, LabelRun, Lot, Product
+from ..services import accounts, certificates, labels, lots, recording, suppliers
+from ..services.errors import NotFound, ValidationError
+from ..services.keys import iso_utc, keyset_from_database
+from ..services.scan import scan_facts
+from ..services.verification import verify_against_database
+from ..web import local_time, today
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def problem(status: int, title: str, detail: str = "", errors: dict | None = None):
+    body = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = errors
+    return jsonify(body), status, {"Content-Type": "application/problem+json"}
+
+
+@bp.errorhandler(ValidationError)
+def _invalid(exc: ValidationError):
+    get_session().rollback()
+    return problem(422, "Invalid input", "Nothing was saved; fix the fields listed in errors.", exc.errors)
+
+
+@bp.errorhandler(NotFound)
+def _not_found(exc: NotFound):
+    get_session().rollback()
+    return problem(404, "Not found", str(exc))
+
+
+def token_required(view):
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        user = accounts.user_for_token(get_session(), token.strip()) if scheme.lower() == "bearer" and token else None
+        if user is None:
+            return problem(401, "Unauthorized", "Send 'Authorization: Bearer <token>' with a valid API token.")
+        g.api_user = user
+        return view(*args, **kwargs)
+    return wrapped
+
+
+def producer_required(view):
+    @wraps(view)
+    @token_required
+    def wrapped(*args, **kwargs):
+        if g.api_user.role != "producer":
+            return problem(403, "Forbidden", "Only producers record production data.")
+        return view(*args, **kwargs)
+    return wrapped
+
+
+def body() -> dict:
+    data = request.get_json(silent=True)
+    if data is None:
+        raise ValidationError({"body": "The body is not valid JSON (send Content-Type: application/json)."})
+    if not isinstance(data, dict):
+        raise ValidationError({"body": "Send a JSON object."})
+    return data
+
+
+def _org() -> int:
+    return g.api_user.organization_id
+
+
+def _zone() -> str:
+    return current_app.config["TRACE_TIMEZONE"]
+
+
+def _created(payload: dict):
+    get_session().commit()
+    return jsonify(payload), 201
+
+
+def site_json(site) -> dict:
+    return {"id": site.id, "name": site.name, "kind": site.kind, "crop": site.crop,
+            "area_ha": str(site.area_ha) if site.area_ha is not None else None,
+            "farming_method": site.farming_method, "address": site.address, "location": site.location}
+
+
+def product_json(product) -> dict:
+    rating = certificates.current_ocop(get_session(), product.id, today())
+    return {"id": product.id, "gtin": product.gtin, "name_vi": product.name_vi, "name_en": product.name_en,
+            "category": product.category, "unit": product.unit, "shelf_life_days": product.shelf_life_days,
+            "ocop": {"stars": rating.stars, "valid_until": rating.valid_until.isoformat()} if rating else None}
+
+
+def certificate_json(certificate) -> dict:
+    sites, products = certificates.scope(get_session(), certificate)
+    return {"id": certificate.id, "scheme": certificate.scheme, "standard": certificate.standard,
+            "certifier": certificate.certifier, "number": certificate.number,
+            "valid_from": certificate.valid_from.isoformat(), "valid_until": certificate.valid_to.isoformat(),
+            "status_today": certificates.status_on(get_session(), certificate, today()),
+            "site_ids": [s.id for s in sites], "product_ids": [p.id for p in products]}
+
+
+def lot_json(lot, product) -> dict:
+    return {"id": lot.id, "gtin": product.gtin, "code": lot.code, "product": product.name_vi,
+            "quantity": str(lot.quantity), "unit": lot.unit, "produced_on": lot.produced_on.isoformat(),
+            "batch_id": lot.batch_id, "recalled": lot.recalled_at is not None}
+
+
+def event_json(event, site=None) -> dict:
+    return {"id": event.id, "step": event.step, "epcis_type": event.epcis_type, "action": event.action,
+            "biz_step": event.biz_step,
+            "time": local_time(event).isoformat(timespec="minutes"),
+            "site": site.name if site else None, "details": event.details}
+
+
+@bp.route("/sites", methods=["GET", "POST"])
+@producer_required
+def sites():
+    session = get_session()
+    if request.method == "POST":
+        return _created(site_json(recording.create_site(session, _org(), body())))
+    return jsonify([site_json(s) for s in recording.list_sites(session, _org())])
+
+
+@bp.route("/products", methods=["GET", "POST"])
+@producer_required
+def products():
+    session = get_session()
+    if request.method == "POST":
+        product = recording.create_product(session, _org(), body(), current_app.config["TRACE_GS1_COMPANY_PREFIX"])
+        return _created(product_json(product))
+    return jsonify([product_json(p) for p in recording.list_products(session, _org())])
+
+
+@bp.route("/products/<int:product_id>/ocop", methods=["POST"])
+@producer_required
+def ocop(product_id: int):
+    rating = recording.add_ocop_rating(get_session(), _org(), product_id, body())
+    return _created({"id": rating.id, "product_id": rating.product_id, "stars": rating.stars,
+                     "decision_number": rating.decision_number, "issued_on": rating.issued_on.isoformat(),
+                     "valid_until": rating.valid_until.isoformat(), "issuing_level": rating.issuing_level})
+
+
+@bp.route("/certificates", methods=["GET", "POST"])
+@producer_required
+def certificates_endpoint():
+    session = get_session()
+    if request.method == "POST":
+        return _created(certificate_json(recording.create_certificate(session, _org(), body())))
+    return jsonify([certificate_json(c) for c in recording.list_certificates(session, _org())])
+
+
+@bp.route("/batches", methods=["GET", "POST"])
+@producer_required
+def batches():
+    session = get_session()
+    if request.method == "POST":
+        batch = recording.start_batch(session, _org(), g.api_user.id, body(), _zone())
+        return _created(batch_json(batch))
+    return jsonify([batch_json(b) for b, _site, _product in recording.list_batches(session, _org())])
+
+
+def batch_json(batch: Batch, with_timeline: bool = False) -> dict:
+    data = {"id": batch.id, "code": batch.code, "site_id": batch.site_id, "product_id": batch.product_id,
+            "started_on": batch.started_on.isoformat()}
+    if with_timeline:
+        _, entries = recording.timeline(get_session(), _org(), batch.id)
+        data["timeline"] = [{**event_json(e.event, e.site), "lots": [lot.code for lot in e.lots]} for e in entries]
+    return data
+
+
+@bp.route("/batches/<int:batch_id>")
+@producer_required
+def batch(batch_id: int):
+    return jsonify(batch_json(recording.owned(get_session(), Batch, batch_id, _org()), with_timeline=True))
+
+
+@bp.route("/batches/<int:batch_id>/inputs", methods=["POST"])
+@producer_required
+def inputs(batch_id: int):
+    event = recording.record_input(get_session(), _org(), g.api_user.id, batch_id, body(), _zone())
+    return _created(event_json(event))
+
+
+@bp.route("/batches/<int:batch_id>/harvests", methods=["POST"])
+@producer_required
+def harvests(batch_id: int):
+    session = get_session()
+    lot = recording.record_harvest(session, _org(), g.api_user.id, batch_id, body(), _zone())
+    return _created(lot_json(lot, session.get(Product, lot.product_id)))
+
+
+def _lot(gtin: str, code: str) -> Lot:
+    lot = lots.find_lot(get_session(), gtin.zfill(14), code, organization_id=_org())
+    if lot is None:
+        raise NotFound("No such lot in your organization (GTIN and lot code).")
+    return lot
+
+
+@bp.route("/lots")
+@producer_required
+def lot_list():
+    return jsonify([lot_json(lot, product) for lot, product in lots.list_lots(get_session(), _org())])
+
+
+@bp.route("/lots/<gtin>/<code>/packings", methods=["POST"])
+@producer_required
+def packings(gtin: str, code: str):
+    event = recording.record_packing(get_session(), _org(), g.api_user.id, _lot(gtin, code).id, body(), _zone())
+    return _created(event_json(event))
+
+
+@bp.route("/lots/<gtin>/<code>/labels", methods=["POST"])
+@producer_required
+def issue(gtin: str, code: str):
+    session = get_session()
+    lot = _lot(gtin, code)
+    run = labels.issue_labels(session, key_store(current_app), lot, body().get("count"), g.api_user.id)
+    items = labels.labels_for_run(session, key_store(current_app), current_app.config["TRACE_BASE_URL"], run)
+    return _created({"run_id": run.id, "first_serial": run.first_serial, "last_serial": run.last_serial,
+                     "labels": [{"serial": item.serial, "url": item.url} for item in items]})
+
+
+@bp.route("/lots/<gtin>/<code>/labels")
+@producer_required
+def label_runs(gtin: str, code: str):
+    lot = _lot(gtin, code)
+    runs = get_session().exec(select(LabelRun).where(LabelRun.lot_id == lot.id).order_by(LabelRun.id)).all()
+    return jsonify([{"run_id": r.id, "first_serial": r.first_serial, "last_serial": r.last_serial,
+                     "issued_at": iso_utc(r.issued_at)} for r in runs])
+
+
+@bp.route("/verify", methods=["POST"])
+def verify():
+    data = body()
+    url = data.get("url")
+    if not isinstance(url, str) or not url.strip() or len(url) > 2000:
+        raise ValidationError({"url": "Give the label's URL as a string."})
+    session = get_session()
+    verification = verify_against_database(session, url, keyset_from_database(session))
+    return jsonify(scan_facts(session, verification, today()))
+
+
+@bp.route("/suppliers/<int:organization_id>")
+@token_required
+def supplier(organization_id: int):
+    return jsonify(suppliers.supplier_profile(get_session(), organization_id, today()))

@@ -1,0 +1,169 @@
+"""`flask --app trace …` commands; they read the same environment as the web app."""
+import csv
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+
+from .db import session_scope, upgrade
+from .services import accounts, keys, labels, lots
+from .services.errors import ValidationError
+from .services.gs1 import normalize_gtin
+from .services.verification import verify_against_database, verify_label
+
+
+def _engine():
+    return current_app.extensions["trace.engine"]
+
+
+def _store():
+    from . import key_store
+    return key_store(current_app)
+
+
+@click.command("init-db")
+def init_db():
+    """Create or upgrade the database schema (Alembic migrations)."""
+    upgrade(_engine())
+    click.echo("Database is at the latest schema.")
+
+
+@click.command("demo")
+def demo():
+    """Create the demo Thủy Nguyên ward (idempotent) and print its logins."""
+    from .services.demo import DEMO_PASSWORD, create_demo
+    upgrade(_engine())
+    with session_scope(_engine()) as session:
+        created, users = create_demo(session, _store(), current_app.config["TRACE_BASE_URL"])
+    click.echo("Demo ward created." if created else "Demo ward already present; nothing changed.")
+    click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+    for email, role, organization in users:
+        click.echo(f"  {email:<28} {role:<10} {organization}")
+
+
+keys_group = click.Group("keys", help="Signing keys.")
+
+
+@keys_group.command("generate")
+def keys_generate():
+    """Generate a new active Ed25519 signing key."""
+    with session_scope(_engine()) as session:
+        row = keys.generate_key(session, _store())
+        click.echo(f"Generated key {row.kid} ({_store().path(row.kid)}).")
+
+
+@keys_group.command("ensure")
+def keys_ensure():
+    """Make sure a usable signing key exists (creates one if none)."""
+    with session_scope(_engine()) as session:
+        row = keys.ensure_signing_key(session, _store())
+        click.echo(f"Signing with key {row.kid}.")
+
+
+@keys_group.command("list")
+def keys_list():
+    with session_scope(_engine()) as session:
+        for entry in keys.jwks(session)["keys"]:
+            click.echo(f"{entry['kid']}\t{entry['status']}\t{entry['created']}\t{entry['x']}")
+
+
+lots_group = click.Group("lots", help="Lots.")
+
+
+@lots_group.command("list")
+def lots_list():
+    """One lot a line, tab-separated: GTIN, lot code, product name, quantity, unit."""
+    with session_scope(_engine()) as session:
+        for lot, product in lots.list_lots(session):
+            click.echo("\t".join([product.gtin, lot.code, product.name_vi, str(lot.quantity), lot.unit]))
+
+
+labels_group = click.Group("labels", help="QR labels.")
+
+
+@labels_group.command("issue")
+@click.argument("gtin")
+@click.argument("lot_code")
+@click.option("--count", type=int, required=True, help="How many labels.")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Output file: .csv (serial, URL), .png (one label per serial: FILE-SERIAL.png if several), .pdf")
+def labels_issue(gtin: str, lot_code: str, count: int, out: Path):
+    """Issue COUNT new labels for the lot GTIN + LOT_CODE and write them to OUT."""
+    suffix = out.suffix.lower()
+    if suffix not in (".csv", ".png", ".pdf"):
+        raise click.UsageError("--out must end in .csv, .png or .pdf")
+    try:
+        gtin14 = normalize_gtin(gtin)
+    except ValidationError as exc:
+        raise click.UsageError(exc.errors["gtin"]) from None
+    with session_scope(_engine()) as session:
+        lot = lots.find_lot(session, gtin14, lot_code)
+        if lot is None:
+            raise click.ClickException(f"No lot {lot_code!r} of GTIN {gtin14}.")
+        try:
+            run = labels.issue_labels(session, _store(), lot, count)
+        except ValidationError as exc:
+            raise click.ClickException("; ".join(exc.errors.values())) from None
+        items = labels.labels_for_run(session, _store(), current_app.config["TRACE_BASE_URL"], run)
+        _write_labels(items, out, suffix)
+    click.echo(f"Issued serials {run.first_serial}–{run.last_serial} of lot {lot_code}; wrote {out}.")
+
+
+def _write_labels(items: list, out: Path, suffix: str) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".csv":
+        with out.open("w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            for item in items:
+                writer.writerow([item.serial, item.url])
+    elif suffix == ".pdf":
+        out.write_bytes(labels.render_pdf(items, title=f"{items[0].product_name} – {items[0].lot_code}"))
+    elif len(items) == 1:
+        out.write_bytes(labels.render_png(items[0]))
+    else:
+        for item in items:
+            out.with_name(f"{out.stem}-{item.serial}{out.suffix}").write_bytes(labels.render_png(item))
+
+
+@click.command("verify")
+@click.argument("url")
+@click.option("--jwks", "jwks_file", type=click.File("r"), help="Verify offline against this JWKS; no database used.")
+def verify(url: str, jwks_file):
+    """Verify a label URL. Exit 0 when genuine, 1 otherwise; prints why."""
+    if jwks_file is not None:
+        try:
+            keyset = keys.keyset_from_jwks(json.load(jwks_file))
+        except (json.JSONDecodeError, AttributeError):
+            raise click.ClickException("The JWKS file is not a JSON key set.") from None
+        result = verify_label(url, keyset)
+    else:
+        with session_scope(_engine()) as session:
+            result = verify_against_database(session, url, keys.keyset_from_database(session))
+    click.echo(f"{result.status}: {result.reason}")
+    if result.link is not None and result.link.lot is not None:
+        click.echo(f"GTIN {result.link.gtin}  lot {result.link.lot}  serial {result.link.serial}")
+    sys.exit(0 if result.genuine else 1)
+
+
+tokens_group = click.Group("tokens", help="API tokens.")
+
+
+@tokens_group.command("create")
+@click.argument("email")
+def tokens_create(email: str):
+    """Create an API token for the user and print it (shown once; only its hash is stored)."""
+    with session_scope(_engine()) as session:
+        try:
+            token = accounts.create_token(session, email)
+        except LookupError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(token)
+
+
+def register(app) -> None:
+    for command in (init_db, demo, keys_group, lots_group, labels_group, verify, tokens_group):
+        app.cli.add_command(command)
+
+

@@ -1,0 +1,33 @@
+"""Configuration read from the environment, shared by the web app and every CLI command."""
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def from_environment(instance_path: str) -> dict:
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{Path(instance_path) / 'trace.sqlite'}"
+    return {
+        "DATABASE_URL": database_url,
+        "TRACE_BASE_URL": os.environ.get("TRACE_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "TRACE_KEYS_DIR": os.environ.get("TRACE_KEYS_DIR", str(ROOT / "keys")),
+        "TRACE_KEY_PASSPHRASE": os.environ.get("TRACE_KEY_PASSPHRASE") or None,
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or _instance_secret(instance_path),
+        # GS1 company prefix the service allocates GTINs under when a producer has none of its own.
+        "TRACE_GS1_COMPANY_PREFIX": os.environ.get("TRACE_GS1_COMPANY_PREFIX", "8930000"),
+        "TRACE_TIMEZONE": os.environ.get("TRACE_TIMEZONE", "Asia/Ho_Chi_Minh"),
+        "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
+        "BABEL_DEFAULT_LOCALE": "vi",
+        "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "trace" / "translations"),
+    }
+
+
+def _instance_secret(instance_path: str) -> str:
+    """A random secret kept in instance/, so sessions survive restarts without a configured SECRET_KEY."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(os.urandom(32).hex())
+    return path.read_text().strip()

@@ -1,0 +1,213 @@
+"""Tables. Events are append-only; statuses at a date are computed from dated rows, never stored as flags."""
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Optional
+
+from flask_login import UserMixin
+from sqlalchemy import JSON, Column, LargeBinary, Numeric, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+ORGANIZATION_KINDS = ("farm_household", "cooperative", "enterprise", "retailer", "tourist_outlet", "authority", "certifier")
+PRODUCER_KINDS = ("farm_household", "cooperative", "enterprise")
+ROLES = ("producer", "retailer", "inspector")
+SITE_KINDS = (
+    "rice_field", "vegetable_plot", "field_crop_plot", "orchard", "flower_field", "brackish_pond",
+    "freshwater_pond", "river_cage", "forest_plot", "processing_facility", "packhouse", "warehouse", "store",
+)
+PRODUCTION_SITE_KINDS = SITE_KINDS[:9]
+POND_SITE_KINDS = ("brackish_pond", "freshwater_pond", "river_cage")
+FARMING_METHODS = ("extensive", "semi_intensive", "intensive", "high_tech")
+SCHEMES = ("vietgap", "globalgap", "organic", "halal")
+CERTIFICATE_STATUSES = ("active", "suspended", "revoked")
+OCOP_LEVELS = ("ward", "city", "national")
+KEY_STATUSES = ("active", "retired", "revoked")
+
+
+class Organization(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20)
+    name: str = Field(max_length=200)
+    address: str = Field(default="", max_length=300)
+    phone: str = Field(default="", max_length=30)
+    registration_number: str = Field(default="", max_length=50)
+    gln: Optional[str] = Field(default=None, max_length=13)
+    gs1_company_prefix: Optional[str] = Field(default=None, max_length=12)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class User(UserMixin, SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    email: str = Field(max_length=254, unique=True)
+    name: str = Field(default="", max_length=120)
+    password_hash: str = Field(max_length=255)
+    role: str = Field(max_length=20)
+    locale: Optional[str] = Field(default=None, max_length=5)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ApiToken(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    prefix: str = Field(max_length=12)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: Optional[datetime] = None
+    revoked_at: Optional[datetime] = None
+
+
+class Site(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=30)
+    crop: str = Field(default="", max_length=120)
+    area_ha: Optional[Decimal] = Field(default=None, sa_column=Column(Numeric(12, 4)))
+    farming_method: Optional[str] = Field(default=None, max_length=20)
+    address: str = Field(default="", max_length=300)
+    # GeoJSON geometry: a Point or a Polygon, longitude first as GeoJSON says.
+    location: Optional[dict] = Field(default=None, sa_column=Column(JSON))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Product(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    gtin: str = Field(max_length=14, unique=True)
+    name_vi: str = Field(max_length=200)
+    name_en: str = Field(default="", max_length=200)
+    category: str = Field(default="", max_length=60)
+    unit: str = Field(default="kg", max_length=20)
+    shelf_life_days: Optional[int] = None
+    image: Optional[bytes] = Field(default=None, sa_column=Column(LargeBinary))
+    image_type: Optional[str] = Field(default=None, max_length=30)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class OcopRating(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    product_id: int = Field(foreign_key="product.id", index=True)
+    stars: int
+    decision_number: str = Field(max_length=60)
+    issued_on: date
+    valid_until: date
+    issuing_level: str = Field(max_length=20)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Certificate(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("scheme", "certifier", "number"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    scheme: str = Field(max_length=20)
+    standard: str = Field(default="", max_length=120)
+    certifier: str = Field(max_length=200)
+    number: str = Field(max_length=60)
+    valid_from: date
+    valid_to: date
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CertificateSite(SQLModel, table=True):
+    certificate_id: int = Field(foreign_key="certificate.id", primary_key=True)
+    site_id: int = Field(foreign_key="site.id", primary_key=True)
+
+
+class CertificateProduct(SQLModel, table=True):
+    certificate_id: int = Field(foreign_key="certificate.id", primary_key=True)
+    product_id: int = Field(foreign_key="product.id", primary_key=True)
+
+
+class CertificateStatusChange(SQLModel, table=True):
+    """Suspensions and revocations, dated, so a certificate's status on any day can be computed."""
+    id: Optional[int] = Field(default=None, primary_key=True)
+    certificate_id: int = Field(foreign_key="certificate.id", index=True)
+    status: str = Field(max_length=20)
+    effective_on: date
+    reason: str = Field(default="", max_length=300)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Batch(SQLModel, table=True):
+    """One crop cycle on a field or one stocking of a pond, from planting to harvest."""
+    __table_args__ = (UniqueConstraint("organization_id", "code"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    site_id: int = Field(foreign_key="site.id", index=True)
+    product_id: int = Field(foreign_key="product.id", index=True)
+    code: str = Field(max_length=40)
+    started_on: date
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Lot(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("product_id", "code"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    product_id: int = Field(foreign_key="product.id", index=True)
+    batch_id: Optional[int] = Field(default=None, foreign_key="batch.id", index=True)
+    code: str = Field(max_length=20)
+    quantity: Decimal = Field(sa_column=Column(Numeric(14, 3), nullable=False))
+    unit: str = Field(max_length=20)
+    produced_on: date
+    recalled_at: Optional[datetime] = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Event(SQLModel, table=True):
+    """Append-only record of what happened, shaped to map 1:1 onto an EPCIS 2.0 event."""
+    id: Optional[int] = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    batch_id: Optional[int] = Field(default=None, foreign_key="batch.id", index=True)
+    site_id: Optional[int] = Field(default=None, foreign_key="site.id")
+    step: str = Field(max_length=30)
+    epcis_type: str = Field(max_length=30)
+    action: Optional[str] = Field(default=None, max_length=10)
+    biz_step: str = Field(max_length=120)
+    event_time: datetime  # stored in UTC; the offset where it happened is kept beside it
+    event_time_zone_offset: str = Field(max_length=6)
+    details: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    actor_user_id: Optional[int] = Field(default=None, foreign_key="user.id")
+    corrects_event_id: Optional[int] = Field(default=None, foreign_key="event.id")
+    hash_id: Optional[str] = Field(default=None, max_length=120)
+    recorded_at: datetime = Field(default_factory=utcnow)
+
+
+class EventLot(SQLModel, table=True):
+    """Lots an event consumed (input) or produced or observed (output)."""
+    event_id: int = Field(foreign_key="event.id", primary_key=True)
+    lot_id: int = Field(foreign_key="lot.id", primary_key=True, index=True)
+    role: str = Field(max_length=10, primary_key=True)
+    quantity: Optional[Decimal] = Field(default=None, sa_column=Column(Numeric(14, 3)))
+    unit: Optional[str] = Field(default=None, max_length=20)
+
+
+class SigningKey(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    kid: int = Field(unique=True)
+    algorithm: str = Field(default="Ed25519", max_length=20)
+    public_key: str = Field(max_length=64)  # base64url, raw 32 bytes
+    status: str = Field(default="active", max_length=20)
+    created_at: datetime = Field(default_factory=utcnow)
+    retired_at: Optional[datetime] = None
+    revoked_at: Optional[datetime] = None
+
+
+class LabelRun(SQLModel, table=True):
+    """One issuance of serials first..last for a lot, signed by one key; issued whole or not at all."""
+    id: Optional[int] = Field(default=None, primary_key=True)
+    lot_id: int = Field(foreign_key="lot.id", index=True)
+    signing_key_id: int = Field(foreign_key="signingkey.id")
+    first_serial: int
+    last_serial: int
+    issued_by_user_id: Optional[int] = Field(default=None, foreign_key="user.id")
+    issued_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def count(self) -> int:
+        return self.last_serial - self.first_serial + 1

@@ -1,0 +1,56 @@
+"""Users, passwords and API tokens (stored only as SHA-256 hashes)."""
+import hashlib
+import secrets
+from typing import Optional
+
+from sqlmodel import Session, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..models import ApiToken, Organization, User, utcnow
+
+
+def create_organization(session: Session, **fields) -> Organization:
+    organization = Organization(**fields)
+    session.add(organization)
+    session.flush()
+    return organization
+
+
+def create_user(session: Session, organization: Organization, email: str, password: str, role: str, name="") -> User:
+    user = User(organization_id=organization.id, email=email.strip().lower(), name=name,
+                password_hash=generate_password_hash(password), role=role)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, email: str, password: str) -> Optional[User]:
+    user = session.exec(select(User).where(User.email == (email or "").strip().lower())).first()
+    if user and check_password_hash(user.password_hash, password or ""):
+        return user
+    return None
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, email: str) -> str:
+    """A new API token for the user; the plain token is returned once and never stored."""
+    user = session.exec(select(User).where(User.email == email.strip().lower())).first()
+    if user is None:
+        raise LookupError(f"no user with e-mail {email}")
+    token = "trc_" + secrets.token_urlsafe(32)
+    session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token), prefix=token[:8]))
+    session.flush()
+    return token
+
+
+def user_for_token(session: Session, token: str) -> Optional[User]:
+    row = session.exec(select(ApiToken).where(ApiToken.token_hash == _token_hash(token),
+                                              ApiToken.revoked_at.is_(None))).first()
+    if row is None:
+        return None
+    row.last_used_at = utcnow()
+    session.add(row)
+    return session.get(User, row.user_id)

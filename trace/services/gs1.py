@@ -1,0 +1,163 @@
+"""GS1 identifiers and the one Digital Link builder and parser (GS1 Digital Link URI syntax 1.2)."""
+import re
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+from biip.checksums import gs1_standard_check_digit
+from flask_babel import lazy_gettext as _l
+
+from .errors import ValidationError
+
+# GS1 AI encodable character set 82, the alphabet of lot and serial values.
+CSET82 = re.compile(r"""[!"%&'()*+,\-./0-9:;<=>?A-Z_a-z]{1,20}""")
+GS = "\x1d"
+KEY_ALIASES = {"01": "01", "gtin": "01"}
+QUALIFIERS = {"22": "22", "cpv": "22", "10": "10", "lot": "10", "21": "21", "ser": "21"}
+QUALIFIER_ORDER = ("22", "10", "21")
+
+
+def gtin_problem(digits: str):
+    """Why a GTIN is not acceptable, or None."""
+    if not digits.isascii() or not digits.isdigit():
+        return _l("A GTIN has digits only.")
+    if len(digits) not in (8, 12, 13, 14):
+        return _l("A GTIN has 8, 12, 13 or 14 digits.")
+    if int(digits[-1]) != gs1_standard_check_digit(digits[:-1]):
+        return _l("The GTIN check digit is wrong: it should be %(digit)s.", digit=gs1_standard_check_digit(digits[:-1]))
+    return None
+
+
+def normalize_gtin(text: str, field_name: str = "gtin") -> str:
+    """The GTIN-14 form of an entered GTIN-8/12/13/14, or ValidationError."""
+    digits = (text or "").strip().replace(" ", "")
+    problem = gtin_problem(digits)
+    if problem is not None:
+        raise ValidationError({field_name: problem})
+    return digits.zfill(14)
+
+
+def allocate_gtin(company_prefix: str, taken: set) -> str:
+    """The first free GTIN-13 (as GTIN-14) under a GS1 company prefix."""
+    if not company_prefix.isdigit() or not 6 <= len(company_prefix) <= 11:
+        raise ValidationError({"gtin": _l("The GS1 company prefix must have 6 to 11 digits.")})
+    width = 12 - len(company_prefix)
+    for item in range(1, 10**width):
+        body = company_prefix + str(item).zfill(width)
+        gtin = (body + str(gs1_standard_check_digit(body))).zfill(14)
+        if gtin not in taken:
+            return gtin
+    raise ValidationError({"gtin": _l("Every GTIN under this company prefix is taken.")})
+
+
+def code_problem(value: str):
+    if not value:
+        return _l("Required.")
+    if len(value) > 20:
+        return _l("At most 20 characters (this has %(n)s).", n=len(value))
+    if " " in value:
+        return _l("Spaces are not allowed.")
+    if not CSET82.fullmatch(value):
+        return _l("Use letters A–Z, a–z, digits and - . _ / only (GS1 character set 82; no accents or spaces).")
+    return None
+
+
+def validate_code(value: str, field_name: str) -> str:
+    """A lot code or serial: 1–20 characters of GS1 CSET 82."""
+    problem = code_problem(value)
+    if problem is not None:
+        raise ValidationError({field_name: problem})
+    return value
+
+
+def element_string(gtin14: str, lot: str, serial: str) -> str:
+    """The GS1 element string a label signs: (01)(10)<GS>(21), unbracketed."""
+    return f"01{gtin14}10{lot}{GS}21{serial}"
+
+
+def label_path(gtin14: str, lot: str, serial: str) -> str:
+    # Digital Link 1.2 lets only unreserved characters through unencoded in path values.
+    return f"/01/{gtin14}/10/{quote(lot, safe='')}/21/{quote(serial, safe='')}"
+
+
+def label_url(base_url: str, gtin14: str, lot: str, serial: str, signature: str) -> str:
+    return f"{base_url}{label_path(gtin14, lot, serial)}?8030={signature}"
+
+
+@dataclass
+class DigitalLink:
+    gtin: str
+    qualifiers: dict = field(default_factory=dict)  # AI -> value, in URI order
+    attributes: dict = field(default_factory=dict)  # query AIs -> value
+
+    @property
+    def lot(self):
+        return self.qualifiers.get("10")
+
+    @property
+    def serial(self):
+        return self.qualifiers.get("21")
+
+    @property
+    def signature(self):
+        return self.attributes.get("8030")
+
+    def element_string_bracketed(self) -> str:
+        parts = [("01", self.gtin), *self.qualifiers.items(), *self.attributes.items()]
+        return "".join(f"({ai}){value}" for ai, value in parts)
+
+
+class DigitalLinkError(ValueError):
+    pass
+
+
+def parse_digital_link(url: str) -> DigitalLink:
+    """Parse an uncompressed GTIN Digital Link URI strictly: check digit, qualifier order, CSET 82."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError as exc:
+        raise DigitalLinkError("not a URL") from exc
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise DigitalLinkError("not an http(s) URL with a host")
+    segments = parts.path.split("/")
+    # The key is the rightmost /01/ after which the rest of the path parses as a GTIN path.
+    candidates = [i for i, s in enumerate(segments) if s in KEY_ALIASES and (len(segments) - i) % 2 == 0]
+    if not candidates:
+        raise DigitalLinkError("no GTIN (/01/) path in the URL")
+    error = None
+    for start in reversed(candidates):
+        try:
+            gtin, qualifiers = _parse_gtin_path(segments[start + 1:])
+            break
+        except DigitalLinkError as exc:
+            error = error or exc
+    else:
+        raise error
+    attributes = {}
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        if name.isdigit():
+            if not value:
+                raise DigitalLinkError(f"AI {name} has an empty value")
+            attributes[name] = value
+    return DigitalLink(gtin=gtin.zfill(14), qualifiers=qualifiers, attributes=attributes)
+
+
+def _parse_gtin_path(segments: list) -> tuple:
+    gtin = unquote(segments[0])
+    problem = gtin_problem(gtin)
+    if problem is not None:
+        raise DigitalLinkError(str(problem))
+    qualifiers = {}
+    last_rank = -1
+    for i in range(1, len(segments), 2):
+        ai = QUALIFIERS.get(segments[i])
+        if ai is None:
+            raise DigitalLinkError(f"{segments[i]!r} is not a qualifier of a GTIN")
+        rank = QUALIFIER_ORDER.index(ai)
+        if rank <= last_rank:
+            raise DigitalLinkError("qualifiers out of order (22, then 10, then 21)")
+        last_rank = rank
+        value = unquote(segments[i + 1])
+        if not CSET82.fullmatch(value):
+            raise DigitalLinkError(f"AI {ai} value is not 1-20 characters of GS1 CSET 82")
+        qualifiers[ai] = value
+    return gtin, qualifiers

@@ -1,0 +1,62 @@
+"""Finding lots and the facts derived from their events."""
+from datetime import date, timedelta
+from typing import Optional
+
+from sqlmodel import Session, or_, select
+
+from ..models import Batch, Event, EventLot, Lot, Organization, Product, Site
+
+
+def find_lot(session: Session, gtin: str, code: str, organization_id: Optional[int] = None) -> Optional[Lot]:
+    """A lot by GTIN and lot code, as GS1 identifies it; limited to one organization when given."""
+    query = select(Lot).join(Product, Product.id == Lot.product_id).where(Product.gtin == gtin, Lot.code == code)
+    if organization_id is not None:
+        query = query.where(Lot.organization_id == organization_id)
+    return session.exec(query).first()
+
+
+def list_lots(session: Session, organization_id: Optional[int] = None) -> list:
+    """(lot, product) pairs, newest first."""
+    query = select(Lot, Product).join(Product, Product.id == Lot.product_id)
+    if organization_id is not None:
+        query = query.where(Lot.organization_id == organization_id)
+    return session.exec(query.order_by(Lot.produced_on.desc(), Lot.id.desc())).all()
+
+
+def lot_events(session: Session, lot: Lot) -> list:
+    """(event, site) pairs of a lot's life: its batch from planting or stocking, then the lot's own events."""
+    linked = select(EventLot.event_id).where(EventLot.lot_id == lot.id)
+    conditions = [Event.id.in_(linked)]
+    if lot.batch_id is not None:
+        conditions.append(Event.batch_id == lot.batch_id)
+    return session.exec(
+        select(Event, Site).outerjoin(Site, Site.id == Event.site_id)
+        .where(or_(*conditions)).order_by(Event.event_time, Event.id)
+    ).all()
+
+
+def packing_date(session: Session, lot: Lot) -> Optional[date]:
+    event = session.exec(
+        select(Event).join(EventLot, EventLot.event_id == Event.id)
+        .where(EventLot.lot_id == lot.id, Event.step == "packing").order_by(Event.event_time)
+    ).first()
+    return event.event_time.date() if event else None
+
+
+def best_before(session: Session, lot: Lot, product: Product) -> Optional[date]:
+    """Shelf life counts from packing when the lot was packed, else from harvest."""
+    if not product.shelf_life_days:
+        return None
+    start = packing_date(session, lot) or lot.produced_on
+    return start + timedelta(days=product.shelf_life_days)
+
+
+def production_site(session: Session, lot: Lot) -> Optional[Site]:
+    if lot.batch_id is None:
+        return None
+    batch = session.get(Batch, lot.batch_id)
+    return session.get(Site, batch.site_id)
+
+
+def producer(session: Session, lot: Lot) -> Organization:
+    return session.get(Organization, lot.organization_id)

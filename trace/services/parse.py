@@ -1,0 +1,212 @@
+"""Reading plain values from a form or a JSON body, collecting every problem before anything is written."""
+import json
+import re
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+
+from .errors import ValidationError
+
+_MISSING = object()
+
+
+class Reader:
+    """Typed access to an input mapping; call `done()` to raise all collected problems at once."""
+
+    def __init__(self, data):
+        if not hasattr(data, "get"):
+            raise ValidationError({"body": _l("Send a JSON object.")})
+        self.data = data
+        self.errors = {}
+
+    def _raw(self, name):
+        value = self.data.get(name, _MISSING)
+        if value is _MISSING or value is None or (isinstance(value, str) and not value.strip()):
+            return _MISSING
+        return value.strip() if isinstance(value, str) else value
+
+    def _fail(self, name, message):
+        self.errors.setdefault(name, message)
+        return None
+
+    def present(self, name) -> bool:
+        return self._raw(name) is not _MISSING
+
+    def text(self, name, required=True, max_length=200, default=""):
+        value = self._raw(name)
+        if value is _MISSING:
+            return self._fail(name, _l("Required.")) if required else default
+        if not isinstance(value, str):
+            return self._fail(name, _l("Must be text."))
+        if len(value) > max_length:
+            return self._fail(name, _l("At most %(n)s characters.", n=max_length))
+        return value
+
+    def choice(self, name, choices, required=True):
+        value = self._raw(name)
+        if value is _MISSING:
+            return self._fail(name, _l("Required.")) if required else None
+        if value not in choices:
+            return self._fail(name, _l("Choose one of: %(choices)s.", choices=", ".join(choices)))
+        return value
+
+    def decimal(self, name, required=True, positive=True, places=4):
+        value = self._raw(name)
+        if value is _MISSING:
+            return self._fail(name, _l("Required.")) if required else None
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            return self._fail(name, _l("Must be a number."))
+        try:
+            number = Decimal(str(value).replace(",", ".") if isinstance(value, str) else str(value))
+        except InvalidOperation:
+            return self._fail(name, _l("Must be a number."))
+        if not number.is_finite():
+            return self._fail(name, _l("Must be a number."))
+        if positive and number <= 0:
+            return self._fail(name, _l("Must be greater than zero."))
+        if not positive and number < 0:
+            return self._fail(name, _l("Must not be negative."))
+        if number.as_tuple().exponent < -places:
+            return self._fail(name, _l("At most %(n)s decimal places.", n=places))
+        if abs(number) >= Decimal(10) ** 9:
+            return self._fail(name, _l("Too large."))
+        return number
+
+    def integer(self, name, required=True, minimum=None, maximum=None):
+        value = self._raw(name)
+        if value is _MISSING:
+            return self._fail(name, _l("Required.")) if required else None
+        if isinstance(value, bool) or isinstance(value, float) or not isinstance(value, (str, int)):
+            return self._fail(name, _l("Must be a whole number."))
+        if isinstance(value, str):
+            if not re.fullmatch(r"-?\d{1,9}", value):
+                return self._fail(name, _l("Must be a whole number."))
+            value = int(value)
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            return self._fail(name, _l("Must be between %(lo)s and %(hi)s.", lo=minimum, hi=maximum))
+        return value
+
+    def date(self, name, required=True):
+        value = self._raw(name)
+        if value is _MISSING:
+            return self._fail(name, _l("Required.")) if required else None
+        if not isinstance(value, str):
+            return self._fail(name, _l("Must be a date, YYYY-MM-DD."))
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return self._fail(name, _l("Must be a date, YYYY-MM-DD."))
+
+    def moment(self, name, zone: str, required=True):
+        """(UTC datetime, '+07:00'): ISO 8601 with an offset, or local time in the service's zone."""
+        value = self._raw(name)
+        if value is _MISSING:
+            return self._fail(name, _l("Required.")) if required else None
+        if not isinstance(value, str):
+            return self._fail(name, _l("Must be a date and time, YYYY-MM-DDTHH:MM."))
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return self._fail(name, _l("Must be a date and time, YYYY-MM-DDTHH:MM."))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=ZoneInfo(zone))
+        if moment.year < 2000:
+            return self._fail(name, _l("Must be a date and time, YYYY-MM-DDTHH:MM."))
+        if moment > datetime.now(timezone.utc):
+            return self._fail(name, _l("Cannot be in the future."))
+        offset = moment.utcoffset()
+        minutes = int(offset.total_seconds() // 60)
+        sign = "+" if minutes >= 0 else "-"
+        zone_offset = f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+        return moment.astimezone(timezone.utc), zone_offset
+
+    def ids(self, name):
+        value = self.data.getlist(name) if hasattr(self.data, "getlist") else self.data.get(name, [])
+        if value is None:
+            return []
+        if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, (int, str)) for v in value):
+            return self._fail(name, _l("Must be a list of ids.")) or []
+        try:
+            return sorted({int(v) for v in value if str(v).strip()})
+        except ValueError:
+            return self._fail(name, _l("Must be a list of ids.")) or []
+
+    def location(self, name):
+        """A GeoJSON Point or Polygon, from GeoJSON or from 'lat, lon' / 'lat lon; lat lon; …' text."""
+        value = self._raw(name)
+        if value is _MISSING:
+            return None
+        try:
+            geometry = _geometry(value)
+        except (ValueError, TypeError, KeyError):
+            return self._fail(name, _l("Give a point as 'latitude, longitude' (e.g. 20.93, 106.68), "
+                                      "a polygon as 'lat lon; lat lon; lat lon; …', or GeoJSON."))
+        return geometry
+
+    def done(self):
+        if self.errors:
+            raise ValidationError(self.errors)
+
+
+def _geometry(value):
+    if isinstance(value, str) and value.lstrip().startswith("{"):
+        value = json.loads(value)
+    if isinstance(value, dict):
+        kind, coords = value["type"], value["coordinates"]
+        if kind == "Point":
+            points = [coords]
+        elif kind == "Polygon":
+            points = coords[0]
+        else:
+            raise ValueError(kind)
+        lon_lats = [(_number(p[0]), _number(p[1])) for p in points]
+    elif isinstance(value, str):
+        pairs = [p for p in re.split(r"[;\n]", value) if p.strip()]
+        lat_lons = [[float(x) for x in re.split(r"[,\s]+", p.strip())] for p in pairs]
+        if any(len(p) != 2 for p in lat_lons):
+            raise ValueError(value)
+        lon_lats = [(lon, lat) for lat, lon in lat_lons]
+        kind = "Point" if len(lon_lats) == 1 else "Polygon"
+    else:
+        raise TypeError(value)
+    for lon, lat in lon_lats:
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise ValueError("out of range")
+    if kind == "Point":
+        if len(lon_lats) != 1:
+            raise ValueError("point")
+        return {"type": "Point", "coordinates": list(lon_lats[0])}
+    if len(lon_lats) < 3:
+        raise ValueError("polygon needs three corners")
+    ring = [list(p) for p in lon_lats]
+    if ring[0] != ring[-1]:
+        ring.append(ring[0])
+    if len(ring) < 4:
+        raise ValueError("polygon needs three corners")
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def _number(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(value)
+    return float(value)
+
+
+def centroid(geometry):
+    """(lat, lon) of a point, or the mean of a polygon's corners: good enough for a map link."""
+    if not geometry:
+        return None
+    if geometry["type"] == "Point":
+        lon, lat = geometry["coordinates"]
+        return lat, lon
+    ring = geometry["coordinates"][0][:-1]
+    return sum(p[1] for p in ring) / len(ring), sum(p[0] for p in ring) / len(ring)
+
+
+def local_datetime(moment: datetime, offset: str) -> datetime:
+    """The moment at a '+07:00'-style offset: the wall-clock time where it happened."""
+    sign = 1 if offset.startswith("+") else -1
+    zone = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6])))
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(zone)

@@ -1,0 +1,400 @@
+"""What producers register and record: areas, products, certificates, OCOP ratings and a batch's events."""
+import io
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Optional
+
+from flask_babel import lazy_gettext as _l
+from PIL import Image, UnidentifiedImageError
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from ..models import (CERTIFICATE_STATUSES, FARMING_METHODS, OCOP_LEVELS, POND_SITE_KINDS, PRODUCTION_SITE_KINDS,
+                      SCHEMES, SITE_KINDS, Batch, Certificate, CertificateProduct, CertificateSite,
+                      CertificateStatusChange, Event, EventLot, Lot, OcopRating, Organization, Product, Site)
+from .errors import NotFound, ValidationError
+from .gs1 import allocate_gtin, code_problem, normalize_gtin
+from .parse import Reader, local_datetime
+
+CUSTOM_STEP = "urn:thuynguyen-trace:bizstep:"
+CBV = "https://ref.gs1.org/cbv/BizStep-"
+# Our steps and the EPCIS 2.0 event each one maps onto: (type, action, bizStep).
+STEPS = {
+    "planting": ("ObjectEvent", "OBSERVE", CUSTOM_STEP + "planting"),
+    "stocking": ("ObjectEvent", "OBSERVE", CUSTOM_STEP + "stocking"),
+    "input_application": ("ObjectEvent", "OBSERVE", CUSTOM_STEP + "input_application"),
+    "harvest": ("ObjectEvent", "ADD", CBV + "commissioning"),
+    "packing": ("AggregationEvent", "ADD", CBV + "packing"),
+}
+INPUT_CATEGORIES = ("fertiliser", "pesticide", "feed", "veterinary_drug")
+WITHHOLDING_REQUIRED = ("pesticide", "veterinary_drug")
+UNITS = ("kg", "tấn", "tạ", "con", "bó", "cành", "hộp", "túi", "chai", "lít")
+MAX_IMAGE_BYTES = 3 * 1024 * 1024
+
+
+def owned(session: Session, model, object_id, organization_id: int):
+    """A row of `model` that belongs to the organization, else NotFound (never says which)."""
+    try:
+        object_id = int(object_id)
+    except (TypeError, ValueError):
+        raise NotFound() from None
+    row = session.get(model, object_id)
+    if row is None or row.organization_id != organization_id:
+        raise NotFound()
+    return row
+
+
+def _owned_field(session, reader: Reader, model, name: str, organization_id: int, required=True):
+    """An id field naming one of the organization's rows; a foreign or missing id is a field error."""
+    value = reader.integer(name, required=required, minimum=1)
+    if value is None:
+        return None
+    try:
+        return owned(session, model, value, organization_id)
+    except NotFound:
+        reader.errors[name] = _l("No such item in your organization.")
+        return None
+
+
+# --- production areas and other sites ---
+
+def create_site(session: Session, organization_id: int, data) -> Site:
+    r = Reader(data)
+    kind = r.choice("kind", SITE_KINDS)
+    site = Site(
+        organization_id=organization_id, kind=kind or "",
+        name=r.text("name"), crop=r.text("crop", required=kind in PRODUCTION_SITE_KINDS, max_length=120),
+        area_ha=r.decimal("area_ha", required=kind in PRODUCTION_SITE_KINDS),
+        farming_method=r.choice("farming_method", FARMING_METHODS, required=kind in POND_SITE_KINDS),
+        address=r.text("address", required=False, max_length=300), location=r.location("location"),
+    )
+    if site.farming_method and kind not in POND_SITE_KINDS:
+        r.errors.setdefault("farming_method", _l("A farming method applies to ponds and cages only."))
+    r.done()
+    session.add(site)
+    session.flush()
+    return site
+
+
+def list_sites(session: Session, organization_id: int) -> list:
+    return session.exec(select(Site).where(Site.organization_id == organization_id).order_by(Site.name)).all()
+
+
+# --- products and OCOP ---
+
+def create_product(session: Session, organization_id: int, data, default_company_prefix: str,
+                   image: Optional[bytes] = None) -> Product:
+    r = Reader(data)
+    product = Product(
+        organization_id=organization_id, name_vi=r.text("name_vi"),
+        name_en=r.text("name_en", required=False), category=r.text("category", required=False, max_length=60),
+        unit=r.choice("unit", UNITS), shelf_life_days=r.integer("shelf_life_days", required=False, minimum=1, maximum=3650),
+    )
+    if r.present("gtin"):
+        try:
+            product.gtin = normalize_gtin(str(r.text("gtin", max_length=20) or ""))
+        except ValidationError as exc:
+            r.errors.update(exc.errors)
+        else:
+            if session.exec(select(Product.id).where(Product.gtin == product.gtin)).first():
+                r.errors["gtin"] = _l("This GTIN is already registered.")
+    else:
+        organization = session.get(Organization, organization_id)
+        taken = set(session.exec(select(Product.gtin)).all())
+        try:
+            product.gtin = allocate_gtin(organization.gs1_company_prefix or default_company_prefix, taken)
+        except ValidationError as exc:
+            r.errors.update(exc.errors)
+    if image:
+        try:
+            product.image, product.image_type = prepare_image(image)
+        except ValidationError as exc:
+            r.errors.update(exc.errors)
+    r.done()
+    session.add(product)
+    session.flush()
+    return product
+
+
+def prepare_image(raw: bytes) -> tuple:
+    """A product photo scaled to at most 480 px and stored as JPEG, small enough for a phone on 3G."""
+    if len(raw) > MAX_IMAGE_BYTES:
+        raise ValidationError({"image": _l("The image is larger than 3 MB.")})
+    try:
+        image = Image.open(io.BytesIO(raw))
+        image.load()
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+        raise ValidationError({"image": _l("This file is not an image (use JPEG or PNG).")}) from None
+    image = image.convert("RGB")
+    image.thumbnail((480, 480))
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=80, optimize=True)
+    return out.getvalue(), "image/jpeg"
+
+
+def list_products(session: Session, organization_id: int) -> list:
+    return session.exec(select(Product).where(Product.organization_id == organization_id)
+                        .order_by(Product.name_vi)).all()
+
+
+def add_ocop_rating(session: Session, organization_id: int, product_id, data) -> OcopRating:
+    product = owned(session, Product, product_id, organization_id)
+    r = Reader(data)
+    issued_on = r.date("issued_on")
+    rating = OcopRating(
+        product_id=product.id, stars=r.integer("stars", minimum=1, maximum=5),
+        decision_number=r.text("decision_number", max_length=60), issued_on=issued_on,
+        valid_until=r.date("valid_until", required=False), issuing_level=r.choice("issuing_level", OCOP_LEVELS),
+    )
+    if issued_on and rating.valid_until is None:
+        # Decision 1048/QĐ-TTg: an OCOP certificate is valid for 36 months.
+        rating.valid_until = _add_months(issued_on, 36) - timedelta(days=1)
+    if issued_on and rating.valid_until and rating.valid_until <= issued_on:
+        r.errors.setdefault("valid_until", _l("Must be after the date of issue."))
+    r.done()
+    session.add(rating)
+    session.flush()
+    return rating
+
+
+def _add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    for d in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, d)
+        except ValueError:
+            continue
+    raise ValueError(day)
+
+
+def ocop_ratings(session: Session, product_id: int) -> list:
+    return session.exec(select(OcopRating).where(OcopRating.product_id == product_id)
+                        .order_by(OcopRating.issued_on.desc())).all()
+
+
+# --- certificates ---
+
+def create_certificate(session: Session, organization_id: int, data) -> Certificate:
+    r = Reader(data)
+    certificate = Certificate(
+        organization_id=organization_id, scheme=r.choice("scheme", SCHEMES),
+        standard=r.text("standard", required=False, max_length=120), certifier=r.text("certifier"),
+        number=r.text("number", max_length=60), valid_from=r.date("valid_from"), valid_to=r.date("valid_to"),
+    )
+    if certificate.valid_from and certificate.valid_to:
+        if certificate.valid_to < certificate.valid_from:
+            r.errors.setdefault("valid_to", _l("Must not be before the start of validity."))
+        elif certificate.scheme == "vietgap" and certificate.valid_to > _add_months(certificate.valid_from, 24):
+            r.errors.setdefault("valid_to", _l("A VietGAP certificate is valid for at most 2 years."))
+    site_ids, product_ids = r.ids("site_ids"), r.ids("product_ids")
+    sites = [s for s in (session.get(Site, i) for i in site_ids) if s and s.organization_id == organization_id]
+    products = [p for p in (session.get(Product, i) for i in product_ids) if p and p.organization_id == organization_id]
+    if len(sites) != len(site_ids) or len(products) != len(product_ids):
+        r.errors.setdefault("scope", _l("The scope names an area or product that is not yours."))
+    elif not sites and not products:
+        r.errors.setdefault("scope", _l("Choose the areas and/or products the certificate covers."))
+    if certificate.scheme and certificate.certifier and certificate.number and session.exec(
+            select(Certificate.id).where(Certificate.scheme == certificate.scheme,
+                                         Certificate.certifier == certificate.certifier,
+                                         Certificate.number == certificate.number)).first():
+        r.errors.setdefault("number", _l("This certificate is already registered."))
+    r.done()
+    session.add(certificate)
+    session.flush()
+    session.add_all([CertificateSite(certificate_id=certificate.id, site_id=s.id) for s in sites])
+    session.add_all([CertificateProduct(certificate_id=certificate.id, product_id=p.id) for p in products])
+    session.flush()
+    return certificate
+
+
+def change_certificate_status(session: Session, organization_id: int, certificate_id, data) -> CertificateStatusChange:
+    certificate = owned(session, Certificate, certificate_id, organization_id)
+    r = Reader(data)
+    change = CertificateStatusChange(certificate_id=certificate.id,
+                                     status=r.choice("status", CERTIFICATE_STATUSES),
+                                     effective_on=r.date("effective_on"),
+                                     reason=r.text("reason", required=False, max_length=300))
+    r.done()
+    session.add(change)
+    session.flush()
+    return change
+
+
+def list_certificates(session: Session, organization_id: int) -> list:
+    return session.exec(select(Certificate).where(Certificate.organization_id == organization_id)
+                        .order_by(Certificate.valid_to.desc())).all()
+
+
+# --- a batch's life ---
+
+def _event(organization_id: int, step: str, moment: tuple, user_id, batch_id=None, site_id=None, details=None) -> Event:
+    epcis_type, action, biz_step = STEPS[step]
+    return Event(organization_id=organization_id, batch_id=batch_id, site_id=site_id, step=step,
+                 epcis_type=epcis_type, action=action, biz_step=biz_step, event_time=moment[0],
+                 event_time_zone_offset=moment[1], details=details or {}, actor_user_id=user_id)
+
+
+def _clean(details: dict) -> dict:
+    """Details as JSON-ready values, empty ones left out."""
+    return {k: (str(v) if not isinstance(v, (int, str)) else v) for k, v in details.items() if v not in (None, "")}
+
+
+def start_batch(session: Session, organization_id: int, user_id, data, zone: str) -> Batch:
+    """Planting (fields) or stocking (ponds and cages): the first event of a batch."""
+    r = Reader(data)
+    site = _owned_field(session, r, Site, "site_id", organization_id)
+    product = _owned_field(session, r, Product, "product_id", organization_id)
+    code = r.text("code", max_length=40)
+    moment = r.moment("time", zone)
+    if site and site.kind not in PRODUCTION_SITE_KINDS:
+        r.errors.setdefault("site_id", _l("Choose a production area (field, orchard, pond…)."))
+    step = "stocking" if site and site.kind in POND_SITE_KINDS else "planting"
+    if step == "stocking":
+        details = {"species": r.text("variety", required=False), "quantity": r.decimal("seed_quantity", required=False),
+                   "unit": r.text("seed_unit", required=False, max_length=20),
+                   "source": r.text("seed_source", required=False)}
+    else:
+        details = {"variety": r.text("variety", required=False), "quantity": r.decimal("seed_quantity", required=False),
+                   "unit": r.text("seed_unit", required=False, max_length=20),
+                   "source": r.text("seed_source", required=False)}
+    if code and session.exec(select(Batch.id).where(Batch.organization_id == organization_id, Batch.code == code)).first():
+        r.errors.setdefault("code", _l("You already have a batch with this code."))
+    r.done()
+    batch = Batch(organization_id=organization_id, site_id=site.id, product_id=product.id, code=code,
+                  started_on=_local_date(moment))
+    session.add(batch)
+    session.flush()
+    session.add(_event(organization_id, step, moment, user_id, batch.id, site.id, _clean(details)))
+    session.flush()
+    return batch
+
+
+def _local_date(moment: tuple) -> date:
+    return local_datetime(*moment).date()
+
+
+def record_input(session: Session, organization_id: int, user_id, batch_id, data, zone: str) -> Event:
+    """Fertiliser, pesticide, feed or veterinary drug applied to a batch, with its withholding period."""
+    batch = owned(session, Batch, batch_id, organization_id)
+    r = Reader(data)
+    category = r.choice("category", INPUT_CATEGORIES)
+    details = {
+        "category": category, "input_name": r.text("input_name"),
+        "dose": r.decimal("dose"), "dose_unit": r.text("dose_unit", max_length=20),
+        "withholding_days": r.integer("withholding_days", required=category in WITHHOLDING_REQUIRED,
+                                      minimum=0, maximum=365),
+        "note": r.text("note", required=False, max_length=300),
+    }
+    moment = r.moment("time", zone)
+    _not_before_start(r, batch, moment)
+    r.done()
+    event = _event(organization_id, "input_application", moment, user_id, batch.id, batch.site_id, _clean(details))
+    session.add(event)
+    session.flush()
+    return event
+
+
+def _not_before_start(r: Reader, batch: Batch, moment) -> None:
+    if moment and _local_date(moment) < batch.started_on:
+        r.errors.setdefault("time", _l("Before the batch started (%(day)s).", day=batch.started_on.strftime("%d/%m/%Y")))
+
+
+def withholding_ends(session: Session, batch: Batch) -> Optional[datetime]:
+    """When the last pre-harvest interval or withdrawal period of the batch's inputs ends (UTC)."""
+    events = session.exec(select(Event).where(Event.batch_id == batch.id, Event.step == "input_application")).all()
+    ends = [e.event_time + timedelta(days=int(e.details.get("withholding_days", 0))) for e in events]
+    return max(ends, default=None)
+
+
+def record_harvest(session: Session, organization_id: int, user_id, batch_id, data, zone: str) -> Lot:
+    """Harvest (or catch) creates a lot under its lot code: EPCIS commissioning."""
+    batch = owned(session, Batch, batch_id, organization_id)
+    r = Reader(data)
+    code = r.text("lot_code", max_length=40)
+    if code is not None:
+        problem = code_problem(code)
+        if problem is not None:
+            r.errors["lot_code"] = problem
+    quantity = r.decimal("quantity", places=3)
+    unit = r.choice("unit", UNITS)
+    moment = r.moment("time", zone)
+    _not_before_start(r, batch, moment)
+    if moment:
+        ends = withholding_ends(session, batch)
+        if ends and moment[0] < ends:
+            r.errors.setdefault("time", _l("A pre-harvest interval or withdrawal period is not over until %(day)s.",
+                                           day=local_datetime(ends, moment[1]).strftime("%d/%m/%Y %H:%M")))
+    if "lot_code" not in r.errors and code and session.exec(
+            select(Lot.id).where(Lot.product_id == batch.product_id, Lot.code == code)).first():
+        r.errors["lot_code"] = _l("This product already has a lot with this code.")
+    r.done()
+    lot = Lot(organization_id=organization_id, product_id=batch.product_id, batch_id=batch.id, code=code,
+              quantity=quantity, unit=unit, produced_on=_local_date(moment))
+    session.add(lot)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise ValidationError({"lot_code": _l("This product already has a lot with this code.")}) from None
+    event = _event(organization_id, "harvest", moment, user_id, batch.id, batch.site_id,
+                   _clean({"lot_code": code, "quantity": quantity, "unit": unit}))
+    session.add(event)
+    session.flush()
+    session.add(EventLot(event_id=event.id, lot_id=lot.id, role="output", quantity=quantity, unit=unit))
+    session.flush()
+    return lot
+
+
+def record_packing(session: Session, organization_id: int, user_id, lot_id, data, zone: str) -> Event:
+    """Packing a lot into packages: an EPCIS AggregationEvent."""
+    lot = owned(session, Lot, lot_id, organization_id)
+    r = Reader(data)
+    site = _owned_field(session, r, Site, "site_id", organization_id, required=False)
+    details = {"package_count": r.integer("package_count", minimum=1, maximum=10_000_000),
+               "package_size": r.decimal("package_size", required=False, places=3),
+               "package_unit": r.text("package_unit", required=False, max_length=20),
+               "packaging": r.text("packaging", required=False, max_length=120)}
+    moment = r.moment("time", zone)
+    if moment and _local_date(moment) < lot.produced_on:
+        r.errors.setdefault("time", _l("Before the harvest (%(day)s).", day=lot.produced_on.strftime("%d/%m/%Y")))
+    r.done()
+    event = _event(organization_id, "packing", moment, user_id, lot.batch_id, site.id if site else None, _clean(details))
+    if site is None and lot.batch_id:
+        event.site_id = session.get(Batch, lot.batch_id).site_id
+    session.add(event)
+    session.flush()
+    session.add(EventLot(event_id=event.id, lot_id=lot.id, role="observed"))
+    session.flush()
+    return event
+
+
+@dataclass
+class TimelineEntry:
+    event: Event
+    site: Optional[Site]
+    lots: list
+
+
+def timeline(session: Session, organization_id: int, batch_id) -> tuple:
+    """(batch, entries) oldest first: everything that happened to the batch and its lots."""
+    batch = owned(session, Batch, batch_id, organization_id)
+    lot_ids = select(Lot.id).where(Lot.batch_id == batch.id)
+    packed = select(EventLot.event_id).where(EventLot.lot_id.in_(lot_ids))
+    rows = session.exec(
+        select(Event, Site).outerjoin(Site, Site.id == Event.site_id)
+        .where((Event.batch_id == batch.id) | Event.id.in_(packed)).order_by(Event.event_time, Event.id)
+    ).all()
+    entries = []
+    for event, site in rows:
+        lots = session.exec(select(Lot).join(EventLot, EventLot.lot_id == Lot.id)
+                            .where(EventLot.event_id == event.id)).all()
+        entries.append(TimelineEntry(event, site, lots))
+    return batch, entries
+
+
+def list_batches(session: Session, organization_id: int) -> list:
+    return session.exec(
+        select(Batch, Site, Product).join(Site, Site.id == Batch.site_id).join(Product, Product.id == Batch.product_id)
+        .where(Batch.organization_id == organization_id).order_by(Batch.started_on.desc(), Batch.id.desc())
+    ).all()

@@ -1,0 +1,67 @@
+"""What a scan reveals: the facts Circular 02/2024/TT-BKHCN asks for, for one verified label."""
+from datetime import date
+
+from sqlmodel import Session
+
+from ..models import Product
+from . import certificates
+from .lots import best_before, find_lot, lot_events, producer, production_site
+from .parse import centroid, local_datetime
+from .verification import Verification
+
+# Statuses under which the label is ours and its facts may be shown (with a warning when not genuine).
+SHOWS_FACTS = ("genuine", "revoked_key")
+
+
+def scan_facts(session: Session, verification: Verification, today: date) -> dict:
+    """The scan JSON contract; product facts only for a label this service really issued."""
+    facts = {
+        "verification": {"status": verification.status, "kid": verification.kid, "reason": verification.reason},
+        "product": None, "lot": None, "serial": None, "producer": None,
+        "certifications": [], "standards": [], "ocop": None, "stages": [], "production_area": None,
+        "best_before": None,
+    }
+    link = verification.link
+    if verification.status not in SHOWS_FACTS or link is None:
+        return facts
+    lot = find_lot(session, link.gtin, link.lot)
+    if lot is None:
+        return facts
+    product = session.get(Product, lot.product_id)
+    organization = producer(session, lot)
+    site = production_site(session, lot)
+    rating = certificates.current_ocop(session, product.id, today)
+    certifications = certificates.lot_certifications(session, lot, today)
+    expiry = best_before(session, lot, product)
+    facts.update({
+        "product": {"name": product.name_vi, "name_en": product.name_en or product.name_vi, "gtin": product.gtin,
+                    "category": product.category, "image": bool(product.image), "product_id": product.id},
+        "lot": {"code": lot.code, "recalled": lot.recalled_at is not None, "quantity": str(lot.quantity),
+                "unit": lot.unit, "produced_on": lot.produced_on.isoformat()},
+        "serial": link.serial,
+        "producer": {"name": organization.name, "address": organization.address, "phone": organization.phone,
+                     "id": organization.id},
+        "certifications": certifications,
+        "standards": certificates.lot_claims(certifications),
+        "ocop": {"stars": rating.stars, "valid_until": rating.valid_until.isoformat(),
+                 "decision_number": rating.decision_number} if rating else None,
+        "stages": [_stage(event, stage_site) for event, stage_site in lot_events(session, lot)],
+        "best_before": expiry.isoformat() if expiry else None,
+        "expired": bool(expiry and expiry < today),
+    })
+    if site is not None:
+        point = centroid(site.location)
+        facts["production_area"] = {
+            "name": site.name, "kind": site.kind, "crop": site.crop,
+            "area_ha": str(site.area_ha) if site.area_ha is not None else None,
+            "farming_method": site.farming_method, "address": site.address,
+            "map": (f"https://www.openstreetmap.org/?mlat={point[0]:.5f}&mlon={point[1]:.5f}"
+                    f"#map=16/{point[0]:.5f}/{point[1]:.5f}") if point else None,
+        }
+    return facts
+
+
+def _stage(event, site) -> dict:
+    local = local_datetime(event.event_time, event.event_time_zone_offset)
+    return {"step": event.step, "time": local.isoformat(timespec="minutes"),
+            "site": site.name if site else None, "details": event.details}

@@ -1,0 +1,38 @@
+"""Jinja filters and globals: Vietnamese date order (dd/mm/yyyy) in both languages, as labels print it."""
+from datetime import date, datetime
+from decimal import Decimal
+
+from .. import LOCALES
+from ..services.parse import local_datetime
+from .vocab import name_of
+
+
+def dmy(value) -> str:
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+    if isinstance(value, datetime):
+        return value.strftime("%d/%m/%Y %H:%M")
+    return value.strftime("%d/%m/%Y")
+
+
+def hectares(value) -> str:
+    if value in (None, ""):
+        return ""
+    text = format(Decimal(str(value)).normalize(), "f")
+    return text
+
+
+def option(value, namer=None) -> tuple:
+    """(value, label) for a <select>, the label named by `namer` when given."""
+    return value, (namer(value) if namer else value)
+
+
+def option_of(row, value_attr: str, label_attr: str) -> tuple:
+    return str(getattr(row, value_attr)), getattr(row, label_attr)
+
+
+def register(app) -> None:
+    app.jinja_env.globals.update(name_of=name_of, LOCALES=LOCALES)
+    app.jinja_env.filters.update(dmy=dmy, ha=hectares, option=option, option_of=option_of, localtime=local_datetime)

@@ -1,0 +1,211 @@
+"""Producer pages: register areas, products, certificates; record a batch's life; issue and print labels."""
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlmodel import select
+
+from .. import key_store
+from ..db import get_session
+from ..models import (FARMING_METHODS, OCOP_LEVELS, SCHEMES, SITE_KINDS, Batch, LabelRun, Lot, Product)
+from ..services import certificates, labels, lots, recording
+from ..services.errors import NotFound, ValidationError
+from . import today
+from .auth import role_required
+
+bp = Blueprint("producer", __name__, url_prefix="/producer")
+
+
+def _org() -> int:
+    return current_user.organization_id
+
+
+def _zone() -> str:
+    return current_app.config["TRACE_TIMEZONE"]
+
+
+def _submit(call, success_url_of):
+    """Run a recording service on the posted form; commit and redirect, or return the errors to show."""
+    session = get_session()
+    try:
+        result = call()
+        session.commit()
+    except ValidationError as exc:
+        session.rollback()
+        return None, exc.errors
+    except NotFound:
+        session.rollback()
+        abort(404)
+    flash(_("Saved."))
+    return redirect(success_url_of(result)), {}
+
+
+def _owned(model, object_id):
+    try:
+        return recording.owned(get_session(), model, object_id, _org())
+    except NotFound:
+        abort(404)
+
+
+@bp.before_request
+@role_required("producer")
+def _producers_only():
+    return None
+
+
+@bp.route("/")
+def home():
+    session = get_session()
+    return render_template("producer/home.html", batches=recording.list_batches(session, _org()),
+                           lots=lots.list_lots(session, _org()), sites=recording.list_sites(session, _org()),
+                           products=recording.list_products(session, _org()),
+                           certificates=recording.list_certificates(session, _org()))
+
+
+@bp.route("/sites", methods=["GET", "POST"])
+def sites():
+    session, errors = get_session(), {}
+    if request.method == "POST":
+        response, errors = _submit(lambda: recording.create_site(session, _org(), request.form),
+                                   lambda site: url_for(".sites"))
+        if response:
+            return response
+    return render_template("producer/sites.html", sites=recording.list_sites(session, _org()), errors=errors,
+                           values=request.form, site_kinds=SITE_KINDS, farming_methods=FARMING_METHODS), \
+        (422 if errors else 200)
+
+
+@bp.route("/products", methods=["GET", "POST"])
+def products():
+    session, errors = get_session(), {}
+    if request.method == "POST":
+        upload = request.files.get("image")
+        image = upload.read() if upload and upload.filename else None
+        response, errors = _submit(
+            lambda: recording.create_product(session, _org(), request.form,
+                                             current_app.config["TRACE_GS1_COMPANY_PREFIX"], image),
+            lambda product: url_for(".product", product_id=product.id))
+        if response:
+            return response
+    return render_template("producer/products.html", products=recording.list_products(session, _org()),
+                           errors=errors, values=request.form, units=recording.UNITS,
+                           ocop={p.id: certificates.current_ocop(session, p.id, today())
+                                 for p in recording.list_products(session, _org())}), (422 if errors else 200)
+
+
+@bp.route("/products/<int:product_id>", methods=["GET", "POST"])
+def product(product_id: int):
+    session, errors = get_session(), {}
+    item = _owned(Product, product_id)
+    if request.method == "POST":
+        response, errors = _submit(lambda: recording.add_ocop_rating(session, _org(), item.id, request.form),
+                                   lambda rating: url_for(".product", product_id=item.id))
+        if response:
+            return response
+    return render_template("producer/product.html", product=item, ratings=recording.ocop_ratings(session, item.id),
+                           current=certificates.current_ocop(session, item.id, today()), errors=errors,
+                           values=request.form, levels=OCOP_LEVELS), (422 if errors else 200)
+
+
+@bp.route("/certificates", methods=["GET", "POST"])
+def certificates_page():
+    session, errors = get_session(), {}
+    if request.method == "POST":
+        response, errors = _submit(lambda: recording.create_certificate(session, _org(), request.form),
+                                   lambda certificate: url_for(".certificates_page"))
+        if response:
+            return response
+    rows = [(c, certificates.status_on(session, c, today()), *certificates.scope(session, c))
+            for c in recording.list_certificates(session, _org())]
+    return render_template("producer/certificates.html", rows=rows, errors=errors, values=request.form,
+                           schemes=SCHEMES, sites=recording.list_sites(session, _org()),
+                           products=recording.list_products(session, _org())), (422 if errors else 200)
+
+
+@bp.route("/batches", methods=["GET", "POST"])
+def batches():
+    session, errors = get_session(), {}
+    if request.method == "POST":
+        response, errors = _submit(lambda: recording.start_batch(session, _org(), current_user.id, request.form, _zone()),
+                                   lambda batch: url_for(".batch", batch_id=batch.id))
+        if response:
+            return response
+    return render_template("producer/batches.html", batches=recording.list_batches(session, _org()), errors=errors,
+                           values=request.form, sites=recording.list_sites(session, _org()),
+                           products=recording.list_products(session, _org())), (422 if errors else 200)
+
+
+@bp.route("/batches/<int:batch_id>", methods=["GET", "POST"])
+def batch(batch_id: int):
+    session, errors, form = get_session(), {}, request.form.get("form")
+    item = _owned(Batch, batch_id)
+    if request.method == "POST":
+        if form == "harvest":
+            call = lambda: recording.record_harvest(session, _org(), current_user.id, item.id, request.form, _zone())  # noqa: E731
+            success = lambda lot: url_for(".lot", lot_id=lot.id)  # noqa: E731
+        else:
+            call = lambda: recording.record_input(session, _org(), current_user.id, item.id, request.form, _zone())  # noqa: E731
+            success = lambda event: url_for(".batch", batch_id=item.id)  # noqa: E731
+        response, errors = _submit(call, success)
+        if response:
+            return response
+    _, entries = recording.timeline(session, _org(), item.id)
+    return render_template("producer/batch.html", batch=item, entries=entries, errors=errors, values=request.form,
+                           form=form, product=session.get(Product, item.product_id),
+                           site=session.get(recording.Site, item.site_id),
+                           categories=recording.INPUT_CATEGORIES, units=recording.UNITS,
+                           harvest_lots=session.exec(select(Lot).where(Lot.batch_id == item.id)).all()), \
+        (422 if errors else 200)
+
+
+@bp.route("/lots/<int:lot_id>", methods=["GET", "POST"])
+def lot(lot_id: int):
+    session, errors, form = get_session(), {}, request.form.get("form")
+    item = _owned(Lot, lot_id)
+    if request.method == "POST":
+        if form == "labels":
+            call = lambda: labels.issue_labels(session, key_store(current_app), item, request.form.get("count"),  # noqa: E731
+                                               current_user.id)
+        else:
+            call = lambda: recording.record_packing(session, _org(), current_user.id, item.id, request.form, _zone())  # noqa: E731
+        response, errors = _submit(call, lambda _result: url_for(".lot", lot_id=item.id))
+        if response:
+            return response
+    product = session.get(Product, item.product_id)
+    runs = session.exec(select(LabelRun).where(LabelRun.lot_id == item.id).order_by(LabelRun.id.desc())).all()
+    sample = None
+    if runs:
+        sample = labels.labels_for_run(session, key_store(current_app), current_app.config["TRACE_BASE_URL"],
+                                       runs[0], range(runs[0].first_serial, runs[0].first_serial + 1))[0]
+    return render_template("producer/lot.html", lot=item, product=product, runs=runs, sample=sample, errors=errors,
+                           values=request.form, form=form, events=lots.lot_events(session, item),
+                           sites=recording.list_sites(session, _org()),
+                           best_before=lots.best_before(session, item, product)), (422 if errors else 200)
+
+
+def _run(run_id: int) -> LabelRun:
+    run = get_session().get(LabelRun, run_id)
+    if run is None:
+        abort(404)
+    _owned(Lot, run.lot_id)
+    return run
+
+
+@bp.route("/label-runs/<int:run_id>/labels.pdf")
+def run_pdf(run_id: int):
+    run = _run(run_id)
+    session = get_session()
+    items = labels.labels_for_run(session, key_store(current_app), current_app.config["TRACE_BASE_URL"], run)
+    pdf = labels.render_pdf(items, title=f"{items[0].product_name} – {items[0].lot_code}")
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="labels-{items[0].gtin}-{run.first_serial}-{run.last_serial}.pdf"'})
+
+
+@bp.route("/label-runs/<int:run_id>/<int:serial>.png")
+def run_png(run_id: int, serial: int):
+    run = _run(run_id)
+    if not run.first_serial <= serial <= run.last_serial:
+        abort(404)
+    item = labels.labels_for_run(get_session(), key_store(current_app), current_app.config["TRACE_BASE_URL"], run,
+                                 range(serial, serial + 1))[0]
+    return Response(labels.render_png(item), mimetype="image/png", headers={
+        "Content-Disposition": f'inline; filename="label-{item.gtin}-{serial}.png"'})

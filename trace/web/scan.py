@@ -1,0 +1,82 @@
+"""Public pages: the scan page a label's URL opens, the JWKS, product images, error pages."""
+from urllib.parse import quote
+
+from flask import Blueprint, Response, abort, jsonify, render_template, request
+
+from ..db import get_session
+from ..models import Product
+from ..services.keys import jwks, keyset_from_database
+from ..services.scan import scan_facts
+from ..services.verification import verify_against_database
+from . import today
+
+bp = Blueprint("scan", __name__)
+
+
+@bp.route("/")
+def index():
+    return render_template("scan/index.html")
+
+
+def _requested_label_url() -> str:
+    """The URL as the client sent it: the raw path keeps %2F inside a lot or serial apart from '/'."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if not raw or not raw.startswith("/"):
+        raw = quote(request.path) + ("?" + request.query_string.decode("latin-1") if request.query_string else "")
+    return request.host_url.rstrip("/") + raw
+
+
+def wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+@bp.route("/01/<path:rest>")
+@bp.route("/gtin/<path:rest>")
+def label(rest: str):
+    session = get_session()
+    verification = verify_against_database(session, _requested_label_url(), keyset_from_database(session))
+    facts = scan_facts(session, verification, today())
+    if wants_json():
+        response = jsonify(facts)
+    else:
+        response = Response(render_template("scan/label.html", facts=facts, v=verification))
+    response.headers["Vary"] = "Accept, Cookie"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/.well-known/jwks.json")
+def jwks_document():
+    response = jsonify(jwks(get_session()))
+    response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.route("/media/products/<int:product_id>.jpg")
+def product_image(product_id: int):
+    product = get_session().get(Product, product_id)
+    if product is None or not product.image:
+        abort(404)
+    response = Response(product.image, mimetype=product.image_type or "image/jpeg")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+def register_error_pages(app) -> None:
+    def page(code: int, title: str):
+        def handler(error):
+            if request.path.startswith("/api/"):
+                return jsonify({"type": "about:blank", "title": title, "status": code,
+                                "detail": getattr(error, "description", title)}), code, \
+                    {"Content-Type": "application/problem+json"}
+            return render_template("error.html", code=code, title=title), code
+        return handler
+
+    app.register_error_handler(400, page(400, "Bad request"))
+    app.register_error_handler(403, page(403, "Forbidden"))
+    app.register_error_handler(404, page(404, "Not found"))
+    app.register_error_handler(405, page(405, "Method not allowed"))
+    app.register_error_handler(413, page(413, "Request too large"))
+    app.register_error_handler(500, page(500, "Internal error"))

@@ -1,0 +1,37 @@
+"""Human names for the codes stored in the database, translated at render time."""
+from flask_babel import lazy_gettext as _l
+
+NAMES = {
+    # organization kinds
+    "farm_household": _l("Farm household"), "cooperative": _l("Cooperative"), "enterprise": _l("Enterprise"),
+    "retailer": _l("Retailer"), "tourist_outlet": _l("Tourist outlet"), "authority": _l("Authority"),
+    "certifier": _l("Certifier"),
+    # site kinds
+    "rice_field": _l("Rice field"), "vegetable_plot": _l("Vegetable plot"), "field_crop_plot": _l("Field crop plot"),
+    "orchard": _l("Orchard"), "flower_field": _l("Flower field"), "brackish_pond": _l("Brackish-water pond"),
+    "freshwater_pond": _l("Freshwater pond"), "river_cage": _l("River cage"), "forest_plot": _l("Forest plot"),
+    "processing_facility": _l("Processing facility"), "packhouse": _l("Packhouse"), "warehouse": _l("Warehouse"),
+    "store": _l("Store"),
+    # farming methods
+    "extensive": _l("Extensive"), "semi_intensive": _l("Semi-intensive"), "intensive": _l("Intensive"),
+    "high_tech": _l("High-tech"),
+    # schemes
+    "vietgap": "VietGAP", "globalgap": "GlobalG.A.P.", "organic": _l("Organic"), "halal": "Halal",
+    # steps
+    "planting": _l("Planting"), "stocking": _l("Pond stocking"), "input_application": _l("Input application"),
+    "harvest": _l("Harvest"), "packing": _l("Packing"),
+    # input categories
+    "fertiliser": _l("Fertiliser"), "pesticide": _l("Pesticide"), "feed": _l("Feed"),
+    "veterinary_drug": _l("Veterinary drug"),
+    # certificate statuses
+    "active": _l("Valid"), "expired": _l("Expired"), "not_yet_valid": _l("Not yet valid"),
+    "suspended": _l("Suspended"), "revoked": _l("Revoked"),
+    # OCOP levels
+    "ward": _l("Ward"), "city": _l("City"), "national": _l("National"),
+    # roles
+    "producer": _l("Producer"), "inspector": _l("Inspector"),
+}
+
+
+def name_of(code) -> str:
+    return str(NAMES.get(code, code or ""))
