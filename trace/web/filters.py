@@ -2,6 +2,8 @@
 from datetime import date, datetime
 from decimal import Decimal
 
+from flask_babel import get_locale
+
 from .. import LOCALES
 from ..services.parse import local_datetime
 from .vocab import name_of
@@ -34,5 +36,5 @@ def option_of(row, value_attr: str, label_attr: str) -> tuple:
 
 
 def register(app) -> None:
-    app.jinja_env.globals.update(name_of=name_of, LOCALES=LOCALES)
+    app.jinja_env.globals.update(name_of=name_of, LOCALES=LOCALES, get_locale=get_locale)
     app.jinja_env.filters.update(dmy=dmy, ha=hectares, option=option, option_of=option_of, localtime=local_datetime)
