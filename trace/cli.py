@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import AppGroup, with_appcontext
 
 from .db import session_scope, upgrade
 from .services import accounts, keys, labels, lots
@@ -24,6 +25,7 @@ def _store():
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db():
     """Create or upgrade the database schema (Alembic migrations)."""
     upgrade(_engine())
@@ -31,6 +33,7 @@ def init_db():
 
 
 @click.command("demo")
+@with_appcontext
 def demo():
     """Create the demo Thủy Nguyên ward (idempotent) and print its logins."""
     from .services.demo import DEMO_PASSWORD, create_demo
@@ -43,7 +46,7 @@ def demo():
         click.echo(f"  {email:<28} {role:<10} {organization}")
 
 
-keys_group = click.Group("keys", help="Signing keys.")
+keys_group = AppGroup("keys", help="Signing keys.")
 
 
 @keys_group.command("generate")
@@ -69,7 +72,7 @@ def keys_list():
             click.echo(f"{entry['kid']}\t{entry['status']}\t{entry['created']}\t{entry['x']}")
 
 
-lots_group = click.Group("lots", help="Lots.")
+lots_group = AppGroup("lots", help="Lots.")
 
 
 @lots_group.command("list")
@@ -80,7 +83,7 @@ def lots_list():
             click.echo("\t".join([product.gtin, lot.code, product.name_vi, str(lot.quantity), lot.unit]))
 
 
-labels_group = click.Group("labels", help="QR labels.")
+labels_group = AppGroup("labels", help="QR labels.")
 
 
 @labels_group.command("issue")
@@ -128,6 +131,7 @@ def _write_labels(items: list, out: Path, suffix: str) -> None:
 
 
 @click.command("verify")
+@with_appcontext
 @click.argument("url")
 @click.option("--jwks", "jwks_file", type=click.File("r"), help="Verify offline against this JWKS; no database used.")
 def verify(url: str, jwks_file):
@@ -147,7 +151,7 @@ def verify(url: str, jwks_file):
     sys.exit(0 if result.genuine else 1)
 
 
-tokens_group = click.Group("tokens", help="API tokens.")
+tokens_group = AppGroup("tokens", help="API tokens.")
 
 
 @tokens_group.command("create")

@@ -208,14 +208,14 @@ def lot_list():
     return jsonify([lot_json(lot, product) for lot, product in lots.list_lots(get_session(), _org())])
 
 
-@bp.route("/lots/<gtin>/<code>/packings", methods=["POST"])
+@bp.route("/lots/<gtin>/<path:code>/packings", methods=["POST"])
 @producer_required
 def packings(gtin: str, code: str):
     event = recording.record_packing(get_session(), _org(), g.api_user.id, _lot(gtin, code).id, body(), _zone())
     return _created(event_json(event))
 
 
-@bp.route("/lots/<gtin>/<code>/labels", methods=["POST"])
+@bp.route("/lots/<gtin>/<path:code>/labels", methods=["POST"])
 @producer_required
 def issue(gtin: str, code: str):
     session = get_session()
@@ -226,7 +226,7 @@ def issue(gtin: str, code: str):
                      "labels": [{"serial": item.serial, "url": item.url} for item in items]})
 
 
-@bp.route("/lots/<gtin>/<code>/labels")
+@bp.route("/lots/<gtin>/<path:code>/labels")
 @producer_required
 def label_runs(gtin: str, code: str):
     lot = _lot(gtin, code)

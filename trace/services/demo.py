@@ -166,7 +166,7 @@ def create_demo(session: Session, store: KeyStore, base_url: str, today: date | 
                 number="HC-2025-0417", valid_from=day(200).isoformat(), valid_to=(day(200) + timedelta(days=1095)).isoformat(),
                 site_ids=[organic_plot.id], product_ids=[greens.id])
     certificate(veg, scheme="vietgap", standard="TCVN 11892-1:2017", certifier="Chi cục Trồng trọt và BVTV Hải Phòng",
-                number="VietGAP-TT-23-11-0098", valid_from=day(760).isoformat(), valid_to=day(32).isoformat(),
+                number="VietGAP-TT-24-11-0098", valid_from=day(700).isoformat(), valid_to=day(12).isoformat(),
                 site_ids=[veg_field.id], product_ids=[leafy.id])  # the expired one
     certificate(fruit, scheme="vietgap", standard="TCVN 11892-1:2017", certifier="Trung tâm Chứng nhận phù hợp (QUACERT)",
                 number="VietGAP-TT-25-03-0312", valid_from=day(250).isoformat(), valid_to=(day(250) + timedelta(days=729)).isoformat(),

@@ -1,0 +1,273 @@
+"""Real-browser checks of what a shopper and a producer see: Debian's Chromium driven by Playwright.
+
+Each test serves its own demo ward on a live HTTP server (the `demo_app` fixture is per test); the browser is
+started once per module. Screenshots go to pytest's tmp_path, or to docs/screenshots/ when TRACE_SCREENSHOTS=1.
+Without /usr/bin/chromium the module is skipped, unless TRACE_REQUIRE_BROWSER=1 makes that a failure.
+"""
+import os
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from sqlmodel import func, select
+from werkzeug.serving import make_server
+
+from trace import key_store
+from trace.db import get_session
+from trace.models import LabelRun, Lot, Product, SigningKey
+from trace.services import labels
+from trace.services.demo import DEMO_PASSWORD
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+PRODUCER_EMAIL = "htx.lua@demo.vn"
+RICE_LOT = "GAO-BH-2610A"  # the rice cooperative's lot in the demo ward
+
+
+def _no_browser(reason: str):
+    if os.environ.get("TRACE_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"TRACE_REQUIRE_BROWSER=1 but the browser tests cannot run: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        _no_browser(f"{CHROMIUM} is missing (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _no_browser("the playwright Python package is not installed")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_server(demo_app):
+    """The demo app on a real HTTP server in a thread; its base URL, e.g. http://127.0.0.1:40123."""
+    server = make_server("127.0.0.1", 0, demo_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+    server.server_close()
+
+
+def _context(browser, viewport=PHONE):
+    phone = viewport["width"] < 600
+    return browser.new_context(viewport=viewport, device_scale_factor=2 if phone else 1,
+                               is_mobile=phone, has_touch=phone)
+
+
+@pytest.fixture
+def phone(browser):
+    context = _context(browser)
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def shot(tmp_path):
+    """Where to save a screenshot: the committed docs/screenshots/ only when TRACE_SCREENSHOTS=1."""
+    def path(name: str) -> str:
+        if os.environ.get("TRACE_SCREENSHOTS") == "1":
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            return str(SCREENSHOTS / name)
+        return str(tmp_path / name)
+    return path
+
+
+@pytest.fixture
+def genuine(demo_app, live_server):
+    """A genuine, issued label of the demo rice lot: its URL on the live server, product and key id."""
+    with demo_app.app_context():
+        session = get_session()
+        run, lot, product = session.exec(
+            select(LabelRun, Lot, Product).join(Lot, Lot.id == LabelRun.lot_id)
+            .join(Product, Product.id == Lot.product_id).where(Lot.code == RICE_LOT).order_by(LabelRun.id)).first()
+        item = labels.labels_for_run(session, key_store(demo_app), demo_app.config["TRACE_BASE_URL"], run,
+                                     range(run.first_serial, run.first_serial + 1))[0]
+        kid = session.get(SigningKey, run.signing_key_id).kid
+        names, lot_code = (product.name_vi, product.name_en), lot.code
+    assert item.url.startswith(demo_app.config["TRACE_BASE_URL"] + "/01/")
+    parts = urlsplit(item.url)
+    return {"url": f"{live_server}{parts.path}?{parts.query}", "path": parts.path, "query": parts.query,
+            "name_vi": names[0], "name_en": names[1], "kid": kid, "lot": lot_code, "serial": item.serial}
+
+
+def _tampered(genuine, live_server) -> str:
+    """The genuine label with one character of its lot changed; the signature is kept."""
+    path, marker = genuine["path"], "/10/"
+    start = path.index(marker) + len(marker)
+    end = path.index("/", start)
+    lot = path[start:end]
+    changed = lot[:-1] + ("B" if lot[-1] != "B" else "C")
+    assert changed != lot and len(changed) == len(lot)
+    return f"{live_server}{path[:start]}{changed}{path[end:]}?{genuine['query']}"
+
+
+def _assert_language(page, lang: str):
+    """`lang` is shown: <html lang>, and the switch offers the other language (robust to missing .mo files)."""
+    assert page.locator("html").get_attribute("lang") == lang
+    switch = page.locator("header a.lang")
+    assert switch.is_visible()
+    assert switch.inner_text().strip() == ("English" if lang == "vi" else "Tiếng Việt")
+
+
+def _assert_no_horizontal_overflow(page, width: int = PHONE["width"]):
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= width, f"page is {scroll_width}px wide at a {width}px viewport: it scrolls sideways"
+
+
+def _image_loaded(page, selector: str) -> bool:
+    return page.eval_on_selector(selector, "img => img.complete && img.naturalWidth > 0")
+
+
+def _assert_genuine_page(page, genuine, lang: str):
+    _assert_language(page, lang)
+    verdict = page.locator(".verdict.ok")
+    assert verdict.is_visible()
+    assert verdict.locator("strong").inner_text().strip(), "the verdict has no headline"
+    assert str(genuine["kid"]) in verdict.inner_text(), "the verdict does not name the signing key"
+    assert page.locator(".verdict.bad, .verdict.warn").count() == 0
+    name = genuine["name_vi"] if lang == "vi" else genuine["name_en"]
+    heading = page.locator(".product h1")
+    assert heading.is_visible()
+    assert heading.inner_text().strip() == name
+    assert genuine["lot"] in page.locator("dl.facts").inner_text()
+
+
+def _assert_tampered_page(page, response, lang: str):
+    assert response.status == 200
+    _assert_language(page, lang)
+    assert page.locator(".verdict.bad").is_visible()
+    assert page.locator(".verdict.ok").count() == 0
+    assert page.locator(".product").count() == 0, "an altered label must not show product facts"
+    assert page.locator("dl.facts").count() == 0
+    html = page.content()
+    assert "Traceback" not in html and "Internal Server Error" not in html
+
+
+def test_genuine_label_on_a_phone_in_vietnamese(phone, genuine, shot):
+    page = phone
+    response = page.goto(genuine["url"])
+    assert response.status == 200
+    assert any(ord(c) > 127 for c in genuine["name_vi"]), "the demo product name should carry diacritics"
+    _assert_genuine_page(page, genuine, "vi")
+    _assert_no_horizontal_overflow(page)
+    assert _image_loaded(page, ".product img"), "the product photo did not load"
+    page.screenshot(path=shot("scan-phone-vi.png"), full_page=True)
+
+
+def test_language_switch_sticks_across_page_loads(phone, genuine, shot):
+    page = phone
+    page.goto(genuine["url"])
+    _assert_language(page, "vi")
+
+    page.locator("header a.lang", has_text="English").click()
+    page.wait_for_url(lambda url: urlsplit(url).path == genuine["path"])
+    _assert_genuine_page(page, genuine, "en")  # back on the same label, which still verifies
+    _assert_no_horizontal_overflow(page)
+    assert any(c["name"] == "lang" and c["value"] == "en" for c in page.context.cookies())
+    page.screenshot(path=shot("scan-phone-en.png"), full_page=True)
+
+    page.goto(genuine["url"])  # a fresh load keeps the choice
+    _assert_genuine_page(page, genuine, "en")
+    page.goto(genuine["url"].split("/01/")[0] + "/")
+    _assert_language(page, "en")
+
+    page.goto(genuine["url"])
+    page.locator("header a.lang", has_text="Tiếng Việt").click()
+    page.wait_for_url(lambda url: urlsplit(url).path == genuine["path"])
+    _assert_genuine_page(page, genuine, "vi")
+    page.reload()
+    _assert_genuine_page(page, genuine, "vi")
+
+
+def test_tampered_label_warns_and_shows_no_facts_in_both_languages(phone, genuine, live_server, shot):
+    page = phone
+    url = _tampered(genuine, live_server)
+    response = page.goto(url)
+    _assert_tampered_page(page, response, "vi")
+    _assert_no_horizontal_overflow(page)
+    page.screenshot(path=shot("scan-tampered-phone-vi.png"), full_page=True)
+
+    with page.expect_navigation() as navigation:
+        page.locator("header a.lang", has_text="English").click()
+    page.wait_for_load_state("load")
+    assert urlsplit(page.url).path == urlsplit(url).path  # the switch returns to the same (altered) label
+    _assert_tampered_page(page, navigation.value, "en")
+
+    response = page.goto(url)
+    _assert_tampered_page(page, response, "en")
+    _assert_no_horizontal_overflow(page)
+
+
+def test_producer_issues_labels_and_downloads_them_on_a_phone(phone, demo_app, live_server):
+    with demo_app.app_context():
+        issued = get_session().exec(select(func.max(LabelRun.last_serial)).join(Lot, Lot.id == LabelRun.lot_id)
+                                    .where(Lot.code == RICE_LOT)).one()
+    first, last = issued + 1, issued + 3
+    page = phone
+    page.goto(f"{live_server}/login")
+    page.fill("#email", PRODUCER_EMAIL)
+    page.fill("#password", DEMO_PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(f"{live_server}/producer/")
+    _assert_no_horizontal_overflow(page)
+
+    page.locator("main a[href^='/producer/lots/']", has_text=RICE_LOT).click()
+    page.wait_for_url(lambda url: "/producer/lots/" in url)
+    lot_url = page.url
+    rows_before = page.locator("main table tr").count()
+
+    form = page.locator("form:has(input[name='form'][value='labels'])")
+    form.locator("input[name='count']").fill("3")
+    form.locator("button[type=submit]").click()
+    page.wait_for_url(lot_url)  # redirected back to the lot page, after its load event
+    page.wait_for_load_state("load")
+
+    assert page.locator(".flash").is_visible()
+    assert page.locator("main table tr").count() == rows_before + 1
+    newest = page.locator("main table tr").nth(1)
+    assert f"{first}–{last} (3)" in newest.inner_text()
+    sample = "main img[src*='/label-runs/']"
+    assert page.get_attribute(sample, "src").endswith(f"/{first}.png")  # the newest run's first label
+    assert _image_loaded(page, sample), "the label PNG did not load"
+    _assert_no_horizontal_overflow(page)
+
+    with page.expect_download() as download_info:
+        newest.locator("a", has_text="PDF").click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(f"-{first}-{last}.pdf")
+    pdf = Path(download.path()).read_bytes()
+    assert pdf.startswith(b"%PDF")
+
+    png_href = newest.locator("a", has_text="PNG").get_attribute("href")
+    png = page.request.get(live_server + png_href)
+    assert png.ok and png.headers["content-type"] == "image/png"
+    assert png.body().startswith(b"\x89PNG")
+
+
+def test_scan_page_at_desktop_width(browser, genuine, shot):
+    context = _context(browser, DESKTOP)
+    try:
+        page = context.new_page()
+        response = page.goto(genuine["url"])
+        assert response.status == 200
+        _assert_genuine_page(page, genuine, "vi")
+        assert _image_loaded(page, ".product img")
+        page.screenshot(path=shot("scan-desktop-vi.png"), full_page=True)
+    finally:
+        context.close()

@@ -1,0 +1,192 @@
+"""A producer records a batch's life in the browser forms; bad input is refused and writes nothing."""
+import re
+from datetime import datetime, timedelta
+
+import pytest
+from sqlmodel import func, select
+
+from trace.db import get_session
+from trace.models import Batch, Certificate, Event, LabelRun, Lot, OcopRating, Product, Site
+
+from .conftest import csrf_token, login, post_form
+
+
+def count(app, model) -> int:
+    with app.app_context():
+        return get_session().exec(select(func.count()).select_from(model)).one()
+
+
+def local(days_ago: float) -> str:
+    return (datetime.now() - timedelta(days=days_ago)).strftime("%Y-%m-%dT%H:%M")
+
+
+@pytest.fixture
+def producer(demo_client):
+    login(demo_client, "htx.lua@demo.vn")
+    return demo_client
+
+
+def own_ids(app, model, email="htx.lua@demo.vn"):
+    from trace.models import User
+    with app.app_context():
+        session = get_session()
+        org = session.exec(select(User).where(User.email == email)).one().organization_id
+        return [row.id for row in session.exec(select(model).where(model.organization_id == org)).all()]
+
+
+def test_full_recording_flow_through_the_forms(producer, demo_app):
+    r = post_form(producer, "/producer/sites", {"name": "Ruộng thử nghiệm Đông Sơn", "kind": "rice_field",
+                                                 "crop": "Lúa Đài Thơm 8", "area_ha": "5,25",
+                                                 "location": "20.93 106.67; 20.94 106.67; 20.94 106.68"})
+    assert r.status_code == 302
+    r = post_form(producer, "/producer/products", {"name_vi": "Gạo Đài Thơm 8", "unit": "kg", "shelf_life_days": "180"})
+    assert r.status_code == 302
+    product_id = int(re.search(r"/producer/products/(\d+)", r.headers["Location"]).group(1))
+    r = post_form(producer, f"/producer/products/{product_id}", {"stars": "3", "decision_number": "99/QĐ-UBND",
+                                                                 "issued_on": "2026-01-15", "issuing_level": "ward"})
+    assert r.status_code == 302
+    with demo_app.app_context():
+        session = get_session()
+        product = session.get(Product, product_id)
+        assert product.gtin.startswith("08936045") and len(product.gtin) == 14
+        rating = session.exec(select(OcopRating).where(OcopRating.product_id == product_id)).one()
+        assert rating.valid_until.isoformat() == "2029-01-14"  # 36 months
+        site = session.exec(select(Site).where(Site.name == "Ruộng thử nghiệm Đông Sơn")).one()
+        assert str(site.area_ha) == "5.2500" and site.location["type"] == "Polygon"
+    r = post_form(producer, "/producer/certificates", {
+        "scheme": "vietgap", "certifier": "QUACERT", "number": "VG-NEW-1", "valid_from": "2026-01-01",
+        "valid_to": "2027-12-31", "site_ids": [str(site.id)]})
+    assert r.status_code == 302
+    r = post_form(producer, "/producer/batches", {"site_id": site.id, "product_id": product_id, "code": "DT8-2026",
+                                                   "time": local(100), "variety": "Đài Thơm 8"})
+    assert r.status_code == 302
+    batch_path = r.headers["Location"]
+    r = post_form(producer, batch_path, {"form": "input", "category": "pesticide", "input_name": "Tricyclazole 75WP",
+                                         "dose": "0.3", "dose_unit": "kg/ha", "withholding_days": "14",
+                                         "time": local(30)})
+    assert r.status_code == 302
+    r = post_form(producer, batch_path, {"form": "harvest", "lot_code": "DT8-2611", "quantity": "5200",
+                                         "unit": "kg", "time": local(2)})
+    assert r.status_code == 302
+    lot_path = r.headers["Location"]
+    r = post_form(producer, lot_path, {"form": "packing", "package_count": "1040", "package_size": "5",
+                                       "package_unit": "kg", "time": local(1)})
+    assert r.status_code == 302
+    r = post_form(producer, lot_path, {"form": "labels", "count": "5"})
+    assert r.status_code == 302
+    page = producer.get(lot_path).get_data(as_text=True)
+    assert "1–5 (5)" in page and "labels.pdf" in page
+    timeline = producer.get(batch_path).get_data(as_text=True)
+    for text in ("Đài Thơm 8", "Tricyclazole 75WP", "DT8-2611", "1040"):
+        assert text in timeline
+    run_id = re.search(r"/producer/label-runs/(\d+)/labels.pdf", page).group(1)
+    pdf = producer.get(f"/producer/label-runs/{run_id}/labels.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF") and pdf.mimetype == "application/pdf"
+    png = producer.get(f"/producer/label-runs/{run_id}/1.png")
+    assert png.status_code == 200 and png.data.startswith(b"\x89PNG")
+    assert producer.get(f"/producer/label-runs/{run_id}/6.png").status_code == 404
+
+
+BAD_FORMS = [
+    ("/producer/products", {"name_vi": "Gạo", "unit": "kg", "gtin": "8936045000018"}, "gtin", "check digit", Product),
+    ("/producer/sites", {"name": "Ao", "kind": "brackish_pond", "crop": "Tôm", "area_ha": "-2"}, "area_ha", "greater than zero", Site),
+    ("/producer/sites", {"name": "Ao", "kind": "volcano", "area_ha": "2"}, "kind", "Choose one of", Site),
+    ("/producer/sites", {"name": "Ao", "kind": "rice_field", "crop": "Lúa", "area_ha": "2", "location": "200, 10"},
+     "location", "latitude", Site),
+    ("/producer/certificates", {"scheme": "vietgap", "certifier": "X", "number": "1", "valid_from": "2026-01-01",
+                                "valid_to": "2029-01-01", "site_ids": ["1"]}, "valid_to", "2 years", Certificate),
+    ("/producer/certificates", {"scheme": "organic", "certifier": "X", "number": "1", "valid_from": "2026-01-01",
+                                "valid_to": "2027-01-01"}, "scope", "Choose the areas", Certificate),
+]
+
+
+@pytest.mark.parametrize("path,data,field,message,model", BAD_FORMS, ids=[f"{b[0]}-{b[2]}" for b in BAD_FORMS])
+def test_bad_form_input_shows_a_message_and_writes_nothing(producer, demo_app, path, data, field, message, model):
+    before = count(demo_app, model)
+    r = post_form(producer, path, data)
+    assert r.status_code == 422
+    page = r.get_data(as_text=True)
+    assert message in page and 'aria-invalid="true"' in page or message in page
+    assert count(demo_app, model) == before
+
+
+@pytest.mark.parametrize("lot_code,message", [("GAO 2611", "Spaces are not allowed"),
+                                              ("A" * 21, "At most 20 characters"),
+                                              ("LÚA-01", "character set 82"),
+                                              ("GAO-BH-2610A", "already has a lot")])
+def test_harvest_lot_codes_are_checked(producer, demo_app, lot_code, message):
+    batch_id = own_ids(demo_app, Batch)[0]
+    before = count(demo_app, Lot), count(demo_app, Event)
+    r = post_form(producer, f"/producer/batches/{batch_id}", {"form": "harvest", "lot_code": lot_code,
+                                                              "quantity": "10", "unit": "kg", "time": local(1)})
+    assert r.status_code == 422 and message in r.get_data(as_text=True)
+    assert (count(demo_app, Lot), count(demo_app, Event)) == before
+
+
+@pytest.mark.parametrize("data,message", [({"quantity": "-5"}, "greater than zero"),
+                                          ({"quantity": "abc"}, "Must be a number"),
+                                          ({"time": "2999-01-01T00:00"}, "future"),
+                                          ({"time": "yesterday"}, "date and time")])
+def test_harvest_quantities_and_times_are_checked(producer, demo_app, data, message):
+    batch_id = own_ids(demo_app, Batch)[0]
+    before = count(demo_app, Lot)
+    form = {"form": "harvest", "lot_code": "NEW-1", "quantity": "10", "unit": "kg", "time": local(1), **data}
+    r = post_form(producer, f"/producer/batches/{batch_id}", form)
+    assert r.status_code == 422 and message in r.get_data(as_text=True)
+    assert count(demo_app, Lot) == before
+
+
+def test_harvest_inside_a_withdrawal_period_is_refused(producer, demo_app):
+    batch_id = own_ids(demo_app, Batch)[0]
+    post_form(producer, f"/producer/batches/{batch_id}", {"form": "input", "category": "pesticide",
+                                                          "input_name": "X", "dose": "1", "dose_unit": "l/ha",
+                                                          "withholding_days": "10", "time": local(3)})
+    r = post_form(producer, f"/producer/batches/{batch_id}", {"form": "harvest", "lot_code": "EARLY", "quantity": "1",
+                                                              "unit": "kg", "time": local(1)})
+    assert r.status_code == 422 and "not over until" in r.get_data(as_text=True)
+
+
+def test_pesticide_needs_a_withholding_period(producer, demo_app):
+    batch_id = own_ids(demo_app, Batch)[0]
+    before = count(demo_app, Event)
+    r = post_form(producer, f"/producer/batches/{batch_id}", {"form": "input", "category": "pesticide",
+                                                              "input_name": "X", "dose": "1", "dose_unit": "l/ha",
+                                                              "time": local(3)})
+    assert r.status_code == 422 and count(demo_app, Event) == before
+
+
+def test_forms_without_a_csrf_token_are_refused(producer, demo_app):
+    before = count(demo_app, Site)
+    r = producer.post("/producer/sites", data={"name": "X", "kind": "rice_field", "crop": "Lúa", "area_ha": "1"})
+    assert r.status_code == 400
+    assert count(demo_app, Site) == before
+
+
+def test_pages_need_a_login_and_the_producer_role(demo_client):
+    assert demo_client.get("/producer/").status_code == 302
+    login(demo_client, "sieuthi@demo.vn")
+    assert demo_client.get("/producer/").status_code == 403
+    assert demo_client.get("/retailer/suppliers/1").status_code == 200
+
+
+def test_wrong_password_is_refused(demo_client):
+    r = demo_client.post("/login", data={"email": "htx.lua@demo.vn", "password": "nope",
+                                         "csrf_token": csrf_token(demo_client)})
+    assert r.status_code == 401
+    assert demo_client.get("/producer/").status_code == 302
+
+
+def test_login_redirect_stays_on_this_site(demo_client):
+    r = demo_client.post("/login?next=https://evil.example/", data={
+        "email": "htx.lua@demo.vn", "password": "demo1234", "csrf_token": csrf_token(demo_client)})
+    assert r.headers["Location"] == "/producer/"
+
+
+def test_image_upload_must_be_an_image(producer, demo_app):
+    import io
+    before = count(demo_app, Product)
+    r = producer.post("/producer/products", data={"name_vi": "Mật ong", "unit": "chai", "csrf_token":
+                                                  csrf_token(producer, "/producer/products"),
+                                                  "image": (io.BytesIO(b"not an image"), "x.jpg")},
+                      content_type="multipart/form-data")
+    assert r.status_code == 422 and count(demo_app, Product) == before

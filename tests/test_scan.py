@@ -1,0 +1,116 @@
+"""The scan page and its JSON twin: genuine and tampered labels, both languages, the Circular 02/2024 facts."""
+import pytest
+from sqlmodel import select
+
+from trace import key_store
+from trace.db import get_session
+from trace.models import LabelRun, Lot, Product
+from trace.services import labels
+
+from .conftest import BASE_URL
+from .test_labels import tampered_variants
+
+CONTRACT_KEYS = {"verification", "product", "lot", "serial", "producer", "certifications", "ocop", "stages"}
+
+
+def first_label(app, code):
+    with app.app_context():
+        session = get_session()
+        lot = session.exec(select(Lot).where(Lot.code == code)).one()
+        run = session.exec(select(LabelRun).where(LabelRun.lot_id == lot.id)).first()
+        return labels.labels_for_run(session, key_store(app), BASE_URL, run, range(run.first_serial, run.first_serial + 1))[0]
+
+
+def path_of(url):
+    return url.replace(BASE_URL, "")
+
+
+def test_genuine_label_json_follows_the_contract(demo_client, demo_app):
+    label = first_label(demo_app, "GAO-BH-2610A")
+    facts = demo_client.get(path_of(label.url), headers={"Accept": "application/json"}).get_json()
+    assert CONTRACT_KEYS <= facts.keys()
+    assert facts["verification"] == {**facts["verification"], "status": "genuine", "kid": 1}
+    assert facts["product"] == {**facts["product"], "name": "Gạo Bắc Hương Thủy Nguyên", "gtin": "08936045000014"}
+    assert facts["lot"] == {**facts["lot"], "code": "GAO-BH-2610A", "recalled": False}
+    assert facts["serial"] == label.serial
+    assert facts["producer"]["name"] == "HTX Nông nghiệp Lúa chất lượng cao Thủy Nguyên"
+    assert "Thủy Nguyên" in facts["producer"]["address"]
+    (certificate,) = facts["certifications"]
+    assert {k: certificate[k] for k in ("scheme", "valid_at_production", "valid_today")} == {
+        "scheme": "vietgap", "valid_at_production": True, "valid_today": True}
+    assert set(certificate) >= {"scheme", "certifier", "number", "valid_until", "valid_at_production", "valid_today"}
+    assert facts["ocop"]["stars"] == 4 and facts["ocop"]["valid_until"]
+    assert [s["step"] for s in facts["stages"]] == ["planting", "input_application", "input_application", "harvest",
+                                                    "packing"]
+    assert all(set(s) >= {"step", "time", "site"} for s in facts["stages"])
+    assert facts["production_area"]["map"].startswith("https://www.openstreetmap.org/?mlat=20.93")
+
+
+def test_a_certificate_valid_at_harvest_but_expired_today(demo_client, demo_app):
+    facts = demo_client.get(path_of(first_label(demo_app, "RMA-2611-01").url), headers={"Accept": "application/json"}).get_json()
+    (certificate,) = facts["certifications"]
+    assert certificate["valid_at_production"] is True and certificate["valid_today"] is False
+    assert facts["ocop"] is None
+    page = demo_client.get(path_of(first_label(demo_app, "RMA-2611-01").url)).get_data(as_text=True)
+    assert "Hôm nay:" in page
+
+
+def test_pond_lot_shows_farming_method_and_withdrawal_period(demo_client, demo_app):
+    page = demo_client.get(path_of(first_label(demo_app, "TOM-A7-2611").url)).get_data(as_text=True)
+    assert "Oxytetracycline" in page and "28" in page and "công nghệ cao" in page
+    assert "Thả giống" in page
+
+
+@pytest.mark.parametrize("lang,genuine_text,switch", [("vi", "Tem chính hãng", "English"), ("en", "Genuine label", "Tiếng Việt")])
+def test_genuine_scan_page_in_both_languages(demo_client, demo_app, lang, genuine_text, switch):
+    demo_client.set_cookie("lang", lang)
+    response = demo_client.get(path_of(first_label(demo_app, "NA-2611-01").url))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and f'<html lang="{lang}">' in page
+    assert genuine_text in page and switch in page
+    assert ("Na dai Lưu Kiếm" if lang == "vi" else "Luu Kiem custard apple") in page
+    assert "★★★☆☆" in page and "VietGAP" in page
+
+
+@pytest.mark.parametrize("lang,warning", [("vi", "đã bị sửa đổi"), ("en", "this label has been altered")])
+@pytest.mark.parametrize("part", ["lot", "serial", "signature"])
+def test_tampered_scan_page_warns_and_reveals_nothing(demo_client, demo_app, lang, warning, part):
+    demo_client.set_cookie("lang", lang)
+    url = tampered_variants(first_label(demo_app, "NA-2611-01").url)[part]
+    response = demo_client.get(path_of(url))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and warning in page
+    assert "Na dai" not in page and "Lưu Kiếm" not in page and "Traceback" not in page
+    facts = demo_client.get(path_of(url), headers={"Accept": "application/json"}).get_json()
+    assert facts["verification"]["status"] == "tampered" and facts["product"] is None and facts["stages"] == []
+
+
+@pytest.mark.parametrize("path", ["/01/08936045000014/10/GAO-BH-2610A/21/1",
+                                  "/01/08936045000014/10/GAO-BH-2610A/21/1?8030=AAAA",
+                                  "/01/123/10/X/21/1?8030=x", "/01/08936045000014/21/1/10/X",
+                                  "/01/08936045000014/10/%ZZ/21/1?8030=x", "/01/08936045000014/10/A/21/1?8030=%F0%9F%98%80"])
+def test_malformed_label_urls_get_a_warning_page_not_an_error(demo_client, path):
+    response = demo_client.get(path)
+    assert response.status_code == 200
+    assert "Đây không phải là tem hợp lệ" in response.get_data(as_text=True)
+    assert demo_client.get(path, headers={"Accept": "application/json"}).get_json()["verification"]["status"] == "malformed"
+
+
+def test_language_switch_sticks_in_a_cookie(demo_client):
+    response = demo_client.get("/lang/en?next=/")
+    assert response.status_code == 302 and "lang=en" in response.headers["Set-Cookie"]
+    assert '<html lang="en">' in demo_client.get("/").get_data(as_text=True)
+    assert demo_client.get("/lang/en?next=https://evil.example").headers["Location"] == "/"
+
+
+def test_scan_page_is_small(demo_client, demo_app):
+    response = demo_client.get(path_of(first_label(demo_app, "GAO-BH-2610A").url))
+    assert len(response.data) < 20_000  # one request, inline CSS, no script
+
+
+def test_product_image_is_served_for_the_scan_page(demo_client, demo_app):
+    with demo_app.app_context():
+        product = get_session().exec(select(Product)).first()
+    response = demo_client.get(f"/media/products/{product.id}.jpg")
+    assert response.status_code == 200 and response.data[:2] == b"\xff\xd8"
+    assert demo_client.get("/media/products/9999.jpg").status_code == 404
