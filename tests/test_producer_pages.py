@@ -22,8 +22,18 @@ def local(days_ago: float) -> str:
 
 @pytest.fixture
 def producer(demo_client):
+    """A producer who reads the pages in English (messages below are checked in English)."""
+    demo_client.set_cookie("lang", "en")
     login(demo_client, "htx.lua@demo.vn")
     return demo_client
+
+
+def test_form_errors_are_in_vietnamese_by_default(demo_client, demo_app):
+    login(demo_client, "htx.lua@demo.vn")
+    r = post_form(demo_client, "/producer/products", {"name_vi": "Gạo", "unit": "kg", "gtin": "8936045000018"})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and '<html lang="vi">' in page
+    assert "Chưa lưu được" in page and "Số kiểm tra của mã GTIN không đúng: phải là 4." in page
 
 
 def own_ids(app, model, email="htx.lua@demo.vn"):

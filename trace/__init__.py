@@ -17,6 +17,8 @@ login_manager = LoginManager()
 def select_locale() -> str:
     if not has_request_context():
         return "en"  # CLI output
+    if request.path.startswith("/api/"):
+        return request.accept_languages.best_match(LOCALES) or "en"
     chosen = request.cookies.get("lang")
     if chosen in LOCALES:
         return chosen
