@@ -1,4 +1,5 @@
 """JSON API /api/v1: bearer tokens, recording, labels, verification, problem responses for bad input."""
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -92,6 +93,10 @@ def test_the_whole_path_through_the_api(demo_client, demo_app, rice):
     assert facts["verification"]["status"] == "genuine"
     assert facts["lot"] == {**facts["lot"], "code": "CUA/2611.1", "recalled": False}
     assert facts["certifications"][0]["valid_at_production"] is True
+    # The language switch brings the shopper back to the same, still genuine, label.
+    page = demo_client.get(issued[0]["url"].replace(BASE_URL, "")).get_data(as_text=True)
+    switch = re.search(r'href="(/lang/en[^"]+)"', page).group(1).replace("&amp;", "&")
+    assert demo_client.get(switch).headers["Location"] == issued[0]["url"].replace(BASE_URL, "")
     r = demo_client.post("/api/v1/verify", json={"url": issued[1]["url"]})
     assert r.status_code == 200 and r.get_json()["verification"]["status"] == "genuine"
     assert r.get_json()["serial"] == "2"

@@ -2,9 +2,20 @@
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import current_app
+from urllib.parse import quote
+
+from flask import current_app, request
 
 from ..services.parse import local_datetime
+
+
+def raw_request_path() -> str:
+    """Path and query as the client sent them: a decoded path would turn a lot's %2F into a '/'."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if raw and raw.startswith("/"):
+        return raw
+    query = request.query_string.decode("latin-1")
+    return quote(request.path) + ("?" + query if query else "")
 
 
 def today() -> date:

@@ -1,6 +1,4 @@
 """Public pages: the scan page a label's URL opens, the JWKS, product images, error pages."""
-from urllib.parse import quote
-
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 
 from ..db import get_session
@@ -8,7 +6,7 @@ from ..models import Product
 from ..services.keys import jwks, keyset_from_database
 from ..services.scan import scan_facts
 from ..services.verification import verify_against_database
-from . import today
+from . import raw_request_path, today
 
 bp = Blueprint("scan", __name__)
 
@@ -19,11 +17,7 @@ def index():
 
 
 def _requested_label_url() -> str:
-    """The URL as the client sent it: the raw path keeps %2F inside a lot or serial apart from '/'."""
-    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
-    if not raw or not raw.startswith("/"):
-        raw = quote(request.path) + ("?" + request.query_string.decode("latin-1") if request.query_string else "")
-    return request.host_url.rstrip("/") + raw
+    return request.host_url.rstrip("/") + raw_request_path()
 
 
 def wants_json() -> bool:
