@@ -46,6 +46,7 @@ def token_required(view):
         user = accounts.user_for_token(get_session(), token.strip()) if scheme.lower() == "bearer" and token else None
         if user is None:
             return problem(401, "Unauthorized", "Send 'Authorization: Bearer <token>' with a valid API token.")
+        get_session().commit()  # the token's last use
         g.api_user = user
         return view(*args, **kwargs)
     return wrapped

@@ -250,14 +250,10 @@ def start_batch(session: Session, organization_id: int, user_id, data, zone: str
     if site and site.kind not in PRODUCTION_SITE_KINDS:
         r.errors.setdefault("site_id", _l("Choose a production area (field, orchard, pond…)."))
     step = "stocking" if site and site.kind in POND_SITE_KINDS else "planting"
-    if step == "stocking":
-        details = {"species": r.text("variety", required=False), "quantity": r.decimal("seed_quantity", required=False),
-                   "unit": r.text("seed_unit", required=False, max_length=20),
-                   "source": r.text("seed_source", required=False)}
-    else:
-        details = {"variety": r.text("variety", required=False), "quantity": r.decimal("seed_quantity", required=False),
-                   "unit": r.text("seed_unit", required=False, max_length=20),
-                   "source": r.text("seed_source", required=False)}
+    details = {"species" if step == "stocking" else "variety": r.text("variety", required=False),
+               "quantity": r.decimal("seed_quantity", required=False),
+               "unit": r.text("seed_unit", required=False, max_length=20),
+               "source": r.text("seed_source", required=False)}
     if code and session.exec(select(Batch.id).where(Batch.organization_id == organization_id, Batch.code == code)).first():
         r.errors.setdefault("code", _l("You already have a batch with this code."))
     r.done()
