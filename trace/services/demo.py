@@ -144,7 +144,7 @@ def create_demo(session: Session, store: KeyStore, base_url: str, today: date | 
     custard = product(fruit, _picture((170, 210, 140), _custard_apples), name_vi="Na dai Lưu Kiếm",
                       name_en="Luu Kiem custard apple", category="Quả", unit="kg", shelf_life_days="7")
     prawn = product(shrimp, _picture((120, 180, 210), _shrimps), name_vi="Tôm thẻ chân trắng Bạch Đằng",
-                    name_en="Bach Dang whiteleg shrimp", category="Thủy sản", unit="kg", shelf_life_days="3")
+                    name_en="Bach Dang whiteleg shrimp", category="Thủy sản", unit="kg", shelf_life_days="180")
     product(processor, _picture((210, 170, 120), _parcels), name_vi="Chả tôm Minh Đức", name_en="Minh Duc shrimp cake",
             category="Thực phẩm chế biến", unit="hộp", shelf_life_days="180")
 
@@ -230,7 +230,7 @@ def create_demo(session: Session, store: KeyStore, base_url: str, today: date | 
         (40, {"category": "veterinary_drug", "input_name": "Oxytetracycline (điều trị hoại tử gan tụy)", "dose": "4",
               "dose_unit": "g/kg thức ăn", "withholding_days": "28"}),
     ], (6, {"lot_code": "TOM-A7-2611", "quantity": "5400", "unit": "kg"}),
-        (6, {"package_count": "5400", "package_size": "1", "package_unit": "kg", "packaging": "Hộp xốp đá lạnh 1 kg"}), 30)
+        (6, {"package_count": "5400", "package_size": "1", "package_unit": "kg", "packaging": "Túi hút chân không cấp đông 1 kg"}), 30)
     life(shrimp, pond_semi, prawn, "AO3-V1-2026", 210, [
         {"variety": "Tôm thẻ chân trắng", "seed_quantity": "600000", "seed_unit": "con"},
         (190, {"category": "feed", "input_name": "Thức ăn CP 9xx", "dose": "150", "dose_unit": "kg/ngày"}),

@@ -194,6 +194,15 @@ def _number(value):
     return float(value)
 
 
+def map_link(geometry):
+    """An OpenStreetMap link centred on a point or polygon, or None."""
+    point = centroid(geometry)
+    if point is None:
+        return None
+    lat, lon = point
+    return f"https://www.openstreetmap.org/?mlat={lat:.5f}&mlon={lon:.5f}#map=16/{lat:.5f}/{lon:.5f}"
+
+
 def centroid(geometry):
     """(lat, lon) of a point, or the mean of a polygon's corners: good enough for a map link."""
     if not geometry:

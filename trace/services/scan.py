@@ -6,7 +6,7 @@ from sqlmodel import Session
 from ..models import Product
 from . import certificates
 from .lots import best_before, find_lot, lot_events, producer, production_site
-from .parse import centroid, local_datetime
+from .parse import local_datetime, map_link
 from .verification import Verification
 
 # Statuses under which the label is ours and its facts may be shown (with a warning when not genuine).
@@ -50,13 +50,11 @@ def scan_facts(session: Session, verification: Verification, today: date) -> dic
         "expired": bool(expiry and expiry < today),
     })
     if site is not None:
-        point = centroid(site.location)
         facts["production_area"] = {
             "name": site.name, "kind": site.kind, "crop": site.crop,
             "area_ha": str(site.area_ha) if site.area_ha is not None else None,
             "farming_method": site.farming_method, "address": site.address,
-            "map": (f"https://www.openstreetmap.org/?mlat={point[0]:.5f}&mlon={point[1]:.5f}"
-                    f"#map=16/{point[0]:.5f}/{point[1]:.5f}") if point else None,
+            "map": map_link(site.location),
         }
     return facts
 

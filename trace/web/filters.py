@@ -5,7 +5,7 @@ from decimal import Decimal
 from flask_babel import get_locale
 
 from .. import LOCALES
-from ..services.parse import local_datetime
+from ..services.parse import local_datetime, map_link
 from . import raw_request_path
 from .vocab import name_of
 
@@ -39,4 +39,4 @@ def option_of(row, value_attr: str, label_attr: str) -> tuple:
 def register(app) -> None:
     app.jinja_env.globals.update(name_of=name_of, LOCALES=LOCALES, get_locale=get_locale,
                                 raw_request_path=raw_request_path)
-    app.jinja_env.filters.update(dmy=dmy, ha=hectares, option=option, option_of=option_of, localtime=local_datetime)
+    app.jinja_env.filters.update(dmy=dmy, ha=hectares, option=option, option_of=option_of, localtime=local_datetime, map_link=map_link)
