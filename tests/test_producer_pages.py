@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import func, select
 
 from trace.db import get_session
-from trace.models import Batch, Certificate, Event, LabelRun, Lot, OcopRating, Product, Site
+from trace.models import Batch, Certificate, Event, Lot, OcopRating, Product, Site
 
 from .conftest import csrf_token, login, post_form
 

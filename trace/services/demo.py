@@ -53,7 +53,7 @@ def _custard_apples(draw):
 
 
 def _shrimps(draw):
-    for i, (cx, cy) in enumerate(((150, 150), (320, 200), (200, 270))):
+    for cx, cy in ((150, 150), (320, 200), (200, 270)):
         draw.arc([cx - 80, cy - 60, cx + 80, cy + 60], 200, 520, fill=(240, 120, 70), width=28)
         draw.ellipse([cx + 50, cy - 20, cx + 80, cy + 10], fill=(240, 120, 70))
 

@@ -6,7 +6,7 @@ from sqlmodel import select
 
 from .. import key_store
 from ..db import get_session
-from ..models import (FARMING_METHODS, OCOP_LEVELS, SCHEMES, SITE_KINDS, Batch, LabelRun, Lot, Product)
+from ..models import FARMING_METHODS, OCOP_LEVELS, SCHEMES, SITE_KINDS, Batch, LabelRun, Lot, Product, Site
 from ..services import certificates, labels, lots, recording
 from ..services.errors import NotFound, ValidationError
 from . import today
@@ -61,125 +61,124 @@ def home():
                            certificates=recording.list_certificates(session, _org()))
 
 
-@bp.route("/sites", methods=["GET", "POST"])
-def sites():
-    session, errors = get_session(), {}
+def _form_page(template: str, call, success_url_of, context):
+    """GET shows the page; POST runs `call` and redirects, or shows the page again with its errors (422)."""
+    errors = {}
     if request.method == "POST":
-        response, errors = _submit(lambda: recording.create_site(session, _org(), request.form),
-                                   lambda site: url_for(".sites"))
+        response, errors = _submit(call, success_url_of)
         if response:
             return response
-    return render_template("producer/sites.html", sites=recording.list_sites(session, _org()), errors=errors,
-                           values=request.form, site_kinds=SITE_KINDS, farming_methods=FARMING_METHODS), \
-        (422 if errors else 200)
+    return render_template(template, errors=errors, values=request.form, **context()), (422 if errors else 200)
+
+
+@bp.route("/sites", methods=["GET", "POST"])
+def sites():
+    session = get_session()
+    return _form_page("producer/sites.html", lambda: recording.create_site(session, _org(), request.form),
+                      lambda site: url_for(".sites"),
+                      lambda: {"sites": recording.list_sites(session, _org()), "site_kinds": SITE_KINDS,
+                               "farming_methods": FARMING_METHODS})
+
+
+def _uploaded_image():
+    upload = request.files.get("image")
+    return upload.read() if upload and upload.filename else None
 
 
 @bp.route("/products", methods=["GET", "POST"])
 def products():
-    session, errors = get_session(), {}
-    if request.method == "POST":
-        upload = request.files.get("image")
-        image = upload.read() if upload and upload.filename else None
-        response, errors = _submit(
-            lambda: recording.create_product(session, _org(), request.form,
-                                             current_app.config["TRACE_GS1_COMPANY_PREFIX"], image),
-            lambda product: url_for(".product", product_id=product.id))
-        if response:
-            return response
-    return render_template("producer/products.html", products=recording.list_products(session, _org()),
-                           errors=errors, values=request.form, units=recording.UNITS,
-                           ocop={p.id: certificates.current_ocop(session, p.id, today())
-                                 for p in recording.list_products(session, _org())}), (422 if errors else 200)
+    session = get_session()
+
+    def context():
+        items = recording.list_products(session, _org())
+        return {"products": items, "units": recording.UNITS,
+                "ocop": {p.id: certificates.current_ocop(session, p.id, today()) for p in items}}
+
+    return _form_page("producer/products.html",
+                      lambda: recording.create_product(session, _org(), request.form,
+                                                       current_app.config["TRACE_GS1_COMPANY_PREFIX"], _uploaded_image()),
+                      lambda product: url_for(".product", product_id=product.id), context)
 
 
 @bp.route("/products/<int:product_id>", methods=["GET", "POST"])
 def product(product_id: int):
-    session, errors = get_session(), {}
+    session = get_session()
     item = _owned(Product, product_id)
-    if request.method == "POST":
-        response, errors = _submit(lambda: recording.add_ocop_rating(session, _org(), item.id, request.form),
-                                   lambda rating: url_for(".product", product_id=item.id))
-        if response:
-            return response
-    return render_template("producer/product.html", product=item, ratings=recording.ocop_ratings(session, item.id),
-                           current=certificates.current_ocop(session, item.id, today()), errors=errors,
-                           values=request.form, levels=OCOP_LEVELS), (422 if errors else 200)
+    return _form_page("producer/product.html", lambda: recording.add_ocop_rating(session, _org(), item.id, request.form),
+                      lambda rating: url_for(".product", product_id=item.id),
+                      lambda: {"product": item, "ratings": recording.ocop_ratings(session, item.id),
+                               "current": certificates.current_ocop(session, item.id, today()), "levels": OCOP_LEVELS})
 
 
 @bp.route("/certificates", methods=["GET", "POST"])
 def certificates_page():
-    session, errors = get_session(), {}
-    if request.method == "POST":
-        response, errors = _submit(lambda: recording.create_certificate(session, _org(), request.form),
-                                   lambda certificate: url_for(".certificates_page"))
-        if response:
-            return response
-    rows = [(c, certificates.status_on(session, c, today()), *certificates.scope(session, c))
-            for c in recording.list_certificates(session, _org())]
-    return render_template("producer/certificates.html", rows=rows, errors=errors, values=request.form,
-                           schemes=SCHEMES, sites=recording.list_sites(session, _org()),
-                           products=recording.list_products(session, _org())), (422 if errors else 200)
+    session = get_session()
+
+    def context():
+        rows = [(c, certificates.status_on(session, c, today()), *certificates.scope(session, c))
+                for c in recording.list_certificates(session, _org())]
+        return {"rows": rows, "schemes": SCHEMES, "sites": recording.list_sites(session, _org()),
+                "products": recording.list_products(session, _org())}
+
+    return _form_page("producer/certificates.html",
+                      lambda: recording.create_certificate(session, _org(), request.form),
+                      lambda certificate: url_for(".certificates_page"), context)
 
 
 @bp.route("/batches", methods=["GET", "POST"])
 def batches():
-    session, errors = get_session(), {}
-    if request.method == "POST":
-        response, errors = _submit(lambda: recording.start_batch(session, _org(), current_user.id, request.form, _zone()),
-                                   lambda batch: url_for(".batch", batch_id=batch.id))
-        if response:
-            return response
-    return render_template("producer/batches.html", batches=recording.list_batches(session, _org()), errors=errors,
-                           values=request.form, sites=recording.list_sites(session, _org()),
-                           products=recording.list_products(session, _org())), (422 if errors else 200)
+    session = get_session()
+    return _form_page("producer/batches.html",
+                      lambda: recording.start_batch(session, _org(), current_user.id, request.form, _zone()),
+                      lambda batch: url_for(".batch", batch_id=batch.id),
+                      lambda: {"batches": recording.list_batches(session, _org()),
+                               "sites": recording.list_sites(session, _org()),
+                               "products": recording.list_products(session, _org())})
 
 
 @bp.route("/batches/<int:batch_id>", methods=["GET", "POST"])
 def batch(batch_id: int):
-    session, errors, form = get_session(), {}, request.form.get("form")
+    session, form = get_session(), request.form.get("form")
     item = _owned(Batch, batch_id)
-    if request.method == "POST":
-        if form == "harvest":
-            call = lambda: recording.record_harvest(session, _org(), current_user.id, item.id, request.form, _zone())  # noqa: E731
-            success = lambda lot: url_for(".lot", lot_id=lot.id)  # noqa: E731
-        else:
-            call = lambda: recording.record_input(session, _org(), current_user.id, item.id, request.form, _zone())  # noqa: E731
-            success = lambda event: url_for(".batch", batch_id=item.id)  # noqa: E731
-        response, errors = _submit(call, success)
-        if response:
-            return response
-    _, entries = recording.timeline(session, _org(), item.id)
-    return render_template("producer/batch.html", batch=item, entries=entries, errors=errors, values=request.form,
-                           form=form, product=session.get(Product, item.product_id),
-                           site=session.get(recording.Site, item.site_id),
-                           categories=recording.INPUT_CATEGORIES, units=recording.UNITS,
-                           harvest_lots=session.exec(select(Lot).where(Lot.batch_id == item.id)).all()), \
-        (422 if errors else 200)
+    if form == "harvest":
+        call = lambda: recording.record_harvest(session, _org(), current_user.id, item.id, request.form, _zone())  # noqa: E731
+        success = lambda lot: url_for(".lot", lot_id=lot.id)  # noqa: E731
+    else:
+        call = lambda: recording.record_input(session, _org(), current_user.id, item.id, request.form, _zone())  # noqa: E731
+        success = lambda event: url_for(".batch", batch_id=item.id)  # noqa: E731
+
+    def context():
+        _, entries = recording.timeline(session, _org(), item.id)
+        return {"batch": item, "entries": entries, "form": form, "product": session.get(Product, item.product_id),
+                "site": session.get(Site, item.site_id), "categories": recording.INPUT_CATEGORIES,
+                "units": recording.UNITS,
+                "harvest_lots": session.exec(select(Lot).where(Lot.batch_id == item.id)).all()}
+
+    return _form_page("producer/batch.html", call, success, context)
 
 
 @bp.route("/lots/<int:lot_id>", methods=["GET", "POST"])
 def lot(lot_id: int):
-    session, errors, form = get_session(), {}, request.form.get("form")
+    session, form = get_session(), request.form.get("form")
     item = _owned(Lot, lot_id)
-    if request.method == "POST":
-        if form == "labels":
-            call = lambda: labels.issue_labels(session, key_store(current_app), item, request.form.get("count"),  # noqa: E731
-                                               current_user.id)
-        else:
-            call = lambda: recording.record_packing(session, _org(), current_user.id, item.id, request.form, _zone())  # noqa: E731
-        response, errors = _submit(call, lambda _result: url_for(".lot", lot_id=item.id))
-        if response:
-            return response
-    product = session.get(Product, item.product_id)
-    runs = session.exec(select(LabelRun).where(LabelRun.lot_id == item.id).order_by(LabelRun.id.desc())).all()
-    sample = None
-    if runs:
-        sample = labels.labels_for_run(session, key_store(current_app), current_app.config["TRACE_BASE_URL"],
-                                       runs[0], range(runs[0].first_serial, runs[0].first_serial + 1))[0]
-    return render_template("producer/lot.html", lot=item, product=product, runs=runs, sample=sample, errors=errors,
-                           values=request.form, form=form, events=lots.lot_events(session, item),
-                           sites=recording.list_sites(session, _org()),
-                           best_before=lots.best_before(session, item, product)), (422 if errors else 200)
+    if form == "labels":
+        call = lambda: labels.issue_labels(session, key_store(current_app), item, request.form.get("count"),  # noqa: E731
+                                           current_user.id)
+    else:
+        call = lambda: recording.record_packing(session, _org(), current_user.id, item.id, request.form, _zone())  # noqa: E731
+
+    def context():
+        product = session.get(Product, item.product_id)
+        runs = session.exec(select(LabelRun).where(LabelRun.lot_id == item.id).order_by(LabelRun.id.desc())).all()
+        sample = None
+        if runs:
+            sample = labels.labels_for_run(session, key_store(current_app), current_app.config["TRACE_BASE_URL"],
+                                           runs[0], range(runs[0].first_serial, runs[0].first_serial + 1))[0]
+        return {"lot": item, "product": product, "runs": runs, "sample": sample, "form": form,
+                "events": lots.lot_events(session, item), "sites": recording.list_sites(session, _org()),
+                "best_before": lots.best_before(session, item, product)}
+
+    return _form_page("producer/lot.html", call, lambda _result: url_for(".lot", lot_id=item.id), context)
 
 
 def _run(run_id: int) -> LabelRun:
