@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
-import qrcode
+import zxingcpp
 from flask_babel import lazy_gettext as _l
 from fpdf import FPDF
 from PIL import Image, ImageDraw, ImageFont
@@ -76,12 +76,14 @@ def labels_for_run(session: Session, store: keys_service.KeyStore, base_url: str
     return labels
 
 
-def qr_matrix(url: str) -> list:
-    """QR modules, error correction level M, without quiet zone."""
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
-    code.add_data(url)
-    code.make(fit=True)
-    return code.get_matrix()
+def qr_symbol(url: str) -> Image.Image:
+    """The QR code (error correction M, no quiet zone) as a one-pixel-per-module image, black on white.
+
+    zxing-cpp's C++ encoder: a tenth of the time of the pure-Python qrcode package (see scripts/bench).
+    """
+    barcode = zxingcpp.create_barcode(url, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
+    modules = memoryview(barcode.to_image(scale=1, add_quiet_zones=False))
+    return Image.frombytes("L", (modules.shape[1], modules.shape[0]), modules.tobytes())
 
 
 @lru_cache(maxsize=8)
@@ -118,15 +120,10 @@ def render_png(label: Label, dpi: int = 300) -> bytes:
     width, height = round(60 / 25.4 * dpi), round(30 / 25.4 * dpi)
     image = Image.new("L", (width, height), 255)
     draw = ImageDraw.Draw(image)
-    matrix = qr_matrix(label.url)
-    quiet = 2  # modules of white around the code; the label's own margin adds to it
-    module = max(1, (height - 2) // (len(matrix) + 2 * quiet))
-    origin = (height - module * len(matrix)) // 2
-    for y, row in enumerate(matrix):
-        for x, dark in enumerate(row):
-            if dark:
-                draw.rectangle([origin + x * module, origin + y * module,
-                                origin + (x + 1) * module - 1, origin + (y + 1) * module - 1], fill=0)
+    symbol = qr_symbol(label.url)
+    module = max(1, (height - 2) // (symbol.width + 8))  # at least 4 modules of quiet zone each side
+    origin = (height - module * symbol.width) // 2
+    image.paste(symbol.resize((module * symbol.width,) * 2, Image.Resampling.NEAREST), (origin, origin))
     left = height + dpi // 50
     text_width = width - left - dpi // 25
     scale = dpi / 300
@@ -142,12 +139,12 @@ def render_png(label: Label, dpi: int = 300) -> bytes:
         draw.text((left, y), line, font=_font(False, round(19 * scale)), fill=0)
         y += round(24 * scale)
     out = io.BytesIO()
-    image.save(out, format="PNG", dpi=(dpi, dpi), optimize=True)
+    image.save(out, format="PNG", dpi=(dpi, dpi))
     return out.getvalue()
 
 
 def render_pdf(labels: list, title: str = "") -> bytes:
-    """A4 sheets of 60 × 30 mm labels, 3 across and 9 down, QR codes drawn as vectors."""
+    """A4 sheets of 60 × 30 mm labels, 3 across and 9 down."""
     pdf = FPDF(format="A4", unit="mm")
     pdf.set_auto_page_break(False)
     pdf.set_title(title or "Labels")
@@ -169,21 +166,9 @@ def _pdf_label(pdf: FPDF, label: Label, x: float, y: float, w: float, h: float) 
     pdf.set_draw_color(200)
     pdf.set_line_width(0.1)
     pdf.rect(x, y, w, h)
-    matrix = qr_matrix(label.url)
     size = h - 4
-    module = size / len(matrix)
-    qx, qy = x + 2, y + 2
-    pdf.set_fill_color(0)
-    for r, row in enumerate(matrix):
-        c = 0
-        while c < len(row):  # one rectangle per horizontal run of dark modules
-            if row[c]:
-                start = c
-                while c < len(row) and row[c]:
-                    c += 1
-                pdf.rect(qx + start * module, qy + r * module, (c - start) * module, module, style="F")
-            else:
-                c += 1
+    # A 1-bit image, one pixel a module: sharp at any print resolution, and far cheaper than a rectangle a run.
+    pdf.image(qr_symbol(label.url).convert("1"), x + 2, y + 2, w=size, h=size)
     left = x + size + 4
     text_w = x + w - left - 1.5
     pdf.set_xy(left, y + 2)
