@@ -12,15 +12,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import qrcode  # noqa: E402
-from flask import Flask  # noqa: E402
-from sqlmodel import select  # noqa: E402
-
 from trace import create_app, key_store  # noqa: E402
 from trace.db import get_session, session_scope, upgrade  # noqa: E402
 from trace.models import LabelRun  # noqa: E402
 from trace.services import labels  # noqa: E402
 from trace.services.demo import create_demo  # noqa: E402
+
+import qrcode  # noqa: E402
+from flask import Flask  # noqa: E402
+from sqlmodel import select  # noqa: E402
 
 ROUNDS, PER_ROUND = 7, 200
 

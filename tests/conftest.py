@@ -7,15 +7,14 @@ import itertools
 import os
 import re
 import shutil
-
-import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
 from trace import create_app
 from trace.db import make_engine, session_scope, upgrade
 from trace.services.demo import DEMO_PASSWORD, create_demo
 from trace.services.keys import KeyStore
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 BASE_URL = "http://trace.test"
 ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgresql")

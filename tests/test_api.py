@@ -1,13 +1,12 @@
 """JSON API /api/v1: bearer tokens, recording, labels, verification, problem responses for bad input."""
 import re
 from datetime import datetime, timedelta, timezone
-
-import pytest
-from sqlmodel import func, select
-
 from trace.db import get_session
 from trace.models import ApiToken, Event, LabelRun, Lot, Product, Site
 from trace.services import accounts
+
+import pytest
+from sqlmodel import func, select
 
 from .conftest import BASE_URL
 

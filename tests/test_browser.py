@@ -7,17 +7,16 @@ Without /usr/bin/chromium the module is skipped, unless TRACE_REQUIRE_BROWSER=1 
 import os
 import threading
 from pathlib import Path
-from urllib.parse import urlsplit
-
-import pytest
-from sqlmodel import func, select
-from werkzeug.serving import make_server
-
 from trace import key_store
 from trace.db import get_session
 from trace.models import LabelRun, Lot, Product, SigningKey
 from trace.services import labels
 from trace.services.demo import DEMO_PASSWORD
+from urllib.parse import urlsplit
+
+import pytest
+from sqlmodel import func, select
+from werkzeug.serving import make_server
 
 pytestmark = pytest.mark.browser
 

@@ -1,12 +1,11 @@
 """The CLI contract: lots list, labels issue (csv/png/pdf), verify (online and offline), tokens, keys, demo."""
 import csv
 import json
+from trace.services.verification import STATUSES
 
 import pytest
 import zxingcpp
 from PIL import Image
-
-from trace.services.verification import STATUSES
 
 
 @pytest.fixture

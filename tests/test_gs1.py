@@ -1,12 +1,18 @@
 """GS1 check digits, CSET 82 codes and Digital Link URIs, against the vectors in ../shared/anchors/."""
 import json
 from pathlib import Path
+from trace.services.errors import ValidationError
+from trace.services.gs1 import (
+    DigitalLinkError,
+    allocate_gtin,
+    element_string,
+    label_url,
+    normalize_gtin,
+    parse_digital_link,
+    validate_code,
+)
 
 import pytest
-
-from trace.services.errors import ValidationError
-from trace.services.gs1 import (DigitalLinkError, allocate_gtin, element_string, label_url, normalize_gtin,
-                                parse_digital_link, validate_code)
 
 ANCHORS = Path(__file__).resolve().parents[2] / "shared" / "anchors" / "digital-link"
 JS_VECTORS = json.loads((ANCHORS / "digital-link-js-vectors.json").read_text())

@@ -2,13 +2,6 @@
 import base64
 import os
 import stat
-
-import pypdfium2
-import pytest
-import zxingcpp
-from PIL import Image
-from sqlmodel import select
-
 from trace import key_store
 from trace.db import get_session
 from trace.models import LabelRun, SigningKey
@@ -16,6 +9,12 @@ from trace.services import keys, labels, lots
 from trace.services.errors import ValidationError
 from trace.services.gs1 import label_url, parse_digital_link
 from trace.services.verification import verify_against_database, verify_label
+
+import pypdfium2
+import pytest
+import zxingcpp
+from PIL import Image
+from sqlmodel import select
 
 from .conftest import BASE_URL
 

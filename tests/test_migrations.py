@@ -1,10 +1,10 @@
 """The schema comes from Alembic migrations, and they match the models exactly (on SQLite and PostgreSQL)."""
+from trace.db import get_session
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
-
-from trace.db import get_session
 
 
 def test_migrations_match_the_models(app):

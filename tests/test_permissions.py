@@ -1,9 +1,19 @@
 """Two producers: each reads and changes only its own organization's data, in pages and in the API."""
+from trace.db import get_session
+from trace.models import (
+    Batch,
+    Certificate,
+    Event,
+    LabelRun,
+    Lot,
+    OcopRating,
+    Product,
+    Site,
+    User,
+)
+
 import pytest
 from sqlmodel import func, select
-
-from trace.db import get_session
-from trace.models import Batch, Certificate, Event, LabelRun, Lot, OcopRating, Product, Site, User
 
 from .conftest import login, post_form
 from .test_api import ago, token_for

@@ -1,12 +1,11 @@
 """A producer records a batch's life in the browser forms; bad input is refused and writes nothing."""
 import re
 from datetime import datetime, timedelta
+from trace.db import get_session
+from trace.models import Batch, Certificate, Event, Lot, OcopRating, Product, Site
 
 import pytest
 from sqlmodel import func, select
-
-from trace.db import get_session
-from trace.models import Batch, Certificate, Event, Lot, OcopRating, Product, Site
 
 from .conftest import csrf_token, login, post_form
 

@@ -1,11 +1,11 @@
 """The scan page and its JSON twin: genuine and tampered labels, both languages, the Circular 02/2024 facts."""
-import pytest
-from sqlmodel import select
-
 from trace import key_store
 from trace.db import get_session
 from trace.models import LabelRun, Lot, Product
 from trace.services import labels
+
+import pytest
+from sqlmodel import select
 
 from .conftest import BASE_URL
 from .test_labels import tampered_variants

@@ -3,9 +3,11 @@ from flask import Flask, has_request_context, request
 from flask_babel import Babel
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.routing import IntegerConverter, PathConverter
 
 from .config import ROOT, from_environment
 from .db import close_session, get_session, make_engine
+from .models import MAX_ID
 from .services.keys import KeyStore
 
 LOCALES = ("vi", "en")
@@ -27,12 +29,28 @@ def select_locale() -> str:
     return "vi"
 
 
+class IdConverter(IntegerConverter):
+    """A database id in a URL: a larger number is simply not found, never an overflow."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        super().__init__(url_map, min=1, max=MAX_ID)
+
+
+class LotCodeConverter(PathConverter):
+    """A lot code in a URL: its %2F arrive decoded, and one may even lead, so any run of characters."""
+
+    regex = ".+?"
+    part_isolating = False
+
+
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True, template_folder=str(ROOT / "templates"))
     app.config.from_mapping(from_environment(app.instance_path))
     if config:
         app.config.update(config)
     app.extensions["trace.engine"] = make_engine(app.config["DATABASE_URL"])
+    app.url_map.converters.update(id=IdConverter, lot=LotCodeConverter)
+    app.url_map.merge_slashes = False  # a lot code may begin with '/', sent as %2F
     app.teardown_appcontext(close_session)
 
     babel.init_app(app, locale_selector=select_locale)

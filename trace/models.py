@@ -26,6 +26,7 @@ SCHEMES = ("vietgap", "globalgap", "organic", "halal")
 CERTIFICATE_STATUSES = ("active", "suspended", "revoked")
 OCOP_LEVELS = ("ward", "city", "national")
 KEY_STATUSES = ("active", "retired", "revoked")
+MAX_ID = 2**31 - 1  # PostgreSQL "integer"; larger ids cannot exist, so they are simply not found
 
 
 class Organization(SQLModel, table=True):

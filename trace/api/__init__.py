@@ -63,7 +63,10 @@ def producer_required(view):
 
 
 def body() -> dict:
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nesting deeper than the JSON decoder follows
+        data = None
     if data is None:
         raise ValidationError({"body": "The body is not valid JSON (send Content-Type: application/json)."})
     if not isinstance(data, dict):
@@ -138,7 +141,7 @@ def products():
     return jsonify([product_json(p) for p in recording.list_products(session, _org())])
 
 
-@bp.route("/products/<int:product_id>/ocop", methods=["POST"])
+@bp.route("/products/<id:product_id>/ocop", methods=["POST"])
 @producer_required
 def ocop(product_id: int):
     rating = recording.add_ocop_rating(get_session(), _org(), product_id, body())
@@ -175,20 +178,20 @@ def batch_json(batch: Batch, with_timeline: bool = False) -> dict:
     return data
 
 
-@bp.route("/batches/<int:batch_id>")
+@bp.route("/batches/<id:batch_id>")
 @producer_required
 def batch(batch_id: int):
     return jsonify(batch_json(recording.owned(get_session(), Batch, batch_id, _org()), with_timeline=True))
 
 
-@bp.route("/batches/<int:batch_id>/inputs", methods=["POST"])
+@bp.route("/batches/<id:batch_id>/inputs", methods=["POST"])
 @producer_required
 def inputs(batch_id: int):
     event = recording.record_input(get_session(), _org(), g.api_user.id, batch_id, body(), _zone())
     return _created(event_json(event))
 
 
-@bp.route("/batches/<int:batch_id>/harvests", methods=["POST"])
+@bp.route("/batches/<id:batch_id>/harvests", methods=["POST"])
 @producer_required
 def harvests(batch_id: int):
     session = get_session()
@@ -209,14 +212,14 @@ def lot_list():
     return jsonify([lot_json(lot, product) for lot, product in lots.list_lots(get_session(), _org())])
 
 
-@bp.route("/lots/<gtin>/<path:code>/packings", methods=["POST"])
+@bp.route("/lots/<gtin>/<lot:code>/packings", methods=["POST"])
 @producer_required
 def packings(gtin: str, code: str):
     event = recording.record_packing(get_session(), _org(), g.api_user.id, _lot(gtin, code).id, body(), _zone())
     return _created(event_json(event))
 
 
-@bp.route("/lots/<gtin>/<path:code>/labels", methods=["POST"])
+@bp.route("/lots/<gtin>/<lot:code>/labels", methods=["POST"])
 @producer_required
 def issue(gtin: str, code: str):
     session = get_session()
@@ -227,7 +230,7 @@ def issue(gtin: str, code: str):
                      "labels": [{"serial": item.serial, "url": item.url} for item in items]})
 
 
-@bp.route("/lots/<gtin>/<path:code>/labels")
+@bp.route("/lots/<gtin>/<lot:code>/labels")
 @producer_required
 def label_runs(gtin: str, code: str):
     lot = _lot(gtin, code)
@@ -247,7 +250,7 @@ def verify():
     return jsonify(scan_facts(session, verification, today()))
 
 
-@bp.route("/suppliers/<int:organization_id>")
+@bp.route("/suppliers/<id:organization_id>")
 @token_required
 def supplier(organization_id: int):
     return jsonify(suppliers.supplier_profile(get_session(), organization_id, today()))

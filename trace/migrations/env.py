@@ -1,9 +1,9 @@
 """Alembic environment: runs on the connection trace.db.upgrade hands over, or on sqlalchemy.url."""
+from trace import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
-
-from trace import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -25,7 +25,10 @@ def create_user(session: Session, organization: Organization, email: str, passwo
 
 
 def authenticate(session: Session, email: str, password: str) -> Optional[User]:
-    user = session.exec(select(User).where(User.email == (email or "").strip().lower())).first()
+    email = (email or "").strip().lower()
+    if "\x00" in email:  # PostgreSQL cannot even compare such a string
+        return None
+    user = session.exec(select(User).where(User.email == email)).first()
     if user and check_password_hash(user.password_hash, password or ""):
         return user
     return None

@@ -4,8 +4,16 @@ from typing import Optional
 
 from sqlmodel import Session, or_, select
 
-from ..models import (Certificate, CertificateProduct, CertificateSite, CertificateStatusChange, Lot, OcopRating,
-                      Product, Site)
+from ..models import (
+    Certificate,
+    CertificateProduct,
+    CertificateSite,
+    CertificateStatusChange,
+    Lot,
+    OcopRating,
+    Product,
+    Site,
+)
 from .lots import production_site
 
 

@@ -56,6 +56,9 @@ def code_problem(value: str):
         return _l("At most 20 characters (this has %(n)s).", n=len(value))
     if " " in value:
         return _l("Spaces are not allowed.")
+    if set(value) == {"."}:
+        # '.' and '..' are path steps to every URL resolver: /10/../21/1 would open another address.
+        return _l("A code cannot be only dots.")
     if not CSET82.fullmatch(value):
         return _l("Use letters A–Z, a–z, digits and - . _ / only (GS1 character set 82; no accents or spaces).")
     return None
@@ -137,6 +140,8 @@ def parse_digital_link(url: str) -> DigitalLink:
         if name.isdigit():
             if not value:
                 raise DigitalLinkError(f"AI {name} has an empty value")
+            if name in attributes:
+                raise DigitalLinkError(f"AI {name} appears twice")
             attributes[name] = value
     return DigitalLink(gtin=gtin.zfill(14), qualifiers=qualifiers, attributes=attributes)
 

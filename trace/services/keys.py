@@ -2,13 +2,16 @@
 import base64
 import os
 import re
-from datetime import timezone
 from dataclasses import dataclass
+from datetime import timezone
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 from sqlmodel import Session, func, select
 
 from ..models import SigningKey, utcnow

@@ -35,10 +35,10 @@ class Label:
 
 def validate_count(count) -> int:
     if isinstance(count, bool) or not isinstance(count, int):
-        try:
-            count = int(str(count).strip())
-        except ValueError:
-            raise ValidationError({"count": _l("Enter a whole number of labels.")}) from None
+        text = str(count).strip() if isinstance(count, str) else ""
+        if not text.isascii() or not text.isdigit() or len(text) > 9:
+            raise ValidationError({"count": _l("Enter a whole number of labels.")})
+        count = int(text)
     if not 1 <= count <= MAX_LABELS_PER_RUN:
         raise ValidationError({"count": _l("Issue between 1 and %(max)s labels at a time.", max=MAX_LABELS_PER_RUN)})
     return count

@@ -7,9 +7,15 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 
+from ..models import MAX_ID
 from .errors import ValidationError
 
 _MISSING = object()
+# NUL, other C0 controls but tab and newlines, and lone surrogates: no database keeps them all.
+FORBIDDEN_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# Digits with an optional decimal point or comma: not Python's 1_000, 1e3, NaN or Infinity.
+PLAIN_DECIMAL = re.compile(r"[+-]?\d{1,12}(?:[.,]\d{1,12})?")
+PLAUSIBLE_YEARS = (2000, 2100)
 
 
 class Reader:
@@ -42,6 +48,8 @@ class Reader:
             return self._fail(name, _l("Must be text."))
         if len(value) > max_length:
             return self._fail(name, _l("At most %(n)s characters.", n=max_length))
+        if FORBIDDEN_CHARACTERS.search(value):
+            return self._fail(name, _l("Contains characters that are not allowed (control characters)."))
         return value
 
     def choice(self, name, choices, required=True):
@@ -52,14 +60,16 @@ class Reader:
             return self._fail(name, _l("Choose one of: %(choices)s.", choices=", ".join(choices)))
         return value
 
-    def decimal(self, name, required=True, positive=True, places=4):
+    def decimal(self, name, required=True, positive=True, places=4, maximum=10**8):
         value = self._raw(name)
         if value is _MISSING:
             return self._fail(name, _l("Required.")) if required else None
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             return self._fail(name, _l("Must be a number."))
+        if isinstance(value, str) and not PLAIN_DECIMAL.fullmatch(value):
+            return self._fail(name, _l("Must be a number."))
         try:
-            number = Decimal(str(value).replace(",", ".") if isinstance(value, str) else str(value))
+            number = Decimal(value.replace(",", ".") if isinstance(value, str) else str(value))
         except InvalidOperation:
             return self._fail(name, _l("Must be a number."))
         if not number.is_finite():
@@ -70,8 +80,8 @@ class Reader:
             return self._fail(name, _l("Must not be negative."))
         if number.as_tuple().exponent < -places:
             return self._fail(name, _l("At most %(n)s decimal places.", n=places))
-        if abs(number) >= Decimal(10) ** 9:
-            return self._fail(name, _l("Too large."))
+        if abs(number) >= maximum:
+            return self._fail(name, _l("Must be less than %(max)s.", max=maximum))
         return number
 
     def integer(self, name, required=True, minimum=None, maximum=None):
@@ -95,9 +105,13 @@ class Reader:
         if not isinstance(value, str):
             return self._fail(name, _l("Must be a date, YYYY-MM-DD."))
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             return self._fail(name, _l("Must be a date, YYYY-MM-DD."))
+        if not PLAUSIBLE_YEARS[0] <= day.year <= PLAUSIBLE_YEARS[1]:
+            return self._fail(name, _l("Must be a date between %(lo)s and %(hi)s.", lo=PLAUSIBLE_YEARS[0],
+                                       hi=PLAUSIBLE_YEARS[1]))
+        return day
 
     def moment(self, name, zone: str, required=True):
         """(UTC datetime, '+07:00'): ISO 8601 with an offset, or local time in the service's zone."""
@@ -112,7 +126,7 @@ class Reader:
             return self._fail(name, _l("Must be a date and time, YYYY-MM-DDTHH:MM."))
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=ZoneInfo(zone))
-        if moment.year < 2000:
+        if moment.year < PLAUSIBLE_YEARS[0]:
             return self._fail(name, _l("Must be a date and time, YYYY-MM-DDTHH:MM."))
         if moment > datetime.now(timezone.utc):
             return self._fail(name, _l("Cannot be in the future."))
@@ -129,9 +143,12 @@ class Reader:
         if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, (int, str)) for v in value):
             return self._fail(name, _l("Must be a list of ids.")) or []
         try:
-            return sorted({int(v) for v in value if str(v).strip()})
+            ids = sorted({int(v) for v in value if str(v).strip()})
         except ValueError:
             return self._fail(name, _l("Must be a list of ids.")) or []
+        if any(not 1 <= i <= MAX_ID for i in ids):
+            return self._fail(name, _l("Must be a list of ids.")) or []
+        return ids
 
     def location(self, name):
         """A GeoJSON Point or Polygon, from GeoJSON or from 'lat, lon' / 'lat lon; lat lon; …' text."""
@@ -140,7 +157,7 @@ class Reader:
             return None
         try:
             geometry = _geometry(value)
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, IndexError, RecursionError):
             return self._fail(name, _l("Give a point as 'latitude, longitude' (e.g. 20.93, 106.68), "
                                       "a polygon as 'lat lon; lat lon; lat lon; …', or GeoJSON."))
         return geometry

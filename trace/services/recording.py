@@ -5,13 +5,32 @@ from datetime import date, datetime, timedelta
 from typing import Optional
 
 from flask_babel import lazy_gettext as _l
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from ..models import (CERTIFICATE_STATUSES, FARMING_METHODS, OCOP_LEVELS, POND_SITE_KINDS, PRODUCTION_SITE_KINDS,
-                      SCHEMES, SITE_KINDS, Batch, Certificate, CertificateProduct, CertificateSite,
-                      CertificateStatusChange, Event, EventLot, Lot, OcopRating, Organization, Product, Site)
+from ..models import (
+    CERTIFICATE_STATUSES,
+    FARMING_METHODS,
+    MAX_ID,
+    OCOP_LEVELS,
+    POND_SITE_KINDS,
+    PRODUCTION_SITE_KINDS,
+    SCHEMES,
+    SITE_KINDS,
+    Batch,
+    Certificate,
+    CertificateProduct,
+    CertificateSite,
+    CertificateStatusChange,
+    Event,
+    EventLot,
+    Lot,
+    OcopRating,
+    Organization,
+    Product,
+    Site,
+)
 from .errors import NotFound, ValidationError
 from .gs1 import allocate_gtin, code_problem, normalize_gtin
 from .parse import Reader, local_datetime
@@ -38,7 +57,7 @@ def owned(session: Session, model, object_id, organization_id: int):
         object_id = int(object_id)
     except (TypeError, ValueError):
         raise NotFound() from None
-    row = session.get(model, object_id)
+    row = session.get(model, object_id) if 1 <= object_id <= MAX_ID else None
     if row is None or row.organization_id != organization_id:
         raise NotFound()
     return row
@@ -46,7 +65,7 @@ def owned(session: Session, model, object_id, organization_id: int):
 
 def _owned_field(session, reader: Reader, model, name: str, organization_id: int, required=True):
     """An id field naming one of the organization's rows; a foreign or missing id is a field error."""
-    value = reader.integer(name, required=required, minimum=1)
+    value = reader.integer(name, required=required, minimum=1, maximum=MAX_ID)
     if value is None:
         return None
     try:
@@ -105,7 +124,7 @@ def create_product(session: Session, organization_id: int, data, default_company
             product.gtin = allocate_gtin(organization.gs1_company_prefix or default_company_prefix, taken)
         except ValidationError as exc:
             r.errors.update(exc.errors)
-    if image:
+    if image is not None:
         try:
             product.image, product.image_type = prepare_image(image)
         except ValidationError as exc:
@@ -123,7 +142,7 @@ def prepare_image(raw: bytes) -> tuple:
     try:
         image = Image.open(io.BytesIO(raw))
         image.load()
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+    except Exception:  # Pillow raises many kinds of error on hostile or broken files
         raise ValidationError({"image": _l("This file is not an image (use JPEG or PNG).")}) from None
     image = image.convert("RGB")
     image.thumbnail((480, 480))

@@ -3,7 +3,7 @@ from datetime import date
 
 from sqlmodel import Session, select
 
-from ..models import PRODUCER_KINDS, Certificate, Organization, Product
+from ..models import MAX_ID, PRODUCER_KINDS, Certificate, Organization, Product
 from . import certificates
 from .errors import NotFound
 
@@ -11,15 +11,16 @@ from .errors import NotFound
 def list_suppliers(session: Session, query: str = "") -> list:
     statement = select(Organization).where(Organization.kind.in_(PRODUCER_KINDS)).order_by(Organization.name)
     if query:
-        statement = statement.where(Organization.name.ilike(f"%{query.strip()}%"))
+        statement = statement.where(Organization.name.ilike(f"%{query.replace(chr(0), '').strip()}%"))
     return session.exec(statement).all()
 
 
 def supplier_profile(session: Session, organization_id, today: date) -> dict:
     try:
-        organization = session.get(Organization, int(organization_id))
+        organization_id = int(organization_id)
     except (TypeError, ValueError):
-        organization = None
+        raise NotFound() from None
+    organization = session.get(Organization, organization_id) if 1 <= organization_id <= MAX_ID else None
     if organization is None or organization.kind not in PRODUCER_KINDS:
         raise NotFound()
     rows = []

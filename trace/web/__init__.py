@@ -1,8 +1,7 @@
 """HTML blueprints, one per audience: auth, producer, retailer, and the public scan pages."""
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
-
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from flask import current_app, request
 

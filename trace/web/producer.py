@@ -1,12 +1,32 @@
 """Producer pages: register areas, products, certificates; record a batch's life; issue and print labels."""
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlmodel import select
 
 from .. import key_store
 from ..db import get_session
-from ..models import FARMING_METHODS, OCOP_LEVELS, SCHEMES, SITE_KINDS, Batch, LabelRun, Lot, Product, Site
+from ..models import (
+    FARMING_METHODS,
+    OCOP_LEVELS,
+    SCHEMES,
+    SITE_KINDS,
+    Batch,
+    LabelRun,
+    Lot,
+    Product,
+    Site,
+)
 from ..services import certificates, labels, lots, recording
 from ..services.errors import NotFound, ValidationError
 from . import today
@@ -100,7 +120,7 @@ def products():
                       lambda product: url_for(".product", product_id=product.id), context)
 
 
-@bp.route("/products/<int:product_id>", methods=["GET", "POST"])
+@bp.route("/products/<id:product_id>", methods=["GET", "POST"])
 def product(product_id: int):
     session = get_session()
     item = _owned(Product, product_id)
@@ -136,7 +156,7 @@ def batches():
                                "products": recording.list_products(session, _org())})
 
 
-@bp.route("/batches/<int:batch_id>", methods=["GET", "POST"])
+@bp.route("/batches/<id:batch_id>", methods=["GET", "POST"])
 def batch(batch_id: int):
     session, form = get_session(), request.form.get("form")
     item = _owned(Batch, batch_id)
@@ -157,7 +177,7 @@ def batch(batch_id: int):
     return _form_page("producer/batch.html", call, success, context)
 
 
-@bp.route("/lots/<int:lot_id>", methods=["GET", "POST"])
+@bp.route("/lots/<id:lot_id>", methods=["GET", "POST"])
 def lot(lot_id: int):
     session, form = get_session(), request.form.get("form")
     item = _owned(Lot, lot_id)
@@ -189,7 +209,7 @@ def _run(run_id: int) -> LabelRun:
     return run
 
 
-@bp.route("/label-runs/<int:run_id>/labels.pdf")
+@bp.route("/label-runs/<id:run_id>/labels.pdf")
 def run_pdf(run_id: int):
     run = _run(run_id)
     session = get_session()
@@ -199,7 +219,7 @@ def run_pdf(run_id: int):
         "Content-Disposition": f'attachment; filename="labels-{items[0].gtin}-{run.first_serial}-{run.last_serial}.pdf"'})
 
 
-@bp.route("/label-runs/<int:run_id>/<int:serial>.png")
+@bp.route("/label-runs/<id:run_id>/<id:serial>.png")
 def run_png(run_id: int, serial: int):
     run = _run(run_id)
     if not run.first_serial <= serial <= run.last_serial:

@@ -25,7 +25,7 @@ def home():
     return render_template("retailer/home.html", suppliers=suppliers.list_suppliers(get_session(), query), q=query)
 
 
-@bp.route("/suppliers/<int:organization_id>")
+@bp.route("/suppliers/<id:organization_id>")
 def supplier(organization_id: int):
     try:
         profile = suppliers.supplier_profile(get_session(), organization_id, today())

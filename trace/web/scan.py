@@ -48,7 +48,7 @@ def jwks_document():
     return response
 
 
-@bp.route("/media/products/<int:product_id>.jpg")
+@bp.route("/media/products/<id:product_id>.jpg")
 def product_image(product_id: int):
     product = get_session().get(Product, product_id)
     if product is None or not product.image:
