@@ -328,7 +328,7 @@ def test_huge_strings_are_refused_and_emoji_kept(ward, client, rice, ids):
     assert r.status_code == 201
     assert {p["name_vi"]: p["name_en"] for p in client.get("/api/v1/products", headers=rice).get_json()}[name] == "🍚"
     cases = Cases(ward)
-    for path, body, field in text_fields(ids) + [(f"/api/v1/batches/{ids['batch']}/harvests", None, "lot_code"),
+    for path, _body, field in text_fields(ids) + [(f"/api/v1/batches/{ids['batch']}/harvests", None, "lot_code"),
                                                  (f"/api/v1/batches/{ids['batch']}/inputs", None, "note"),
                                                  ("/api/v1/verify", None, "url")]:
         r = client.post(path, headers=rice, json={**payloads(ids)[path], field: HUGE})

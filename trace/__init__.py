@@ -32,6 +32,8 @@ def select_locale() -> str:
 class IdConverter(IntegerConverter):
     """A database id in a URL: a larger number is simply not found, never an overflow."""
 
+    regex = r"[0-9]+"  # ASCII digits only: \d would take '٣' and '１２'
+
     def __init__(self, url_map, *args, **kwargs):
         super().__init__(url_map, min=1, max=MAX_ID)
 

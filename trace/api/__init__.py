@@ -9,6 +9,7 @@ from ..db import get_session
 from ..models import Batch, LabelRun, Lot, Product
 from ..services import accounts, certificates, labels, lots, recording, suppliers
 from ..services.errors import NotFound, ValidationError
+from ..services.gs1 import code_problem, gtin_problem
 from ..services.keys import iso_utc, keyset_from_database
 from ..services.scan import scan_facts
 from ..services.verification import verify_against_database
@@ -200,6 +201,8 @@ def harvests(batch_id: int):
 
 
 def _lot(gtin: str, code: str) -> Lot:
+    if gtin_problem(gtin) is not None or code_problem(code) is not None:
+        raise NotFound("No such lot in your organization (GTIN and lot code).")
     lot = lots.find_lot(get_session(), gtin.zfill(14), code, organization_id=_org())
     if lot is None:
         raise NotFound("No such lot in your organization (GTIN and lot code).")

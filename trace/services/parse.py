@@ -14,7 +14,7 @@ _MISSING = object()
 # NUL, other C0 controls but tab and newlines, and lone surrogates: no database keeps them all.
 FORBIDDEN_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 # Digits with an optional decimal point or comma: not Python's 1_000, 1e3, NaN or Infinity.
-PLAIN_DECIMAL = re.compile(r"[+-]?\d{1,12}(?:[.,]\d{1,12})?")
+PLAIN_DECIMAL = re.compile(r"[+-]?[0-9]{1,12}(?:[.,][0-9]{1,12})?")
 PLAUSIBLE_YEARS = (2000, 2100)
 
 
@@ -91,7 +91,7 @@ class Reader:
         if isinstance(value, bool) or isinstance(value, float) or not isinstance(value, (str, int)):
             return self._fail(name, _l("Must be a whole number."))
         if isinstance(value, str):
-            if not re.fullmatch(r"-?\d{1,9}", value):
+            if not re.fullmatch(r"-?[0-9]{1,9}", value):
                 return self._fail(name, _l("Must be a whole number."))
             value = int(value)
         if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):

@@ -1,5 +1,5 @@
 """Public pages: the scan page a label's URL opens, the JWKS, product images, error pages."""
-from flask import Blueprint, Response, abort, jsonify, render_template, request
+from flask import Blueprint, Response, abort, g, jsonify, render_template, request
 
 from ..db import get_session
 from ..models import Product
@@ -61,6 +61,9 @@ def product_image(product_id: int):
 def register_error_pages(app) -> None:
     def page(code: int, title: str):
         def handler(error):
+            session = g.get("db_session")
+            if session is not None:
+                session.rollback()  # a failed statement must not break the error page itself
             if request.path.startswith("/api/"):
                 return jsonify({"type": "about:blank", "title": title, "status": code,
                                 "detail": getattr(error, "description", title)}), code, \
