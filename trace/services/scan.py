@@ -1,6 +1,7 @@
 """What a scan reveals: the facts Circular 02/2024/TT-BKHCN asks for, for one verified label."""
 from datetime import date
 
+from sqlalchemy.orm import defer
 from sqlmodel import Session
 
 from ..models import Product
@@ -27,7 +28,8 @@ def scan_facts(session: Session, verification: Verification, today: date) -> dic
     lot = find_lot(session, link.gtin, link.lot)
     if lot is None:
         return facts
-    product = session.get(Product, lot.product_id)
+    # The photo is served by its own URL; its bytes need not travel with every scan.
+    product = session.get(Product, lot.product_id, options=[defer(Product.image)])
     organization = producer(session, lot)
     site = production_site(session, lot)
     rating = certificates.current_ocop(session, product.id, today)
@@ -35,7 +37,7 @@ def scan_facts(session: Session, verification: Verification, today: date) -> dic
     expiry = best_before(session, lot, product)
     facts.update({
         "product": {"name": product.name_vi, "name_en": product.name_en or product.name_vi, "gtin": product.gtin,
-                    "category": product.category, "image": bool(product.image), "product_id": product.id},
+                    "category": product.category, "image": product.image_type is not None, "product_id": product.id},
         "lot": {"code": lot.code, "recalled": lot.recalled_at is not None, "quantity": str(lot.quantity),
                 "unit": lot.unit, "produced_on": lot.produced_on.isoformat()},
         "serial": link.serial,
