@@ -12,9 +12,7 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-ORGANIZATION_KINDS = ("farm_household", "cooperative", "enterprise", "retailer", "tourist_outlet", "authority", "certifier")
 PRODUCER_KINDS = ("farm_household", "cooperative", "enterprise")
-ROLES = ("producer", "retailer", "inspector")
 SITE_KINDS = (
     "rice_field", "vegetable_plot", "field_crop_plot", "orchard", "flower_field", "brackish_pond",
     "freshwater_pond", "river_cage", "forest_plot", "processing_facility", "packhouse", "warehouse", "store",
@@ -25,7 +23,6 @@ FARMING_METHODS = ("extensive", "semi_intensive", "intensive", "high_tech")
 SCHEMES = ("vietgap", "globalgap", "organic", "halal")
 CERTIFICATE_STATUSES = ("active", "suspended", "revoked")
 OCOP_LEVELS = ("ward", "city", "national")
-KEY_STATUSES = ("active", "retired", "revoked")
 MAX_ID = 2**31 - 1  # PostgreSQL "integer"; larger ids cannot exist, so they are simply not found
 
 

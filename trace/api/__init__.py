@@ -11,9 +11,10 @@ from ..services import accounts, certificates, labels, lots, recording, supplier
 from ..services.errors import NotFound, ValidationError
 from ..services.gs1 import code_problem, gtin_problem
 from ..services.keys import iso_utc, keyset_from_database
+from ..services.parse import local_datetime
 from ..services.scan import scan_facts
 from ..services.verification import verify_against_database
-from ..web import local_time, today
+from ..web import today
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -119,7 +120,7 @@ def lot_json(lot, product) -> dict:
 def event_json(event, site=None) -> dict:
     return {"id": event.id, "step": event.step, "epcis_type": event.epcis_type, "action": event.action,
             "biz_step": event.biz_step,
-            "time": local_time(event).isoformat(timespec="minutes"),
+            "time": local_datetime(event.event_time, event.event_time_zone_offset).isoformat(timespec="minutes"),
             "site": site.name if site else None, "details": event.details}
 
 

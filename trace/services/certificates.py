@@ -14,7 +14,6 @@ from ..models import (
     Product,
     Site,
 )
-from .lots import production_site
 
 
 def status_on(session: Session, certificate: Certificate, day: date) -> str:
@@ -52,9 +51,8 @@ def certificates_covering(session: Session, organization_id: int, site_id: Optio
     ).all()
 
 
-def lot_certifications(session: Session, lot: Lot, today: date) -> list:
+def lot_certifications(session: Session, lot: Lot, site: Optional[Site], today: date) -> list:
     """Each certificate that covers the lot's production site or product, with its status then and now."""
-    site = production_site(session, lot)
     rows = []
     for certificate in certificates_covering(session, lot.organization_id, site.id if site else None, lot.product_id):
         at_production = status_on(session, certificate, lot.produced_on)

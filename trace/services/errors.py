@@ -16,7 +16,3 @@ class NotFound(Exception):
     def __init__(self, what=None):
         super().__init__(str(what or _l("Not found.")))
 
-
-def require(condition: bool, field: str, message) -> None:
-    if not condition:
-        raise ValidationError({field: message})

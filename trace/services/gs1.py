@@ -64,14 +64,6 @@ def code_problem(value: str):
     return None
 
 
-def validate_code(value: str, field_name: str) -> str:
-    """A lot code or serial: 1–20 characters of GS1 CSET 82."""
-    problem = code_problem(value)
-    if problem is not None:
-        raise ValidationError({field_name: problem})
-    return value
-
-
 def element_string(gtin14: str, lot: str, serial: str) -> str:
     """The GS1 element string a label signs: (01)(10)<GS>(21), unbracketed."""
     return f"01{gtin14}10{lot}{GS}21{serial}"

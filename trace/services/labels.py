@@ -12,7 +12,7 @@ from fpdf import FPDF
 from PIL import Image, ImageDraw, ImageFont
 from sqlmodel import Session, func, select
 
-from ..models import LabelRun, Lot, Organization, Product
+from ..models import LabelRun, Lot, Organization, Product, SigningKey
 from . import keys as keys_service
 from .errors import ValidationError
 from .gs1 import element_string, label_url
@@ -64,7 +64,7 @@ def labels_for_run(session: Session, store: keys_service.KeyStore, base_url: str
     lot = session.get(Lot, run.lot_id)
     product = session.get(Product, lot.product_id)
     producer = session.get(Organization, lot.organization_id)
-    kid = session.get(keys_service.SigningKey, run.signing_key_id).kid
+    kid = session.get(SigningKey, run.signing_key_id).kid
     private = store.load(kid)
     expiry = best_before(session, lot, product)
     labels = []

@@ -33,7 +33,7 @@ def scan_facts(session: Session, verification: Verification, today: date) -> dic
     organization = producer(session, lot)
     site = production_site(session, lot)
     rating = certificates.current_ocop(session, product.id, today)
-    certifications = certificates.lot_certifications(session, lot, today)
+    certifications = certificates.lot_certifications(session, lot, site, today)
     expiry = best_before(session, lot, product)
     facts.update({
         "product": {"name": product.name_vi, "name_en": product.name_en or product.name_vi, "gtin": product.gtin,

@@ -5,7 +5,6 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, request
 
-from ..services.parse import local_datetime
 
 
 def raw_request_path() -> str:
@@ -20,7 +19,3 @@ def raw_request_path() -> str:
 def today() -> date:
     """Today in the service's time zone (certificates and OCOP ratings are valid by local date)."""
     return datetime.now(ZoneInfo(current_app.config["TRACE_TIMEZONE"])).date()
-
-
-def local_time(event) -> datetime:
-    return local_datetime(event.event_time, event.event_time_zone_offset)
