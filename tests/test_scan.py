@@ -1,13 +1,14 @@
 """The scan page and its JSON twin: genuine and tampered labels, both languages, the Circular 02/2024 facts."""
+from datetime import date, timedelta
 from trace import key_store
 from trace.db import get_session
-from trace.models import LabelRun, Lot, Product
-from trace.services import labels
+from trace.models import Certificate, LabelRun, Lot, OcopRating, Product
+from trace.services import labels, recording
 
 import pytest
 from sqlmodel import select
 
-from .conftest import BASE_URL
+from .conftest import BASE_URL, login
 from .test_labels import tampered_variants
 
 CONTRACT_KEYS = {"verification", "product", "lot", "serial", "producer", "certifications", "ocop", "stages"}
@@ -114,3 +115,29 @@ def test_product_image_is_served_for_the_scan_page(demo_client, demo_app):
     response = demo_client.get(f"/media/products/{product.id}.jpg")
     assert response.status_code == 200 and response.data[:2] == b"\xff\xd8"
     assert demo_client.get("/media/products/9999.jpg").status_code == 404
+
+
+def test_a_suspended_certificate_and_an_expired_ocop_rating_show_as_such(demo_client, demo_app):
+    """Status on a date is computed from dated changes: a suspension from yesterday leaves the harvest date valid."""
+    label = first_label(demo_app, "GAO-BH-2610A")
+    yesterday = date.today() - timedelta(days=1)
+    with demo_app.app_context():
+        session = get_session()
+        certificate = session.exec(select(Certificate).where(Certificate.number == "VietGAP-TT-24-08-0231")).one()
+        recording.change_certificate_status(session, certificate.organization_id, certificate.id, {
+            "status": "suspended", "effective_on": yesterday.isoformat(), "reason": "Kiểm tra đột xuất"})
+        rating = session.exec(select(OcopRating).where(OcopRating.stars == 4)).one()
+        rating.valid_until = yesterday
+        session.add(rating)
+        session.commit()
+        organization_id = certificate.organization_id
+    facts = demo_client.get(path_of(label.url), headers={"Accept": "application/json"}).get_json()
+    (row,) = facts["certifications"]
+    assert (row["valid_at_production"], row["valid_today"], row["status_today"]) == (True, False, "suspended")
+    assert facts["standards"] == ["vietgap"]  # the claim rests on the harvest date
+    assert facts["ocop"] is None
+    demo_client.set_cookie("lang", "en")
+    assert "Today: suspended" in demo_client.get(path_of(label.url)).get_data(as_text=True)
+    login(demo_client, "sieuthi@demo.vn")
+    page = demo_client.get(f"/retailer/suppliers/{organization_id}").get_data(as_text=True)
+    assert "Suspended" in page and "★★★★" not in page
