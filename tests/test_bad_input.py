@@ -313,7 +313,8 @@ def test_times_with_any_offset_are_kept_with_their_offset(ward, client, rice, id
         zone = timezone.utc if offset == "Z" else datetime.strptime(offset, "%z").tzinfo
         text = moment.astimezone(zone).strftime("%Y-%m-%dT%H:%M") + offset
         r = client.post(f"/api/v1/batches/{ids['batch']}/inputs", headers=rice,
-                        json={**payloads(ids)[f"/api/v1/batches/{ids['batch']}/inputs"], "time": text})
+                        json={**payloads(ids)[f"/api/v1/batches/{ids['batch']}/inputs"], "time": text,
+                              "note": f"offset {offset}"})  # the same event twice would be recorded once
         if r.status_code != 201:
             cases.check(text, f"{status(r)} {r.get_json()}")
             continue

@@ -145,14 +145,22 @@ def test_harvest_quantities_and_times_are_checked(producer, demo_app, data, mess
     assert count(demo_app, Lot) == before
 
 
-def test_harvest_inside_a_withdrawal_period_is_refused(producer, demo_app):
+def test_harvest_inside_a_withdrawal_period_is_recorded_flagged_and_refused_labels(producer, demo_app):
     batch_id = own_ids(demo_app, Batch)[0]
     post_form(producer, f"/producer/batches/{batch_id}", {"form": "input", "category": "pesticide",
-                                                          "input_name": "X", "dose": "1", "dose_unit": "l/ha",
+                                                          "input_name": "Thuốc X", "dose": "1", "dose_unit": "l/ha",
                                                           "withholding_days": "10", "time": local(3)})
     r = post_form(producer, f"/producer/batches/{batch_id}", {"form": "harvest", "lot_code": "EARLY", "quantity": "1",
                                                               "unit": "kg", "time": local(1)})
-    assert r.status_code == 422 and "not over until" in r.get_data(as_text=True)
+    assert r.status_code == 302  # what happened in the field is recorded
+    lot_path = r.headers["Location"]
+    with demo_app.app_context():
+        lot = get_session().exec(select(Lot).where(Lot.code == "EARLY")).one()
+    assert lot_path.endswith(f"/producer/lots/{lot.id}")
+    r = post_form(producer, lot_path, {"form": "labels", "count": "1"})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422
+    assert "The lot, or a lot it was made from, is flagged: Harvested on" in page and "Thuốc X" in page
 
 
 def test_pesticide_needs_a_withholding_period(producer, demo_app):

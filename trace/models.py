@@ -4,8 +4,8 @@ from decimal import Decimal
 from typing import Optional
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Column, LargeBinary, Numeric, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlalchemy import JSON, CheckConstraint, Column, Index, LargeBinary, Numeric, UniqueConstraint
+from sqlmodel import Field, Relationship, SQLModel
 
 
 def utcnow() -> datetime:
@@ -152,13 +152,35 @@ class Lot(SQLModel, table=True):
     code: str = Field(max_length=20)
     quantity: Decimal = Field(sa_column=Column(Numeric(14, 3), nullable=False))
     unit: str = Field(max_length=20)
-    produced_on: date
-    recalled_at: Optional[datetime] = None
+    produced_on: date  # harvest, catch or processing date, local
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Holding(SQLModel, table=True):
+    """How much of a lot an organization holds now, in the lot's unit; the database refuses a negative stock."""
+    __table_args__ = (CheckConstraint("quantity >= 0", name="ck_holding_not_negative"),)
+    lot_id: int = Field(foreign_key="lot.id", primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", primary_key=True, index=True)
+    quantity: Decimal = Field(sa_column=Column(Numeric(14, 3), nullable=False))
+
+
+class Shipment(SQLModel, table=True):
+    """Goods sent to another organization under a delivery note or invoice, until that organization receives them."""
+    id: Optional[int] = Field(default=None, primary_key=True)
+    from_organization_id: int = Field(foreign_key="organization.id", index=True)
+    to_organization_id: int = Field(foreign_key="organization.id", index=True)
+    reference_type: str = Field(max_length=10)  # CBV business transaction type: desadv, inv, po, bol
+    reference: str = Field(max_length=60)
+    status: str = Field(default="in_transit", max_length=12)  # in_transit, received, cancelled
     created_at: datetime = Field(default_factory=utcnow)
 
 
 class Event(SQLModel, table=True):
-    """Append-only record of what happened, shaped to map 1:1 onto an EPCIS 2.0 event."""
+    """Append-only record of what happened, shaped to map 1:1 onto an EPCIS 2.0 event.
+
+    A wrong event is never changed: an error declaration (step 'error_declaration', `corrects_event_id`)
+    says it was wrong, and every view and query leaves it out of the corrected history.
+    """
     id: Optional[int] = Field(default=None, primary_key=True)
     organization_id: int = Field(foreign_key="organization.id", index=True)
     batch_id: Optional[int] = Field(default=None, foreign_key="batch.id", index=True)
@@ -167,22 +189,29 @@ class Event(SQLModel, table=True):
     epcis_type: str = Field(max_length=30)
     action: Optional[str] = Field(default=None, max_length=10)
     biz_step: str = Field(max_length=120)
+    disposition: Optional[str] = Field(default=None, max_length=60)
+    parent_id: Optional[str] = Field(default=None, max_length=100, index=True)  # a container (SSCC) packed or unpacked
+    shipment_id: Optional[int] = Field(default=None, foreign_key="shipment.id", index=True)
     event_time: datetime  # stored in UTC; the offset where it happened is kept beside it
     event_time_zone_offset: str = Field(max_length=6)
     details: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     actor_user_id: Optional[int] = Field(default=None, foreign_key="user.id")
-    corrects_event_id: Optional[int] = Field(default=None, foreign_key="event.id")
-    hash_id: Optional[str] = Field(default=None, max_length=120)
+    corrects_event_id: Optional[int] = Field(default=None, foreign_key="event.id", unique=True)
+    hash_id: Optional[str] = Field(default=None, max_length=120, unique=True)  # CBV 2.0 event hash ID
     recorded_at: datetime = Field(default_factory=utcnow)
+    shipment: Optional[Shipment] = Relationship()
 
 
 class EventLot(SQLModel, table=True):
-    """Lots an event consumed (input) or produced or observed (output)."""
+    """Lots an event consumed (input), produced (output) or handled (observed), with quantities in the lot's unit."""
+    __table_args__ = (Index("ix_eventlot_lot_role", "lot_id", "role"),)
     event_id: int = Field(foreign_key="event.id", primary_key=True)
-    lot_id: int = Field(foreign_key="lot.id", primary_key=True, index=True)
+    lot_id: int = Field(foreign_key="lot.id", primary_key=True)
     role: str = Field(max_length=10, primary_key=True)
     quantity: Optional[Decimal] = Field(default=None, sa_column=Column(Numeric(14, 3)))
     unit: Optional[str] = Field(default=None, max_length=20)
+    event: Optional[Event] = Relationship()
+    lot: Optional[Lot] = Relationship()
 
 
 class SigningKey(SQLModel, table=True):
@@ -209,3 +238,37 @@ class LabelRun(SQLModel, table=True):
     @property
     def count(self) -> int:
         return self.last_serial - self.first_serial + 1
+
+
+class Recall(SQLModel, table=True):
+    """A lot called back, with every lot made from it (RecallLot); lifting it is an inspector's act with a reason."""
+    id: Optional[int] = Field(default=None, primary_key=True)
+    lot_id: int = Field(foreign_key="lot.id", index=True)
+    organization_id: int = Field(foreign_key="organization.id")  # who ordered it
+    user_id: Optional[int] = Field(default=None, foreign_key="user.id")
+    reason: str = Field(max_length=500)
+    recalled_at: datetime = Field(default_factory=utcnow)
+    lifted_at: Optional[datetime] = None
+    lifted_by_user_id: Optional[int] = Field(default=None, foreign_key="user.id")
+    lift_reason: Optional[str] = Field(default=None, max_length=500)
+
+
+class RecallLot(SQLModel, table=True):
+    recall_id: int = Field(foreign_key="recall.id", primary_key=True)
+    lot_id: int = Field(foreign_key="lot.id", primary_key=True, index=True)
+    depth: int = 0
+
+
+class LotFlag(SQLModel, table=True):
+    """A lot that may not be labelled (harvested inside a pre-harvest interval), nor anything made from it,
+    until an inspector clears it with a reason or it is destroyed."""
+    id: Optional[int] = Field(default=None, primary_key=True)
+    lot_id: int = Field(foreign_key="lot.id", index=True)
+    kind: str = Field(max_length=30)
+    reason: str = Field(max_length=500)
+    raised_at: datetime = Field(default_factory=utcnow)
+    resolution: Optional[str] = Field(default=None, max_length=12)  # cleared, destroyed
+    resolved_at: Optional[datetime] = None
+    resolved_by_user_id: Optional[int] = Field(default=None, foreign_key="user.id")
+    resolution_reason: Optional[str] = Field(default=None, max_length=500)
+    resolution_reference: Optional[str] = Field(default=None, max_length=120)

@@ -7,10 +7,11 @@ from sqlmodel import select
 from .. import key_store
 from ..db import get_session
 from ..models import Batch, LabelRun, Lot, Product
-from ..services import accounts, certificates, labels, lots, recording, suppliers
+from ..services import accounts, certificates, labels, lots, movements, recording, safety, suppliers
 from ..services.errors import NotFound, ValidationError
 from ..services.gs1 import code_problem, gtin_problem
 from ..services.keys import iso_utc, keyset_from_database
+from ..services.ledger import record_one
 from ..services.parse import local_datetime
 from ..services.scan import scan_facts
 from ..services.verification import verify_against_database
@@ -84,6 +85,11 @@ def _zone() -> str:
     return current_app.config["TRACE_TIMEZONE"]
 
 
+def _record(function, *args):
+    """Record one event by the token's organization and user, as entered by hand."""
+    return record_one(get_session(), _org(), g.api_user.id, _zone(), function, *args)
+
+
 def _created(payload: dict):
     get_session().commit()
     return jsonify(payload), 201
@@ -114,7 +120,7 @@ def certificate_json(certificate) -> dict:
 def lot_json(lot, product) -> dict:
     return {"id": lot.id, "gtin": product.gtin, "code": lot.code, "product": product.name_vi,
             "quantity": str(lot.quantity), "unit": lot.unit, "produced_on": lot.produced_on.isoformat(),
-            "batch_id": lot.batch_id, "recalled": lot.recalled_at is not None}
+            "batch_id": lot.batch_id, "recalled": safety.active_recall(get_session(), lot.id) is not None}
 
 
 def event_json(event, site=None) -> dict:
@@ -166,7 +172,7 @@ def certificates_endpoint():
 def batches():
     session = get_session()
     if request.method == "POST":
-        batch = recording.start_batch(session, _org(), g.api_user.id, body(), _zone())
+        batch = _record(recording.start_batch, body())
         return _created(batch_json(batch))
     return jsonify([batch_json(b) for b, _site, _product in recording.list_batches(session, _org())])
 
@@ -189,7 +195,7 @@ def batch(batch_id: int):
 @bp.route("/batches/<id:batch_id>/inputs", methods=["POST"])
 @producer_required
 def inputs(batch_id: int):
-    event = recording.record_input(get_session(), _org(), g.api_user.id, batch_id, body(), _zone())
+    event = _record(recording.record_input, batch_id, body())
     return _created(event_json(event))
 
 
@@ -197,7 +203,7 @@ def inputs(batch_id: int):
 @producer_required
 def harvests(batch_id: int):
     session = get_session()
-    lot = recording.record_harvest(session, _org(), g.api_user.id, batch_id, body(), _zone())
+    lot = _record(recording.record_harvest, batch_id, body())
     return _created(lot_json(lot, session.get(Product, lot.product_id)))
 
 
@@ -219,7 +225,7 @@ def lot_list():
 @bp.route("/lots/<gtin>/<lot:code>/packings", methods=["POST"])
 @producer_required
 def packings(gtin: str, code: str):
-    event = recording.record_packing(get_session(), _org(), g.api_user.id, _lot(gtin, code).id, body(), _zone())
+    event = _record(movements.record_packing, _lot(gtin, code).id, body())
     return _created(event_json(event))
 
 

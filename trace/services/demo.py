@@ -7,7 +7,8 @@ from PIL import Image, ImageDraw
 from sqlmodel import Session, select
 
 from ..models import Product, User
-from . import accounts, labels, recording
+from . import accounts, labels, movements, recording
+from .ledger import record_one
 from .keys import KeyStore, ensure_signing_key
 
 DEMO_PASSWORD = "demo1234"
@@ -184,15 +185,16 @@ def create_demo(session: Session, store: KeyStore, base_url: str, today: date | 
                 product_ids=[processor_product.id])
 
     def life(user, area, item, code, start, steps, harvest, packing, label_count):
-        batch = recording.start_batch(session, user.organization_id, user.id, {
-            "site_id": area.id, "product_id": item.id, "code": code, "time": _at(day(start)), **steps.pop(0)}, ZONE)
+        def record(function, *args):
+            return record_one(session, user.organization_id, user.id, ZONE, function, *args)
+
+        batch = record(recording.start_batch, {"site_id": area.id, "product_id": item.id, "code": code,
+                                               "time": _at(day(start)), **steps.pop(0)})
         for when, data in steps:
-            recording.record_input(session, user.organization_id, user.id, batch.id, {"time": _at(day(when), 8), **data}, ZONE)
-        lot = recording.record_harvest(session, user.organization_id, user.id, batch.id,
-                                       {"time": _at(day(harvest[0]), 6), **harvest[1]}, ZONE)
+            record(recording.record_input, batch.id, {"time": _at(day(when), 8), **data})
+        lot = record(recording.record_harvest, batch.id, {"time": _at(day(harvest[0]), 6), **harvest[1]})
         if packing:
-            recording.record_packing(session, user.organization_id, user.id, lot.id,
-                                     {"time": _at(day(packing[0]), 14), **packing[1]}, ZONE)
+            record(movements.record_packing, lot.id, {"time": _at(day(packing[0]), 14), **packing[1]})
         labels.issue_labels(session, store, lot, label_count, user.id)
         return lot
 

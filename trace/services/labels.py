@@ -14,6 +14,7 @@ from sqlmodel import Session, func, select
 
 from ..models import LabelRun, Lot, Organization, Product, SigningKey
 from . import keys as keys_service
+from . import safety
 from .errors import ValidationError
 from .gs1 import element_string, label_url
 from .lots import best_before
@@ -47,6 +48,7 @@ def validate_count(count) -> int:
 def issue_labels(session: Session, store: keys_service.KeyStore, lot: Lot, count, user_id: Optional[int] = None) -> LabelRun:
     """Reserve the next `count` serials of a lot under the current signing key, in one transaction."""
     count = validate_count(count)
+    safety.ensure_labellable(session, lot)
     key = keys_service.ensure_signing_key(session, store)
     # Lock the lot row so two runs at once cannot take the same serials (PostgreSQL; SQLite serialises writers).
     session.exec(select(Lot).where(Lot.id == lot.id).with_for_update()).one()

@@ -5,6 +5,7 @@ from typing import Optional
 from sqlmodel import Session, or_, select
 
 from ..models import Batch, Event, EventLot, Lot, Organization, Product, Site
+from .events import in_force
 
 
 def find_lot(session: Session, gtin: str, code: str, organization_id: Optional[int] = None) -> Optional[Lot]:
@@ -31,14 +32,14 @@ def lot_events(session: Session, lot: Lot) -> list:
         conditions.append(Event.batch_id == lot.batch_id)
     return session.exec(
         select(Event, Site).outerjoin(Site, Site.id == Event.site_id)
-        .where(or_(*conditions)).order_by(Event.event_time, Event.id)
+        .where(or_(*conditions), in_force()).order_by(Event.event_time, Event.id)
     ).all()
 
 
 def packing_date(session: Session, lot: Lot) -> Optional[date]:
     event = session.exec(
         select(Event).join(EventLot, EventLot.event_id == Event.id)
-        .where(EventLot.lot_id == lot.id, Event.step == "packing").order_by(Event.event_time)
+        .where(EventLot.lot_id == lot.id, Event.step == "packing", in_force()).order_by(Event.event_time)
     ).first()
     return event.event_time.date() if event else None
 

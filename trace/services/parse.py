@@ -60,7 +60,7 @@ class Reader:
             return self._fail(name, _l("Choose one of: %(choices)s.", choices=", ".join(choices)))
         return value
 
-    def decimal(self, name, required=True, positive=True, places=4, maximum=10**8):
+    def decimal(self, name, required=True, positive=True, places=4, maximum=10**8, signed=False):
         value = self._raw(name)
         if value is _MISSING:
             return self._fail(name, _l("Required.")) if required else None
@@ -74,9 +74,11 @@ class Reader:
             return self._fail(name, _l("Must be a number."))
         if not number.is_finite():
             return self._fail(name, _l("Must be a number."))
-        if positive and number <= 0:
+        if signed:
+            pass
+        elif positive and number <= 0:
             return self._fail(name, _l("Must be greater than zero."))
-        if not positive and number < 0:
+        elif not positive and number < 0:
             return self._fail(name, _l("Must not be negative."))
         if number.as_tuple().exponent < -places:
             return self._fail(name, _l("At most %(n)s decimal places.", n=places))
@@ -130,11 +132,7 @@ class Reader:
             return self._fail(name, _l("Must be a date and time, YYYY-MM-DDTHH:MM."))
         if moment > datetime.now(timezone.utc):
             return self._fail(name, _l("Cannot be in the future."))
-        offset = moment.utcoffset()
-        minutes = int(offset.total_seconds() // 60)
-        sign = "+" if minutes >= 0 else "-"
-        zone_offset = f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-        return moment.astimezone(timezone.utc), zone_offset
+        return moment.astimezone(timezone.utc), offset_of(moment)
 
     def ids(self, name):
         value = self.data.getlist(name) if hasattr(self.data, "getlist") else self.data.get(name, [])
@@ -165,6 +163,19 @@ class Reader:
     def done(self):
         if self.errors:
             raise ValidationError(self.errors)
+
+
+def offset_of(moment: datetime) -> str:
+    """'+07:00': the UTC offset of an aware datetime, as EPCIS writes it."""
+    minutes = int(moment.utcoffset().total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def now_moment(zone: str) -> tuple:
+    """(UTC now, the zone's offset now): the moment of something recorded as it happens."""
+    now = datetime.now(ZoneInfo(zone))
+    return now.astimezone(timezone.utc), offset_of(now)
 
 
 def _geometry(value):

@@ -1,12 +1,11 @@
 """What producers register and record: areas, products, certificates, OCOP ratings and a batch's events."""
 import io
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Optional
 
 from flask_babel import lazy_gettext as _l
 from PIL import Image
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from ..models import (
@@ -31,23 +30,16 @@ from ..models import (
     Product,
     Site,
 )
+from . import safety
 from .errors import NotFound, ValidationError
+from .events import clean, corrections_of, in_force, new_event
 from .gs1 import allocate_gtin, code_problem, normalize_gtin
+from .ledger import Ledger
 from .parse import Reader, local_datetime
+from .units import UNITS
 
-CUSTOM_STEP = "urn:thuynguyen-trace:bizstep:"
-CBV = "https://ref.gs1.org/cbv/BizStep-"
-# Our steps and the EPCIS 2.0 event each one maps onto: (type, action, bizStep).
-STEPS = {
-    "planting": ("ObjectEvent", "OBSERVE", CUSTOM_STEP + "planting"),
-    "stocking": ("ObjectEvent", "OBSERVE", CUSTOM_STEP + "stocking"),
-    "input_application": ("ObjectEvent", "OBSERVE", CUSTOM_STEP + "input_application"),
-    "harvest": ("ObjectEvent", "ADD", CBV + "commissioning"),
-    "packing": ("AggregationEvent", "ADD", CBV + "packing"),
-}
 INPUT_CATEGORIES = ("fertiliser", "pesticide", "feed", "veterinary_drug")
 WITHHOLDING_REQUIRED = ("pesticide", "veterinary_drug")
-UNITS = ("kg", "tấn", "tạ", "con", "bó", "cành", "hộp", "túi", "chai", "lít")
 MAX_IMAGE_BYTES = 3 * 1024 * 1024
 
 
@@ -247,25 +239,14 @@ def list_certificates(session: Session, organization_id: int) -> list:
 
 # --- a batch's life ---
 
-def _event(organization_id: int, step: str, moment: tuple, user_id, batch_id=None, site_id=None, details=None) -> Event:
-    epcis_type, action, biz_step = STEPS[step]
-    return Event(organization_id=organization_id, batch_id=batch_id, site_id=site_id, step=step,
-                 epcis_type=epcis_type, action=action, biz_step=biz_step, event_time=moment[0],
-                 event_time_zone_offset=moment[1], details=details or {}, actor_user_id=user_id)
-
-
-def _clean(details: dict) -> dict:
-    """Details as JSON-ready values, empty ones left out."""
-    return {k: (str(v) if not isinstance(v, (int, str)) else v) for k, v in details.items() if v not in (None, "")}
-
-
-def start_batch(session: Session, organization_id: int, user_id, data, zone: str) -> Batch:
+def start_batch(ledger: Ledger, data) -> Batch:
     """Planting (fields) or stocking (ponds and cages): the first event of a batch."""
+    session, organization_id = ledger.session, ledger.organization_id
     r = Reader(data)
     site = _owned_field(session, r, Site, "site_id", organization_id)
     product = _owned_field(session, r, Product, "product_id", organization_id)
     code = r.text("code", max_length=40)
-    moment = r.moment("time", zone)
+    moment = r.moment("time", ledger.zone)
     if site and site.kind not in PRODUCTION_SITE_KINDS:
         r.errors.setdefault("site_id", _l("Choose a production area (field, orchard, pond…)."))
     step = "stocking" if site and site.kind in POND_SITE_KINDS else "planting"
@@ -280,8 +261,8 @@ def start_batch(session: Session, organization_id: int, user_id, data, zone: str
                   started_on=_local_date(moment))
     session.add(batch)
     session.flush()
-    session.add(_event(organization_id, step, moment, user_id, batch.id, site.id, _clean(details)))
-    session.flush()
+    ledger.record(new_event(organization_id, step, moment, ledger.user_id, batch.id, site.id, clean(details)), [],
+                  batch_code=batch.code)
     return batch
 
 
@@ -289,9 +270,9 @@ def _local_date(moment: tuple) -> date:
     return local_datetime(*moment).date()
 
 
-def record_input(session: Session, organization_id: int, user_id, batch_id, data, zone: str) -> Event:
+def record_input(ledger: Ledger, batch_id, data) -> Event:
     """Fertiliser, pesticide, feed or veterinary drug applied to a batch, with its withholding period."""
-    batch = owned(session, Batch, batch_id, organization_id)
+    batch = owned(ledger.session, Batch, batch_id, ledger.organization_id)
     r = Reader(data)
     category = r.choice("category", INPUT_CATEGORIES)
     details = {
@@ -301,13 +282,12 @@ def record_input(session: Session, organization_id: int, user_id, batch_id, data
                                       minimum=0, maximum=365),
         "note": r.text("note", required=False, max_length=300),
     }
-    moment = r.moment("time", zone)
+    moment = r.moment("time", ledger.zone)
     _not_before_start(r, batch, moment)
     r.done()
-    event = _event(organization_id, "input_application", moment, user_id, batch.id, batch.site_id, _clean(details))
-    session.add(event)
-    session.flush()
-    return event
+    event = new_event(ledger.organization_id, "input_application", moment, ledger.user_id, batch.id, batch.site_id,
+                      clean(details))
+    return ledger.record(event, [], batch_code=batch.code)
 
 
 def _not_before_start(r: Reader, batch: Batch, moment) -> None:
@@ -315,16 +295,22 @@ def _not_before_start(r: Reader, batch: Batch, moment) -> None:
         r.errors.setdefault("time", _l("Before the batch started (%(day)s).", day=batch.started_on.strftime("%d/%m/%Y")))
 
 
-def withholding_ends(session: Session, batch: Batch) -> Optional[datetime]:
-    """When the last pre-harvest interval or withdrawal period of the batch's inputs ends (UTC)."""
-    events = session.exec(select(Event).where(Event.batch_id == batch.id, Event.step == "input_application")).all()
-    ends = [e.event_time + timedelta(days=int(e.details.get("withholding_days", 0))) for e in events]
-    return max(ends, default=None)
+def withholding_ends(session: Session, batch: Batch) -> Optional[tuple]:
+    """(end in UTC, the input) of the last pre-harvest interval or withdrawal period of the batch's inputs."""
+    events = session.exec(select(Event).where(Event.batch_id == batch.id, Event.step == "input_application",
+                                              in_force())).all()
+    ends = [(e.event_time + timedelta(days=int(e.details.get("withholding_days", 0))), e) for e in events]
+    return max(ends, default=None, key=lambda item: item[0])
 
 
-def record_harvest(session: Session, organization_id: int, user_id, batch_id, data, zone: str) -> Lot:
-    """Harvest (or catch) creates a lot under its lot code: EPCIS commissioning."""
-    batch = owned(session, Batch, batch_id, organization_id)
+def record_harvest(ledger: Ledger, batch_id, data) -> Lot:
+    """Harvest (or catch) creates a lot under its lot code: EPCIS commissioning.
+
+    A harvest inside a pre-harvest interval or withdrawal period is recorded as it happened, and its lot
+    flagged: no label until an inspector clears it.
+    """
+    session = ledger.session
+    batch = owned(session, Batch, batch_id, ledger.organization_id)
     r = Reader(data)
     code = r.text("lot_code", max_length=40)
     if code is not None:
@@ -333,55 +319,25 @@ def record_harvest(session: Session, organization_id: int, user_id, batch_id, da
             r.errors["lot_code"] = problem
     quantity = r.decimal("quantity", places=3)
     unit = r.choice("unit", UNITS)
-    moment = r.moment("time", zone)
+    moment = r.moment("time", ledger.zone)
     _not_before_start(r, batch, moment)
-    if moment:
-        ends = withholding_ends(session, batch)
-        if ends and moment[0] < ends:
-            r.errors.setdefault("time", _l("A pre-harvest interval or withdrawal period is not over until %(day)s.",
-                                           day=local_datetime(ends, moment[1]).strftime("%d/%m/%Y %H:%M")))
-    if "lot_code" not in r.errors and code and session.exec(
-            select(Lot.id).where(Lot.product_id == batch.product_id, Lot.code == code)).first():
+    product = session.get(Product, batch.product_id)
+    if "lot_code" not in r.errors and code and ledger.find_lot(product.gtin, code) is not None:
         r.errors["lot_code"] = _l("This product already has a lot with this code.")
     r.done()
-    lot = Lot(organization_id=organization_id, product_id=batch.product_id, batch_id=batch.id, code=code,
-              quantity=quantity, unit=unit, produced_on=_local_date(moment))
-    session.add(lot)
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        raise ValidationError({"lot_code": _l("This product already has a lot with this code.")}) from None
-    event = _event(organization_id, "harvest", moment, user_id, batch.id, batch.site_id,
-                   _clean({"lot_code": code, "quantity": quantity, "unit": unit}))
-    session.add(event)
-    session.flush()
-    session.add(EventLot(event_id=event.id, lot_id=lot.id, role="output", quantity=quantity, unit=unit))
-    session.flush()
+    lot = ledger.new_lot(product, code, quantity, unit, _local_date(moment), batch.id)
+    event = new_event(ledger.organization_id, "harvest", moment, ledger.user_id, batch.id, batch.site_id,
+                      clean({"lot_code": code, "quantity": quantity, "unit": unit}))
+    ledger.record(event, [("output", lot, product.gtin, quantity, unit)], batch_code=batch.code)
+    withholding = withholding_ends(session, batch)
+    if withholding and moment[0] < withholding[0]:
+        end, application = withholding
+        safety.raise_flag(session, lot, safety.PRE_HARVEST_INTERVAL, str(_l(
+            "Harvested on %(harvest)s, inside the pre-harvest interval or withdrawal period of %(input)s "
+            "(until %(end)s).", harvest=local_datetime(*moment).strftime("%d/%m/%Y %H:%M"),
+            input=application.details.get("input_name", ""),
+            end=local_datetime(end, moment[1]).strftime("%d/%m/%Y %H:%M"))))
     return lot
-
-
-def record_packing(session: Session, organization_id: int, user_id, lot_id, data, zone: str) -> Event:
-    """Packing a lot into packages: an EPCIS AggregationEvent."""
-    lot = owned(session, Lot, lot_id, organization_id)
-    r = Reader(data)
-    site = _owned_field(session, r, Site, "site_id", organization_id, required=False)
-    details = {"package_count": r.integer("package_count", minimum=1, maximum=10_000_000),
-               "package_size": r.decimal("package_size", required=False, places=3),
-               "package_unit": r.text("package_unit", required=False, max_length=20),
-               "packaging": r.text("packaging", required=False, max_length=120)}
-    moment = r.moment("time", zone)
-    if moment and _local_date(moment) < lot.produced_on:
-        r.errors.setdefault("time", _l("Before the harvest (%(day)s).", day=lot.produced_on.strftime("%d/%m/%Y")))
-    r.done()
-    event = _event(organization_id, "packing", moment, user_id, lot.batch_id, site.id if site else None, _clean(details))
-    if site is None and lot.batch_id:
-        event.site_id = session.get(Batch, lot.batch_id).site_id
-    session.add(event)
-    session.flush()
-    session.add(EventLot(event_id=event.id, lot_id=lot.id, role="observed"))
-    session.flush()
-    return event
 
 
 @dataclass
@@ -389,6 +345,7 @@ class TimelineEntry:
     event: Event
     site: Optional[Site]
     lots: list
+    correction: Optional[Event] = None  # the error declaration that voids this event, if any
 
 
 def timeline(session: Session, organization_id: int, batch_id) -> tuple:
@@ -398,13 +355,15 @@ def timeline(session: Session, organization_id: int, batch_id) -> tuple:
     packed = select(EventLot.event_id).where(EventLot.lot_id.in_(lot_ids))
     rows = session.exec(
         select(Event, Site).outerjoin(Site, Site.id == Event.site_id)
-        .where((Event.batch_id == batch.id) | Event.id.in_(packed)).order_by(Event.event_time, Event.id)
+        .where((Event.batch_id == batch.id) | Event.id.in_(packed), Event.step != "error_declaration")
+        .order_by(Event.event_time, Event.id)
     ).all()
+    corrections = corrections_of(session, [event.id for event, _ in rows])
     entries = []
     for event, site in rows:
         lots = session.exec(select(Lot).join(EventLot, EventLot.lot_id == Lot.id)
                             .where(EventLot.event_id == event.id)).all()
-        entries.append(TimelineEntry(event, site, lots))
+        entries.append(TimelineEntry(event, site, lots, corrections.get(event.id)))
     return batch, entries
 
 

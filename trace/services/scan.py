@@ -5,7 +5,7 @@ from sqlalchemy.orm import defer
 from sqlmodel import Session
 
 from ..models import Product
-from . import certificates
+from . import certificates, claims, safety
 from .lots import best_before, find_lot, lot_events, producer, production_site
 from .parse import local_datetime, map_link
 from .verification import Verification
@@ -33,18 +33,24 @@ def scan_facts(session: Session, verification: Verification, today: date) -> dic
     organization = producer(session, lot)
     site = production_site(session, lot)
     rating = certificates.current_ocop(session, product.id, today)
-    certifications = certificates.lot_certifications(session, lot, site, today)
+    derived = claims.derive(session, lot)
+    status = safety.lot_status(session, lot)
     expiry = best_before(session, lot, product)
     facts.update({
         "product": {"name": product.name_vi, "name_en": product.name_en or product.name_vi, "gtin": product.gtin,
                     "category": product.category, "image": product.image_type is not None, "product_id": product.id},
-        "lot": {"code": lot.code, "recalled": lot.recalled_at is not None, "quantity": str(lot.quantity),
-                "unit": lot.unit, "produced_on": lot.produced_on.isoformat()},
+        "lot": {"code": lot.code, "recalled": status.recalled,
+                "recall_reason": status.recall.reason if status.recalled else None,
+                "recalled_at": status.recall.recalled_at.isoformat() if status.recalled else None,
+                "flagged": status.flagged, "flag_reason": status.flags[0].reason if status.flagged else None,
+                "quantity": str(lot.quantity), "unit": lot.unit, "produced_on": lot.produced_on.isoformat(),
+                "processed": lot.batch_id is None},
         "serial": link.serial,
         "producer": {"name": organization.name, "address": organization.address, "phone": organization.phone,
                      "id": organization.id},
-        "certifications": certifications,
-        "standards": certificates.lot_claims(certifications),
+        "certifications": claims.scan_certifications(derived, today),
+        "standards": derived.standards(),
+        "origins": [_origin(source) for source in derived.sources] if lot.batch_id is None else [],
         "ocop": {"stars": rating.stars, "valid_until": rating.valid_until.isoformat(),
                  "decision_number": rating.decision_number} if rating else None,
         "stages": [_stage(event, stage_site) for event, stage_site in lot_events(session, lot)],
@@ -59,6 +65,14 @@ def scan_facts(session: Session, verification: Verification, today: date) -> dic
             "map": map_link(site.location),
         }
     return facts
+
+
+def _origin(source: claims.Subject) -> dict:
+    """A lot the scanned lot was made from: what, whose, where and when it was harvested."""
+    return {"product": source.product.name_vi, "product_en": source.product.name_en or source.product.name_vi,
+            "gtin": source.product.gtin, "lot": source.lot.code, "producer": source.organization.name,
+            "production_area": source.site.name if source.site else None,
+            "area_kind": source.site.kind if source.site else None, "harvested": source.day.isoformat()}
 
 
 def _stage(event, site) -> dict:

@@ -27,7 +27,9 @@ from ..models import (
     Product,
     Site,
 )
-from ..services import certificates, labels, lots, recording
+from ..services import certificates, labels, lots, movements, recording
+from ..services.ledger import record_one
+from ..services.units import UNITS
 from ..services.errors import NotFound, ValidationError
 from . import today
 from .auth import role_required
@@ -57,6 +59,11 @@ def _submit(call, success_url_of):
         abort(404)
     flash(_("Saved."))
     return redirect(success_url_of(result)), {}
+
+
+def _record(function, *args):
+    """Record one event by the logged-in producer, from the posted form."""
+    return record_one(get_session(), _org(), current_user.id, _zone(), function, *args)
 
 
 def _owned(model, object_id):
@@ -111,7 +118,7 @@ def products():
 
     def context():
         items = recording.list_products(session, _org())
-        return {"products": items, "units": recording.UNITS,
+        return {"products": items, "units": UNITS,
                 "ocop": {p.id: certificates.current_ocop(session, p.id, today()) for p in items}}
 
     return _form_page("producer/products.html",
@@ -149,7 +156,7 @@ def certificates_page():
 def batches():
     session = get_session()
     return _form_page("producer/batches.html",
-                      lambda: recording.start_batch(session, _org(), current_user.id, request.form, _zone()),
+                      lambda: _record(recording.start_batch, request.form),
                       lambda batch: url_for(".batch", batch_id=batch.id),
                       lambda: {"batches": recording.list_batches(session, _org()),
                                "sites": recording.list_sites(session, _org()),
@@ -161,17 +168,17 @@ def batch(batch_id: int):
     session, form = get_session(), request.form.get("form")
     item = _owned(Batch, batch_id)
     if form == "harvest":
-        call = lambda: recording.record_harvest(session, _org(), current_user.id, item.id, request.form, _zone())  # noqa: E731
+        call = lambda: _record(recording.record_harvest, item.id, request.form)  # noqa: E731
         success = lambda lot: url_for(".lot", lot_id=lot.id)  # noqa: E731
     else:
-        call = lambda: recording.record_input(session, _org(), current_user.id, item.id, request.form, _zone())  # noqa: E731
+        call = lambda: _record(recording.record_input, item.id, request.form)  # noqa: E731
         success = lambda event: url_for(".batch", batch_id=item.id)  # noqa: E731
 
     def context():
         _, entries = recording.timeline(session, _org(), item.id)
         return {"batch": item, "entries": entries, "form": form, "product": session.get(Product, item.product_id),
                 "site": session.get(Site, item.site_id), "categories": recording.INPUT_CATEGORIES,
-                "units": recording.UNITS,
+                "units": UNITS,
                 "harvest_lots": session.exec(select(Lot).where(Lot.batch_id == item.id)).all()}
 
     return _form_page("producer/batch.html", call, success, context)
@@ -185,7 +192,7 @@ def lot(lot_id: int):
         call = lambda: labels.issue_labels(session, key_store(current_app), item, request.form.get("count"),  # noqa: E731
                                            current_user.id)
     else:
-        call = lambda: recording.record_packing(session, _org(), current_user.id, item.id, request.form, _zone())  # noqa: E731
+        call = lambda: _record(movements.record_packing, item.id, request.form)  # noqa: E731
 
     def context():
         product = session.get(Product, item.product_id)

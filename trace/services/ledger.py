@@ -1,0 +1,242 @@
+"""The transaction's view of lots, stock and new events, shared by every way of recording.
+
+Every recording function takes a Ledger. It reads what it needs once, checks every rule before
+anything is written (all problems reported together), and `flush()` hashes the new events and writes
+them with their lots and the stock they move. A form or an API call uses a Ledger for one event; an
+EPCIS capture uses one Ledger for a whole document, so a document is recorded as if its events had been
+entered by hand, one after the other, all or nothing.
+"""
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from ..models import MAX_ID, Event, EventLot, Lot, Organization, Product, Site
+from . import epcis, safety
+from .errors import ValidationError
+from .gs1 import code_problem, gtin_problem
+from .parse import Reader
+from .stock import StockBook
+from .units import UNITS, UnitMismatch, convert
+
+MAX_LINES = 100
+
+
+@dataclass
+class Line:
+    lot: Lot
+    gtin: str
+    quantity: Decimal  # in the lot's unit
+    entered: dict  # what the user typed, when it differs (another unit, a factor)
+
+
+class Ledger:
+    """One transaction's lots, stock and new events, for one organization and user."""
+
+    def __init__(self, session: Session, organization_id: int, user_id: int | None, zone: str):
+        self.session = session
+        self.organization_id = organization_id
+        self.user_id = user_id
+        self.zone = zone
+        self.stock = StockBook(session)
+        self.lots = {}  # (gtin, code) -> (Lot, gtin) or None
+        self.gtins = {}  # product id -> gtin
+        self.products = {}  # gtin -> Product or None
+        self.organizations = {}
+        self.statuses = {}
+        self.new_lot_keys = set()
+        self.views = []  # EventViews of the events recorded, hashed at flush
+
+    # --- lookups, cached for the transaction ---
+
+    def organization(self, organization_id: int) -> Organization | None:
+        if organization_id not in self.organizations:
+            self.organizations[organization_id] = self.session.get(Organization, organization_id)
+        return self.organizations[organization_id]
+
+    def preload_lots(self, keys) -> None:
+        """Fetch many lots by (GTIN, lot code) in one query."""
+        wanted = [key for key in set(keys) if key not in self.lots]
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            for key in chunk:
+                self.lots[key] = None
+            codes = {code for _, code in chunk}
+            for lot, gtin in self.session.exec(select(Lot, Product.gtin).join(Product, Product.id == Lot.product_id)
+                                               .where(Lot.code.in_(codes),
+                                                      Product.gtin.in_({g for g, _ in chunk}))).all():
+                if (gtin, lot.code) in self.lots:
+                    self.lots[(gtin, lot.code)] = (lot, gtin)
+                    self.gtins[lot.product_id] = gtin
+
+    def find_lot(self, gtin: str, code: str) -> tuple | None:
+        if (gtin, code) not in self.lots:
+            self.preload_lots([(gtin, code)])
+        return self.lots[(gtin, code)]
+
+    def lot_by_id(self, lot_id: int) -> tuple | None:
+        lot = self.session.get(Lot, lot_id) if 1 <= lot_id <= MAX_ID else None
+        if lot is None:
+            return None
+        if lot.product_id not in self.gtins:
+            self.gtins[lot.product_id] = self.session.get(Product, lot.product_id).gtin
+        found = (lot, self.gtins[lot.product_id])
+        self.lots[(found[1], lot.code)] = found
+        return found
+
+    def product(self, gtin: str) -> Product | None:
+        if gtin not in self.products:
+            self.products[gtin] = self.session.exec(select(Product).where(Product.gtin == gtin)).first()
+        return self.products[gtin]
+
+    def status(self, lot: Lot) -> safety.LotStatus:
+        if lot.id not in self.statuses:
+            self.statuses[lot.id] = safety.lot_status(self.session, lot)
+        return self.statuses[lot.id]
+
+    def owned_site(self, r: Reader, name: str = "site_id", required: bool = False) -> Site | None:
+        site_id = r.integer(name, required=required, minimum=1, maximum=MAX_ID)
+        if site_id is None:
+            return None
+        site = self.session.get(Site, site_id)
+        if site is None or site.organization_id != self.organization_id:
+            r.errors[name] = _l("No such item in your organization.")
+            return None
+        return site
+
+    # --- reading lines of lots and quantities ---
+
+    def lot_reference(self, r: Reader) -> tuple | None:
+        """A lot named by `lot_id`, or by `gtin` and `lot` (its code), as (Lot, gtin)."""
+        if r.present("lot_id"):
+            lot_id = r.integer("lot_id", minimum=1, maximum=MAX_ID)
+            found = self.lot_by_id(lot_id) if lot_id else None
+        else:
+            gtin, code = r.text("gtin", max_length=20), r.text("lot", max_length=40)
+            if gtin is None or code is None:
+                return None
+            if gtin_problem(gtin) is not None or code_problem(code) is not None:
+                r.errors.setdefault("lot", _l("No such lot (GTIN and lot code)."))
+                return None
+            found = self.find_lot(gtin.zfill(14), code)
+        if found is None and "lot_id" not in r.errors:
+            r.errors.setdefault("lot", _l("No such lot (GTIN and lot code)."))
+        return found
+
+    def quantity_in(self, r: Reader, lot: Lot, required: bool = True) -> tuple | None:
+        """(quantity in the lot's unit, what was entered) from `quantity`, `unit` and `factor`."""
+        quantity = r.decimal("quantity", places=3, required=required)
+        unit = r.choice("unit", UNITS, required=False) or lot.unit
+        factor = r.decimal("factor", required=False, places=6)
+        if quantity is None:
+            return None
+        try:
+            converted = convert(quantity, unit, lot.unit, factor)
+        except UnitMismatch as exc:
+            r.errors["unit"] = str(exc)
+            return None
+        entered = {} if unit == lot.unit else {"entered_quantity": str(quantity), "entered_unit": unit}
+        if factor is not None and unit != lot.unit:
+            entered["factor"] = str(factor)
+        return converted, entered
+
+    def lines(self, r: Reader, name: str, parse) -> list:
+        """Rows of a list field, each read by `parse(row_reader)`; problems keyed 'name.N.field'."""
+        rows = r.data.get(name) if hasattr(r.data, "get") else None
+        if rows in (None, "", []):
+            r.errors.setdefault(name, _l("Add at least one line."))
+            return []
+        if not isinstance(rows, list) or not all(hasattr(row, "get") for row in rows):
+            r.errors.setdefault(name, _l("Must be a list of lines."))
+            return []
+        if len(rows) > MAX_LINES:
+            r.errors.setdefault(name, _l("At most %(n)s lines.", n=MAX_LINES))
+            return []
+        result = []
+        for index, row in enumerate(rows):
+            sub = Reader(row)
+            item = parse(sub)
+            for key, message in sub.errors.items():
+                r.errors.setdefault(f"{name}.{index}.{key}", message)
+            result.append(item if not sub.errors else None)
+        return result
+
+    def held_line(self, sub: Reader, action: str = "use") -> Line | None:
+        """A lot this organization holds, and a quantity no greater than it holds (taken from the stock)."""
+        found = self.lot_reference(sub)
+        if found is None:
+            return None
+        lot, gtin = found
+        amount = self.quantity_in(sub, lot)
+        if amount is None:
+            return None
+        quantity, entered = amount
+        held = self.stock.held(lot.id, self.organization_id)
+        if held <= 0:
+            sub.errors["lot"] = _l("You hold none of lot %(code)s.", code=lot.code)
+            return None
+        if not self.stock.take(lot.id, self.organization_id, quantity):
+            sub.errors["quantity"] = _l("Only %(held)s %(unit)s of lot %(code)s is left; you cannot %(action)s "
+                                        "%(quantity)s.", held=plain_quantity(held), unit=lot.unit, code=lot.code,
+                                        action=action, quantity=plain_quantity(quantity))
+            return None
+        return Line(lot, gtin, quantity, entered)
+
+    # --- writing ---
+
+    def record(self, event: Event, lines: list, batch_code=None, shipment=None, parties=()) -> Event:
+        """Add an event with its lots: lines are (role, Lot, gtin, quantity, unit)."""
+        self.session.add(event)
+        for role, lot, gtin, quantity, unit in lines:
+            self.session.add(EventLot(event=event, lot=lot, role=role, quantity=quantity, unit=unit))
+        self.views.append(epcis.EventView(event, [(role, gtin, lot.code, quantity, unit)
+                                                  for role, lot, gtin, quantity, unit in lines],
+                                          batch_code, shipment, parties))
+        return event
+
+    def new_lot(self, product: Product, code: str, quantity: Decimal, unit: str, day: date,
+                batch_id: int | None = None) -> Lot:
+        lot = Lot(organization_id=self.organization_id, product_id=product.id, batch_id=batch_id, code=code,
+                  quantity=quantity, unit=unit, produced_on=day)
+        self.session.add(lot)
+        try:
+            with self.session.begin_nested():
+                self.session.flush([lot])
+        except IntegrityError:
+            raise ValidationError({"lot_code": _l("This product already has a lot with this code.")}) from None
+        self.lots[(product.gtin, code)] = (lot, product.gtin)
+        self.gtins[product.id] = product.gtin
+        self.stock.give(lot.id, self.organization_id, quantity)
+        return lot
+
+    def flush(self) -> None:
+        """Hash the new events, refuse one recorded before, then write events and stock."""
+        for view in self.views:
+            view.event.hash_id = epcis.hash_of(view)
+        hashes = [view.event.hash_id for view in self.views]
+        if len(set(hashes)) != len(hashes):
+            raise ValidationError({"event": _l("The same event is given twice.")})
+        with self.session.no_autoflush:  # the new events themselves must not be found
+            if hashes and self.session.exec(select(Event.id).where(Event.hash_id.in_(hashes))).first():
+                raise ValidationError({"event": _l("This event is already recorded.")})
+        self.views = []
+        try:
+            self.session.flush()
+        except IntegrityError:
+            raise ValidationError({"event": _l("This event is already recorded.")}) from None
+        self.stock.flush()
+
+
+def plain_quantity(quantity: Decimal) -> str:
+    return format(quantity.normalize(), "f")
+
+
+def record_one(session: Session, organization_id: int, user_id: int | None, zone: str, function, *args):
+    """Record one event by hand (a form, an API call, the CLI): `function(ledger, *args)`, then write it."""
+    ledger = Ledger(session, organization_id, user_id, zone)
+    result = function(ledger, *args)
+    ledger.flush()
+    return result

@@ -1,0 +1,194 @@
+"""Trace back and forward: which lots went into a lot, and where a lot went, through any number of steps.
+
+The walk is one recursive query, the same SQL on SQLite and PostgreSQL. Lots are linked only by
+transformations that no correction voided: an input lot leads to every output lot of the same event.
+UNION (not UNION ALL) drops a lot already reached, so a cycle in bad data ends the walk instead of
+looping; depths are then read off the few links among the lots found.
+"""
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+
+from sqlalchemy import bindparam, text
+from sqlmodel import Session, select
+
+from ..models import Batch, Event, EventLot, Lot, Organization, Product, Shipment, Site
+from .events import in_force
+
+WALKS = {"back": ("output", "input"), "forward": ("input", "output")}
+WALK = """
+WITH RECURSIVE walk(lot_id) AS (
+    SELECT id FROM lot WHERE id IN :roots
+    UNION
+    SELECT step.lot_id
+    FROM walk
+    JOIN eventlot here ON here.lot_id = walk.lot_id AND here.role = :here
+    JOIN eventlot step ON step.event_id = here.event_id AND step.role = :there
+    WHERE NOT EXISTS (SELECT 1 FROM event fix WHERE fix.corrects_event_id = here.event_id)
+)
+SELECT lot_id FROM walk
+"""
+LINKS = """
+SELECT i.event_id, i.lot_id, o.lot_id, i.quantity, i.unit, o.quantity, o.unit
+FROM eventlot i JOIN eventlot o ON o.event_id = i.event_id AND o.role = 'output'
+WHERE i.role = 'input' AND {side}.lot_id IN :ids
+  AND NOT EXISTS (SELECT 1 FROM event fix WHERE fix.corrects_event_id = i.event_id)
+"""
+
+
+def reachable(session: Session, lot_ids, direction: str) -> set:
+    """Ids of the lots reachable from `lot_ids` (themselves included), going 'back' or 'forward'."""
+    here, there = WALKS[direction]
+    roots = list(lot_ids)
+    if not roots:
+        return set()
+    statement = text(WALK).bindparams(bindparam("roots", expanding=True))
+    return {row[0] for row in session.exec(statement, params={"roots": roots, "here": here, "there": there})}
+
+
+@dataclass
+class Link:
+    event_id: int
+    input_lot_id: int
+    output_lot_id: int
+    consumed: object
+    consumed_unit: str
+    produced: object
+    produced_unit: str
+
+
+def links_among(session: Session, lot_ids: set, direction: str) -> list:
+    """The transformation links inside a traced set: those into its lots (back) or out of them (forward)."""
+    if not lot_ids:
+        return []
+    statement = text(LINKS.format(side="o" if direction == "back" else "i")).bindparams(bindparam("ids", expanding=True))
+    rows = session.exec(statement, params={"ids": list(lot_ids)}).all()
+    return [Link(*row) for row in rows if row[1] in lot_ids and row[2] in lot_ids]
+
+
+def depths(root_id: int, links: list, direction: str) -> dict:
+    """Steps from the root to each lot along the links (breadth first, so the shortest)."""
+    graph = defaultdict(set)
+    for link in links:
+        a, b = (link.output_lot_id, link.input_lot_id) if direction == "back" else (link.input_lot_id, link.output_lot_id)
+        graph[a].add(b)
+    found, queue = {root_id: 0}, deque([root_id])
+    while queue:
+        current = queue.popleft()
+        for neighbour in graph[current]:
+            if neighbour not in found:
+                found[neighbour] = found[current] + 1
+                queue.append(neighbour)
+    return found
+
+
+@dataclass
+class TracedLot:
+    lot: Lot
+    product: Product
+    owner: Organization
+    site: Site | None  # where it was harvested, or processed
+    depth: int
+
+
+@dataclass
+class Trace:
+    direction: str
+    root: TracedLot
+    lots: list
+    links: list
+    events: list  # (event, site, [(EventLot, Lot, Product)], shipment)
+    organizations: dict  # id -> Organization
+    receipts: list = field(default_factory=list)  # (shipment, receiving event or None, EventLot, Lot, Product)
+
+    @property
+    def lot_ids(self) -> set:
+        return {item.lot.id for item in self.lots}
+
+    def parties(self) -> set:
+        """Organizations with a part in the chain: owners, those who recorded its events, shippers and receivers."""
+        parties = {item.lot.organization_id for item in self.lots}
+        parties |= {event.organization_id for event, *_ in self.events}
+        for shipment, *_ in self.receipts:
+            parties |= {shipment.from_organization_id, shipment.to_organization_id}
+        return parties
+
+
+def trace(session: Session, lot: Lot, direction: str) -> Trace:
+    ids = reachable(session, [lot.id], direction)
+    links = links_among(session, ids, direction)
+    depth = depths(lot.id, links, direction)
+    rows = session.exec(
+        select(Lot, Product, Organization).join(Product, Product.id == Lot.product_id)
+        .join(Organization, Organization.id == Lot.organization_id).where(Lot.id.in_(ids))).all()
+    batch_sites = dict(session.exec(
+        select(Batch.id, Site).join(Site, Site.id == Batch.site_id)
+        .where(Batch.id.in_({lot_.batch_id for lot_, _, _ in rows if lot_.batch_id}))).all())
+    events = lot_history(session, ids, {lot_.batch_id for lot_, _, _ in rows if lot_.batch_id})
+    made_at = {}
+    for event, site, lines, _ in events:
+        if event.step == "transformation":
+            for line, made, _ in lines:
+                if line.role == "output":
+                    made_at[made.id] = site
+    lots = sorted((TracedLot(lot_, product, owner, batch_sites.get(lot_.batch_id) or made_at.get(lot_.id),
+                             depth.get(lot_.id, 0)) for lot_, product, owner in rows),
+                  key=lambda item: (item.depth, item.product.name_vi, item.lot.code))
+    organizations = {owner.id: owner for _, _, owner in rows}
+    receipts = shipments_of(session, ids) if direction == "forward" else []
+    wanted = {event.organization_id for event, *_ in events}
+    for shipment, *_ in receipts:
+        wanted |= {shipment.from_organization_id, shipment.to_organization_id}
+    missing = wanted - organizations.keys()
+    if missing:
+        organizations.update({o.id: o for o in session.exec(select(Organization).where(Organization.id.in_(missing)))})
+    root = next(item for item in lots if item.lot.id == lot.id)
+    return Trace(direction, root, lots, links, events, organizations, receipts)
+
+
+def lot_history(session: Session, lot_ids: set, batch_ids: set) -> list:
+    """Events in force that touched the lots or the batches they were harvested from, oldest first:
+    (event, site, [(EventLot, Lot, Product)], shipment)."""
+    if not lot_ids and not batch_ids:
+        return []
+    touching = select(EventLot.event_id).where(EventLot.lot_id.in_(lot_ids))
+    condition = Event.id.in_(touching)
+    if batch_ids:
+        condition = condition | Event.batch_id.in_(batch_ids)
+    rows = session.exec(select(Event, Site, Shipment).outerjoin(Site, Site.id == Event.site_id)
+                        .outerjoin(Shipment, Shipment.id == Event.shipment_id)
+                        .where(condition, in_force()).order_by(Event.event_time, Event.id)).all()
+    lines = defaultdict(list)
+    if rows:
+        for line, lot_, product in session.exec(
+                select(EventLot, Lot, Product).join(Lot, Lot.id == EventLot.lot_id)
+                .join(Product, Product.id == Lot.product_id)
+                .where(EventLot.event_id.in_([event.id for event, _, _ in rows]))).all():
+            lines[line.event_id].append((line, lot_, product))
+    return [(event, site, sorted(lines[event.id], key=lambda r: (r[0].role, r[2].name_vi, r[1].code)), shipment)
+            for event, site, shipment in rows]
+
+
+def shipments_of(session: Session, lot_ids: set) -> list:
+    """Every shipment of the lots, with its receipt when there is one:
+    (shipment, receiving event or None, shipped EventLot, Lot, Product, received EventLot or None)."""
+    if not lot_ids:
+        return []
+    shipped = session.exec(
+        select(Shipment, Event, EventLot, Lot, Product)
+        .join(Event, (Event.shipment_id == Shipment.id) & (Event.step == "shipping"))
+        .join(EventLot, EventLot.event_id == Event.id).join(Lot, Lot.id == EventLot.lot_id)
+        .join(Product, Product.id == Lot.product_id)
+        .where(EventLot.lot_id.in_(lot_ids), in_force(), Shipment.status != "cancelled")
+        .order_by(Event.event_time, Shipment.id)).all()
+    if not shipped:
+        return []
+    receipts = {}
+    for event, line in session.exec(
+            select(Event, EventLot).join(EventLot, EventLot.event_id == Event.id)
+            .where(Event.shipment_id.in_({row[0].id for row in shipped}), Event.step == "receiving", in_force())).all():
+        receipts[(event.shipment_id, line.lot_id)] = (event, line)
+    result = []
+    for shipment, _event, line, lot_, product in shipped:
+        received_event, received_line = receipts.get((shipment.id, lot_.id), (None, None))
+        result.append((shipment, received_event, line, lot_, product, received_line))
+    return result
