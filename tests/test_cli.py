@@ -19,7 +19,7 @@ def test_lots_list_is_tab_separated(cli):
     assert result.exit_code == 0
     rows = [line.split("\t") for line in result.output.strip().splitlines()]
     assert ["08936045000014", "GAO-BH-2610A", "Gạo Bắc Hương Thủy Nguyên", "18500.000", "kg"] in rows
-    assert all(len(row) == 5 for row in rows) and len(rows) == 6
+    assert all(len(row) == 5 for row in rows) and len(rows) == 13
 
 
 def test_labels_issue_writes_csv_png_and_pdf(cli, tmp_path):
@@ -82,7 +82,7 @@ def test_tokens_create_prints_a_token_that_works(cli, demo_client):
 def test_demo_is_idempotent_and_prints_logins(cli):
     result = cli("demo")
     assert result.exit_code == 0 and "already present" in result.output and "htx.lua@demo.vn" in result.output
-    assert len(cli("lots", "list").output.strip().splitlines()) == 6
+    assert len(cli("lots", "list").output.strip().splitlines()) == 13
 
 
 def test_keys_generate_adds_a_key_to_the_jwks(cli, demo_client):

@@ -88,7 +88,8 @@ def test_api_tokens_see_only_their_own_organization(demo_client, demo_app):
     rice, shrimp = token_for(demo_app, "htx.lua@demo.vn"), token_for(demo_app, "thuysan@demo.vn")
     rice_lots = {lot["code"] for lot in demo_client.get("/api/v1/lots", headers=rice).get_json()}
     shrimp_lots = {lot["code"] for lot in demo_client.get("/api/v1/lots", headers=shrimp).get_json()}
-    assert rice_lots == {"GAO-BH-2610A"} and shrimp_lots == {"TOM-A7-2611", "TOM-A3-2608"}
+    assert rice_lots == {"GAO-BH-2610A", "THOC-PL-2611", "THOC-PA-2611", "THOC-KB-2611", "GAO-XAT-2611"}
+    assert shrimp_lots == {"TOM-A7-2611", "TOM-A3-2608"}
     shrimp_batch = ids_of(demo_app, Batch, "thuysan@demo.vn")[0]
     before = total(demo_app, Event, Lot, LabelRun)
     assert demo_client.get(f"/api/v1/batches/{shrimp_batch}", headers=rice).status_code == 404

@@ -265,7 +265,8 @@ class LotFlag(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     lot_id: int = Field(foreign_key="lot.id", index=True)
     kind: str = Field(max_length=30)
-    reason: str = Field(max_length=500)
+    reason: str = Field(default="", max_length=500)
+    details: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # to word the reason in any language
     raised_at: datetime = Field(default_factory=utcnow)
     resolution: Optional[str] = Field(default=None, max_length=12)  # cleared, destroyed
     resolved_at: Optional[datetime] = None

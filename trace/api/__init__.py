@@ -264,3 +264,6 @@ def verify():
 @token_required
 def supplier(organization_id: int):
     return jsonify(suppliers.supplier_profile(get_session(), organization_id, today()))
+
+
+from . import chain  # noqa: E402,F401  (its routes join this blueprint)

@@ -115,10 +115,12 @@ def derive(session: Session, lot: Lot) -> Claims:
             changes[change.certificate_id].append(change)
 
     def covering(scheme: str, subject: Subject) -> Certificate | None:
+        """A certificate whose scope takes in the subject (its listed areas, and its listed products)."""
         for certificate in certificates:
+            listed_sites, listed_products = sites[certificate.id], products[certificate.id]
             if (certificate.scheme == scheme and certificate.organization_id == subject.organization.id
-                    and ((subject.site and subject.site.id in sites[certificate.id])
-                         or subject.product_ids & products[certificate.id])
+                    and (not listed_sites or (subject.site is not None and subject.site.id in listed_sites))
+                    and (not listed_products or subject.product_ids & listed_products)
                     and status_from(certificate, changes[certificate.id], subject.day) == "active"):
                 return certificate
         return None

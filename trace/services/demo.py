@@ -6,8 +6,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from PIL import Image, ImageDraw
 from sqlmodel import Session, select
 
-from ..models import Product, User
-from . import accounts, labels, movements, recording
+from ..models import Batch, Lot, User
+from . import accounts, labels, movements, recording, safety
 from .ledger import record_one
 from .keys import KeyStore, ensure_signing_key
 
@@ -97,9 +97,9 @@ def create_demo(session: Session, store: KeyStore, base_url: str, today: date | 
     processor = org("chebien@demo.vn", "producer", kind="enterprise", name="Công ty CP Chế biến Thực phẩm Minh Đức",
                     address=f"Cụm công nghiệp Minh Đức, {WARD}", phone="0225 3875 020",
                     registration_number="0202345678", gs1_company_prefix="8936049")
-    org("sieuthi@demo.vn", "retailer", kind="retailer", name="Siêu thị Nông sản sạch Thủy Nguyên",
+    market = org("sieuthi@demo.vn", "retailer", kind="retailer", name="Siêu thị Nông sản sạch Thủy Nguyên",
         address=f"Đường Đà Nẵng, {WARD}", phone="0225 3666 999", registration_number="0203456789")
-    org("dulich@demo.vn", "retailer", kind="tourist_outlet", name="Quầy đặc sản – Điểm du lịch sinh thái Tràng Kênh",
+    outlet = org("dulich@demo.vn", "retailer", kind="tourist_outlet", name="Quầy đặc sản – Điểm du lịch sinh thái Tràng Kênh",
         address=f"Khu du lịch Tràng Kênh, {WARD}", phone="0936 118 226", registration_number="DL-TK-08")
     ward = org("kiemtra@demo.vn", "inspector", kind="authority", name="UBND phường Thủy Nguyên – Phòng Kinh tế",
                address=f"Trụ sở UBND {WARD}", phone="0225 3874 001")
@@ -131,13 +131,15 @@ def create_demo(session: Session, store: KeyStore, base_url: str, today: date | 
     pond_intensive = site(shrimp, name="Ao lót bạt số 7 (thâm canh công nghệ cao)", kind="brackish_pond",
                           crop="Tôm thẻ chân trắng", area_ha="4.5000", farming_method="high_tech",
                           address=f"Khu nuôi Lập Lễ, {WARD}", location="20.8688, 106.7660")
-    site(processor, name="Xưởng chế biến Minh Đức", kind="processing_facility", address=f"Cụm công nghiệp Minh Đức, {WARD}",
+    factory = site(processor, name="Xưởng chế biến Minh Đức", kind="processing_facility", address=f"Cụm công nghiệp Minh Đức, {WARD}",
          location="20.9550, 106.6200")
     site(ward, name="Rừng phòng hộ ven sông Bạch Đằng", kind="forest_plot", crop="Rừng ngập mặn (bần, đước)",
          area_ha="123.0700", address=f"Ven sông Bạch Đằng, {WARD}", location="20.8760, 106.7800")
 
     rice_product = product(rice, _picture((230, 200, 120), _grains), name_vi="Gạo Bắc Hương Thủy Nguyên",
                            name_en="Thuy Nguyen Bac Huong rice", category="Gạo", unit="kg", shelf_life_days="365")
+    paddy = product(rice, _picture((200, 180, 110), _grains), name_vi="Thóc Bắc Hương tươi",
+                    name_en="Bac Huong paddy", category="Lúa", unit="kg", shelf_life_days="30")
     greens = product(veg, _picture((120, 180, 100), _leaves), name_vi="Rau cải ngọt hữu cơ Hoa Động",
                      name_en="Hoa Dong organic choy sum", category="Rau", unit="kg", shelf_life_days="5")
     leafy = product(veg, _picture((110, 170, 90), _leaves), name_vi="Rau muống an toàn Hoa Động",
@@ -162,7 +164,7 @@ def create_demo(session: Session, store: KeyStore, base_url: str, today: date | 
 
     certificate(rice, scheme="vietgap", standard="TCVN 11892-1:2017", certifier="Trung tâm Chứng nhận phù hợp (QUACERT)",
                 number="VietGAP-TT-24-08-0231", valid_from=day(400).isoformat(), valid_to=(day(400) + timedelta(days=729)).isoformat(),
-                site_ids=[rice_field.id], product_ids=[rice_product.id])
+                site_ids=[rice_field.id], product_ids=[rice_product.id, paddy.id])
     certificate(veg, scheme="organic", standard="TCVN 11041-2:2017", certifier="Công ty CP Chứng nhận và Giám định Vinacert",
                 number="HC-2025-0417", valid_from=day(200).isoformat(), valid_to=(day(200) + timedelta(days=1095)).isoformat(),
                 site_ids=[organic_plot.id], product_ids=[greens.id])
@@ -178,11 +180,14 @@ def create_demo(session: Session, store: KeyStore, base_url: str, today: date | 
     certificate(shrimp, scheme="globalgap", standard="GLOBALG.A.P. Aquaculture v6", certifier="Control Union Vietnam",
                 number="GGN-4063061987654", valid_from=day(150).isoformat(), valid_to=(day(150) + timedelta(days=364)).isoformat(),
                 site_ids=[pond_intensive.id], product_ids=[])
-    processor_product = session.exec(select(Product).where(
-        Product.organization_id == processor.organization_id)).one()
+    frozen = product(processor, _picture((190, 210, 230), _shrimps), name_vi="Tôm thẻ nõn đông lạnh Minh Đức",
+                     name_en="Minh Duc frozen peeled shrimp", category="Thủy sản chế biến", unit="kg",
+                     shelf_life_days="365")
+    dried = product(processor, _picture((200, 140, 90), _shrimps), name_vi="Tôm khô Minh Đức",
+                    name_en="Minh Duc dried shrimp", category="Thủy sản chế biến", unit="kg", shelf_life_days="270")
     certificate(processor, scheme="halal", standard="TCVN 12944:2020", certifier="Trung tâm Chứng nhận Halal Việt Nam (HALCERT)",
                 number="HALCERT-2025-1188", valid_from=day(180).isoformat(), valid_to=(day(180) + timedelta(days=1095)).isoformat(),
-                product_ids=[processor_product.id])
+                site_ids=[factory.id])
 
     def life(user, area, item, code, start, steps, harvest, packing, label_count):
         def record(function, *args):
@@ -198,7 +203,7 @@ def create_demo(session: Session, store: KeyStore, base_url: str, today: date | 
         labels.issue_labels(session, store, lot, label_count, user.id)
         return lot
 
-    life(rice, rice_field, rice_product, "LUA-VU-MUA-2026", 150, [
+    rice_lot = life(rice, rice_field, rice_product, "LUA-VU-MUA-2026", 150, [
         {"variety": "Bắc Hương", "seed_quantity": "250", "seed_unit": "kg", "seed_source": "Công ty Giống cây trồng Hải Phòng"},
         (135, {"category": "fertiliser", "input_name": "Phân NPK 16-16-8", "dose": "25", "dose_unit": "kg/sào"}),
         (95, {"category": "pesticide", "input_name": "Validamycin 5SL (khô vằn)", "dose": "0.8", "dose_unit": "lít/ha",
@@ -216,14 +221,14 @@ def create_demo(session: Session, store: KeyStore, base_url: str, today: date | 
         {"variety": "Rau muống lá tre", "seed_quantity": "20", "seed_unit": "kg"},
         (50, {"category": "fertiliser", "input_name": "Đạm urê", "dose": "3", "dose_unit": "kg/sào"}),
     ], (25, {"lot_code": "RMA-2611-01", "quantity": "900", "unit": "kg"}), None, 6)
-    life(fruit, orchard, custard, "NA-MUA-2026", 160, [
+    custard_lot = life(fruit, orchard, custard, "NA-MUA-2026", 160, [
         {"variety": "Na dai (na bở ghép)", "seed_quantity": "1450", "seed_unit": "cây", "seed_source": "Vườn sẵn có, vụ quả 2026"},
         (120, {"category": "fertiliser", "input_name": "Phân chuồng hoai mục", "dose": "10", "dose_unit": "kg/gốc"}),
         (70, {"category": "pesticide", "input_name": "Abamectin 3.6EC (rệp sáp)", "dose": "0.5", "dose_unit": "lít/ha",
               "withholding_days": "7"}),
     ], (12, {"lot_code": "NA-2611-01", "quantity": "2200", "unit": "kg"}),
         (11, {"package_count": "440", "package_size": "5", "package_unit": "kg", "packaging": "Thùng carton 5 kg"}), 18)
-    life(shrimp, pond_intensive, prawn, "AO7-V2-2026", 95, [
+    pond7_lot = life(shrimp, pond_intensive, prawn, "AO7-V2-2026", 95, [
         {"variety": "Tôm thẻ chân trắng (Litopenaeus vannamei)", "seed_quantity": "450000", "seed_unit": "con",
          "seed_source": "Trại giống Việt–Úc, Ninh Thuận"},
         (80, {"category": "feed", "input_name": "Thức ăn Grobest 35% đạm", "dose": "120", "dose_unit": "kg/ngày"}),
@@ -233,12 +238,118 @@ def create_demo(session: Session, store: KeyStore, base_url: str, today: date | 
               "dose_unit": "g/kg thức ăn", "withholding_days": "28"}),
     ], (6, {"lot_code": "TOM-A7-2611", "quantity": "5400", "unit": "kg"}),
         (6, {"package_count": "5400", "package_size": "1", "package_unit": "kg", "packaging": "Túi hút chân không cấp đông 1 kg"}), 30)
-    life(shrimp, pond_semi, prawn, "AO3-V1-2026", 210, [
+    pond3_lot = life(shrimp, pond_semi, prawn, "AO3-V1-2026", 210, [
         {"variety": "Tôm thẻ chân trắng", "seed_quantity": "600000", "seed_unit": "con"},
         (190, {"category": "feed", "input_name": "Thức ăn CP 9xx", "dose": "150", "dose_unit": "kg/ngày"}),
     ], (100, {"lot_code": "TOM-A3-2608", "quantity": "7800", "unit": "kg"}),
         (100, {"package_count": "780", "package_size": "10", "package_unit": "kg", "packaging": "Thùng đá 10 kg"}), 10)
+    chain = Chain(session, store, day)
+    chain.milled_rice(rice, rice_field, rice_product, paddy, site, certificate)
+    chain.rice_to_shops(rice, rice_lot, market, outlet)
+    chain.shrimp_processing(shrimp, pond7_lot, pond3_lot, processor, factory, frozen, dried)
+    chain.cleared_harvest(fruit, custard_lot, ward)
     session.flush()
     return True, logins
+
+
+class Chain:
+    """The demo's flows after harvest: milling, shipping to shops, processing shrimp, a flagged harvest cleared."""
+
+    def __init__(self, session: Session, store: KeyStore, day):
+        self.session, self.store, self.day = session, store, day
+
+    def record(self, user, function, *args):
+        return record_one(self.session, user.organization_id, user.id, ZONE, function, *args)
+
+    def at(self, days_ago: int, hour: int) -> str:
+        return _at(self.day(days_ago), hour)
+
+    def harvest(self, user, area, item, code, start, harvest_day, lot_code, quantity, variety):
+        batch = self.record(user, recording.start_batch, {"site_id": area.id, "product_id": item.id, "code": code,
+                                                          "time": self.at(start, 7), "variety": variety})
+        return self.record(user, recording.record_harvest, batch.id, {
+            "lot_code": lot_code, "quantity": quantity, "unit": "kg", "time": self.at(harvest_day, 6)})
+
+    def milled_rice(self, rice, phuc_le, rice_product, paddy, site, certificate):
+        """Paddy from three fields, one of them uncertified, milled into one rice lot: it may not claim VietGAP."""
+        pha_le = site(rice, name="Cánh đồng Phả Lễ", kind="rice_field", crop="Lúa Bắc Hương", area_ha="5.1000",
+                      address=f"Xứ đồng Phả Lễ, {WARD}", location="20.9402, 106.6623")
+        kien_bai = site(rice, name="Ruộng hộ thành viên Kiền Bái", kind="rice_field", crop="Lúa Bắc Hương",
+                        area_ha="1.2000", address=f"Xứ đồng Kiền Bái, {WARD}", location="20.9655, 106.6490")
+        mill = site(rice, name="Xưởng xay xát HTX Phục Lễ", kind="processing_facility",
+                    address=f"Tổ dân phố Phục Lễ, {WARD}", location="20.9330, 106.6720")
+        certificate(rice, scheme="vietgap", standard="TCVN 11892-1:2017",
+                    certifier="Trung tâm Chứng nhận phù hợp (QUACERT)", number="VietGAP-TT-25-02-0117",
+                    valid_from=self.day(320).isoformat(), valid_to=(self.day(320) + timedelta(days=729)).isoformat(),
+                    site_ids=[pha_le.id], product_ids=[paddy.id])
+        lots = [self.harvest(rice, area, paddy, code, 120, 20, lot_code, quantity, "Bắc Hương")
+                for area, code, lot_code, quantity in (
+                    (phuc_le, "THOC-PL-V2", "THOC-PL-2611", "9000"), (pha_le, "THOC-PA-V2", "THOC-PA-2611", "7000"),
+                    (kien_bai, "THOC-KB-V2", "THOC-KB-2611", "6000"))]
+        milled = self.record(rice, movements.record_transformation, {
+            "process": "milling", "site_id": mill.id, "time": self.at(15, 9),
+            "note": "Xay xát, đánh bóng; tỉ lệ gạo 65 %",
+            "inputs": [{"lot_id": lot.id, "quantity": quantity} for lot, quantity in zip(lots, ("9000", "7000", "6000"))],
+            "outputs": [{"product_id": rice_product.id, "lot": "GAO-XAT-2611", "quantity": "14300"}]})
+        out = self.session.exec(select(Lot).where(Lot.code == "GAO-XAT-2611")).one()
+        self.record(rice, movements.record_packing, out.id, {
+            "time": self.at(14, 10), "package_count": "2860", "package_size": "5", "package_unit": "kg",
+            "packaging": "Túi 5 kg", "site_id": mill.id})
+        labels.issue_labels(self.session, self.store, out, 12, rice.id)
+        return milled
+
+    def rice_to_shops(self, rice, rice_lot, market, outlet):
+        """Cartons of VietGAP rice to the supermarket and the tourist outlet, each received there."""
+        for shop, sscc, quantity, received, reference, days in (
+                (market, "089360450000000014", "1000", None, "PXK-2611-015", 8),
+                (outlet, "089360450000000021", "300", "295", "PXK-2611-016", 6)):
+            self.record(rice, movements.record_packing, rice_lot.id, {
+                "time": self.at(days + 1, 15), "package_count": str(int(quantity) // 20), "package_size": "20",
+                "package_unit": "kg", "packaging": "Thùng carton 4 túi × 5 kg", "sscc": sscc, "quantity": quantity})
+            shipment = self.record(rice, movements.record_shipping, {
+                "to_organization_id": shop.organization_id, "reference_type": "desadv", "reference": reference,
+                "time": self.at(days, 7), "lines": [{"lot_id": rice_lot.id, "quantity": quantity}]}).shipment
+            lines = [{"lot_id": rice_lot.id, "quantity": received}] if received else None
+            self.record(shop, movements.record_receiving, shipment.id, {
+                "time": self.at(days, 16), **({"lines": lines} if lines else {})})
+
+    def shrimp_processing(self, farm, pond7_lot, pond3_lot, processor, factory, frozen, dried):
+        """Shrimp of two ponds, cooled at harvest, shipped to the halal processor, made into frozen and dried shrimp."""
+        self.record(farm, movements.record_storing, {"lot_id": pond7_lot.id, "site_id": self._site_of(pond7_lot),
+                                                     "temperature_c": "2", "cooling": "1", "time": self.at(6, 7)})
+        shipment = self.record(farm, movements.record_shipping, {
+            "to_organization_id": processor.organization_id, "reference_type": "inv", "reference": "HĐ-0004521",
+            "time": self.at(5, 8), "lines": [{"lot_id": pond7_lot.id, "quantity": "1200"},
+                                             {"lot_id": pond3_lot.id, "quantity": "800"}]}).shipment
+        self.record(processor, movements.record_receiving, shipment.id, {"time": self.at(5, 11), "site_id": factory.id})
+        self.record(processor, movements.record_transformation, {
+            "process": "freezing", "site_id": factory.id, "time": self.at(4, 8), "note": "Bóc vỏ, cấp đông IQF -18 °C",
+            "inputs": [{"lot_id": pond7_lot.id, "quantity": "1200"}, {"lot_id": pond3_lot.id, "quantity": "500"}],
+            "outputs": [{"product_id": frozen.id, "lot": "TND-2611-01", "quantity": "980"}]})
+        self.record(processor, movements.record_transformation, {
+            "process": "drying", "site_id": factory.id, "time": self.at(3, 8), "note": "Luộc, sấy khô",
+            "inputs": [{"lot_id": pond3_lot.id, "quantity": "300"}],
+            "outputs": [{"product_id": dried.id, "lot": "TK-2611-01", "quantity": "60"}]})
+        frozen_lot = self.session.exec(select(Lot).where(Lot.code == "TND-2611-01")).one()
+        self.record(processor, movements.record_storing, {"lot_id": frozen_lot.id, "site_id": factory.id,
+                                                          "temperature_c": "-18", "time": self.at(4, 12)})
+        labels.issue_labels(self.session, self.store, frozen_lot, 12, processor.id)
+
+    def _site_of(self, lot):
+        return self.session.get(Batch, lot.batch_id).site_id
+
+    def cleared_harvest(self, fruit, custard_lot, inspector):
+        """Custard apples picked inside Abamectin's pre-harvest interval: flagged, then cleared on a residue test."""
+        batch_id = custard_lot.batch_id
+        self.record(fruit, recording.record_input, batch_id, {
+            "time": self.at(5, 8), "category": "pesticide", "input_name": "Abamectin 3.6EC (rệp sáp)", "dose": "0.5",
+            "dose_unit": "lít/ha", "withholding_days": "7"})
+        lot = self.record(fruit, recording.record_harvest, batch_id, {
+            "lot_code": "NA-2611-02", "quantity": "650", "unit": "kg", "time": self.at(2, 6)})
+        (flag,) = safety.flags_of(self.session, lot.id)
+        safety.clear_flag(self.session, inspector, flag.id, {
+            "reason": "Mẫu quả kiểm nghiệm dư lượng Abamectin dưới giới hạn tối đa (MRL 0,01 mg/kg).",
+            "reference": "Phiếu KN-2611-047, Trung tâm Kiểm nghiệm Hải Phòng"})
+        labels.issue_labels(self.session, self.store, lot, 6, fruit.id)
 
 

@@ -7,12 +7,14 @@ looping; depths are then read off the few links among the lots found.
 """
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from sqlalchemy import bindparam, text
 from sqlmodel import Session, select
 
 from ..models import Batch, Event, EventLot, Lot, Organization, Product, Shipment, Site
 from .events import in_force
+from .parse import local_datetime
 
 WALKS = {"back": ("output", "input"), "forward": ("input", "output")}
 WALK = """
@@ -62,7 +64,14 @@ def links_among(session: Session, lot_ids: set, direction: str) -> list:
         return []
     statement = text(LINKS.format(side="o" if direction == "back" else "i")).bindparams(bindparam("ids", expanding=True))
     rows = session.exec(statement, params={"ids": list(lot_ids)}).all()
-    return [Link(*row) for row in rows if row[1] in lot_ids and row[2] in lot_ids]
+    return [Link(event_id, source, made, _exact(consumed), consumed_unit, _exact(produced), produced_unit)
+            for event_id, source, made, consumed, consumed_unit, produced, produced_unit in rows
+            if source in lot_ids and made in lot_ids]
+
+
+def _exact(value) -> Decimal | None:
+    """A quantity as the Decimal the column holds (SQLite hands plain SQL a float)."""
+    return None if value is None else Decimal(str(value)).quantize(Decimal("0.001"))
 
 
 def depths(root_id: int, links: list, direction: str) -> dict:
@@ -98,7 +107,7 @@ class Trace:
     links: list
     events: list  # (event, site, [(EventLot, Lot, Product)], shipment)
     organizations: dict  # id -> Organization
-    receipts: list = field(default_factory=list)  # (shipment, receiving event or None, EventLot, Lot, Product)
+    receipts: list = field(default_factory=list)  # as shipments_of() gives them
 
     @property
     def lot_ids(self) -> set:
@@ -192,3 +201,99 @@ def shipments_of(session: Session, lot_ids: set) -> list:
         received_event, received_line = receipts.get((shipment.id, lot_.id), (None, None))
         result.append((shipment, received_event, line, lot_, product, received_line))
     return result
+
+
+# --- the same trace for every reader: JSON for the API, a tree for the terminal ---
+
+def _quantity(value) -> str | None:
+    return None if value is None else format(value.normalize(), "f")
+
+
+def _lot_entry(item: TracedLot) -> dict:
+    return {"gtin": item.product.gtin, "lot": item.lot.code, "product": item.product.name_vi,
+            "owner": item.owner.name, "owner_id": item.owner.id, "site": item.site.name if item.site else None,
+            "quantity": _quantity(item.lot.quantity), "unit": item.lot.unit, "depth": item.depth,
+            "produced_on": item.lot.produced_on.isoformat(), "kind": "harvest" if item.lot.batch_id else "processed"}
+
+
+def trace_json(result: Trace) -> dict:
+    organizations = {}
+    for org_id, org in result.organizations.items():
+        organizations[org_id] = {"id": org.id, "name": org.name, "kind": org.kind, "address": org.address,
+                                 "roles": set(), "received": []}
+    for item in result.lots:
+        organizations[item.owner.id]["roles"].add("owner")
+    events = []
+    for event, site, lines, shipment in result.events:
+        organizations[event.organization_id]["roles"].add("recorded events")
+        entry = {"eventID": event.hash_id, "id": event.id, "step": event.step, "type": event.epcis_type,
+                 "bizStep": event.biz_step,
+                 "time": local_datetime(event.event_time, event.event_time_zone_offset).isoformat(timespec="minutes"),
+                 "organization": result.organizations[event.organization_id].name,
+                 "site": site.name if site else None,
+                 "lots": [{"gtin": product.gtin, "lot": lot.code, "role": line.role,
+                           "quantity": _quantity(line.quantity), "unit": line.unit} for line, lot, product in lines],
+                 "details": event.details}
+        if shipment is not None:
+            entry["reference"] = {"type": shipment.reference_type, "number": shipment.reference,
+                                  "from": result.organizations[shipment.from_organization_id].name,
+                                  "to": result.organizations[shipment.to_organization_id].name}
+        events.append(entry)
+    for shipment, received, line, lot, product, received_line in result.receipts:
+        organizations[shipment.to_organization_id]["roles"].add("receiver")
+        organizations[shipment.to_organization_id]["received"].append({
+            "gtin": product.gtin, "lot": lot.code, "product": product.name_vi,
+            "shipped": _quantity(line.quantity), "quantity": _quantity(received_line.quantity) if received_line else None,
+            "unit": line.unit, "status": "received" if received else "in_transit",
+            "time": local_datetime(received.event_time, received.event_time_zone_offset).isoformat(timespec="minutes")
+            if received else None,
+            "reference": {"type": shipment.reference_type, "number": shipment.reference}})
+    lot_key = {item.lot.id: {"gtin": item.product.gtin, "lot": item.lot.code} for item in result.lots}
+    return {
+        "direction": result.direction, "root": _lot_entry(result.root), "lots": [_lot_entry(i) for i in result.lots],
+        "links": [{"from": lot_key[link.input_lot_id], "to": lot_key[link.output_lot_id],
+                   "consumed": _quantity(link.consumed), "unit": link.consumed_unit,
+                   "produced": _quantity(link.produced)} for link in result.links],
+        "events": events,
+        "organizations": [{**entry, "roles": sorted(entry["roles"])} for entry in organizations.values()
+                          if entry["roles"]],
+    }
+
+
+def trace_tree(result: Trace) -> list:
+    """The trace as indented lines, the root first; a lot met again on its own path is marked, not followed."""
+    by_id = {item.lot.id: item for item in result.lots}
+    children = defaultdict(list)
+    for link in result.links:
+        parent, child = ((link.output_lot_id, link.input_lot_id) if result.direction == "back"
+                         else (link.input_lot_id, link.output_lot_id))
+        children[parent].append((child, link))
+    shipped = defaultdict(list)
+    for shipment, received, line, lot, product, received_line in result.receipts:
+        shipped[lot.id].append((shipment, received, line, received_line))
+    lines = []
+
+    def describe(item: TracedLot) -> str:
+        where = f" @ {item.site.name}" if item.site else ""
+        return (f"{item.product.name_vi} [{item.product.gtin} / {item.lot.code}] {_quantity(item.lot.quantity)} "
+                f"{item.lot.unit}, {item.lot.produced_on.isoformat()} – {item.owner.name}{where}")
+
+    def walk(lot_id: int, prefix: str, path: set) -> None:
+        for shipment, received, line, received_line in shipped.get(lot_id, []):
+            receiver = result.organizations[shipment.to_organization_id].name
+            state = (f"received {_quantity(received_line.quantity)} {line.unit}" if received else "in transit")
+            lines.append(f"{prefix}→ shipped {_quantity(line.quantity)} {line.unit} to {receiver} "
+                         f"({shipment.reference_type} {shipment.reference}; {state})")
+        entries = sorted(children.get(lot_id, []), key=lambda pair: by_id[pair[0]].lot.code)
+        for child, link in entries:
+            verb = "used" if result.direction == "back" else "made into"
+            amount = f"{_quantity(link.consumed)} {link.consumed_unit}"
+            if child in path:
+                lines.append(f"{prefix}└─ ({verb}, {amount}) {describe(by_id[child])} … already on this path")
+                continue
+            lines.append(f"{prefix}└─ ({verb}, {amount}) {describe(by_id[child])}")
+            walk(child, prefix + "   ", path | {child})
+
+    lines.append(describe(result.root))
+    walk(result.root.lot.id, "", {result.root.lot.id})
+    return lines

@@ -332,11 +332,10 @@ def record_harvest(ledger: Ledger, batch_id, data) -> Lot:
     withholding = withholding_ends(session, batch)
     if withholding and moment[0] < withholding[0]:
         end, application = withholding
-        safety.raise_flag(session, lot, safety.PRE_HARVEST_INTERVAL, str(_l(
-            "Harvested on %(harvest)s, inside the pre-harvest interval or withdrawal period of %(input)s "
-            "(until %(end)s).", harvest=local_datetime(*moment).strftime("%d/%m/%Y %H:%M"),
-            input=application.details.get("input_name", ""),
-            end=local_datetime(end, moment[1]).strftime("%d/%m/%Y %H:%M"))))
+        safety.raise_flag(session, lot, safety.PRE_HARVEST_INTERVAL, details={
+            "harvest": local_datetime(*moment).strftime("%d/%m/%Y %H:%M"),
+            "input": application.details.get("input_name", ""),
+            "end": local_datetime(end, moment[1]).strftime("%d/%m/%Y %H:%M")})
     return lot
 
 

@@ -51,8 +51,16 @@ class LotStatus:
         if self.recall is not None:
             return str(_l("The lot has been recalled: %(reason)s", reason=self.recall.reason))
         if self.flags:
-            return str(_l("The lot, or a lot it was made from, is flagged: %(reason)s", reason=self.flags[0].reason))
+            return str(_l("The lot, or a lot it was made from, is flagged: %(reason)s", reason=flag_reason(self.flags[0])))
         return None
+
+
+def flag_reason(flag: LotFlag) -> str:
+    """The flag's reason in the reader's language."""
+    if flag.kind == PRE_HARVEST_INTERVAL and flag.details:
+        return str(_l("Harvested on %(harvest)s, inside the pre-harvest interval or withdrawal period of %(input)s "
+                      "(until %(end)s).", **flag.details))
+    return flag.reason
 
 
 def active_recall(session: Session, lot_id: int) -> Recall | None:
@@ -176,6 +184,13 @@ def recall_notice(session: Session, recall: Recall) -> list:
     return rows
 
 
+def may_see_recall(session: Session, user: User, recall: Recall) -> bool:
+    """Inspectors, whoever ordered it, and every organization it names: makers, holders and receivers."""
+    if user.role == "inspector" or recall.organization_id == user.organization_id:
+        return True
+    return any(row.organization.id == user.organization_id for row in recall_notice(session, recall))
+
+
 def recalls_affecting(session: Session, organization_id: int) -> list:
     """Active recalls that reach a lot the organization made, holds or was shipped."""
     shipped_to = select(EventLot.lot_id).join(Event, Event.id == EventLot.event_id).join(
@@ -191,8 +206,8 @@ def recalls_affecting(session: Session, organization_id: int) -> list:
 
 # --- flags ---
 
-def raise_flag(session: Session, lot: Lot, kind: str, reason: str) -> LotFlag:
-    flag = LotFlag(lot_id=lot.id, kind=kind, reason=reason[:500])
+def raise_flag(session: Session, lot: Lot, kind: str, reason: str = "", details: dict | None = None) -> LotFlag:
+    flag = LotFlag(lot_id=lot.id, kind=kind, reason=reason[:500], details=details or {})
     session.add(flag)
     session.flush()
     return flag

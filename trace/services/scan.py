@@ -12,6 +12,8 @@ from .verification import Verification
 
 # Statuses under which the label is ours and its facts may be shown (with a warning when not genuine).
 SHOWS_FACTS = ("genuine", "revoked_key")
+# What a shopper is shown of a lot's life: how it was grown and made, not where the rest of the lot went.
+PRODUCTION_STAGES = ("planting", "stocking", "input_application", "harvest", "storing", "transformation", "packing")
 
 
 def scan_facts(session: Session, verification: Verification, today: date) -> dict:
@@ -42,7 +44,7 @@ def scan_facts(session: Session, verification: Verification, today: date) -> dic
         "lot": {"code": lot.code, "recalled": status.recalled,
                 "recall_reason": status.recall.reason if status.recalled else None,
                 "recalled_at": status.recall.recalled_at.isoformat() if status.recalled else None,
-                "flagged": status.flagged, "flag_reason": status.flags[0].reason if status.flagged else None,
+                "flagged": status.flagged, "flag_reason": safety.flag_reason(status.flags[0]) if status.flagged else None,
                 "quantity": str(lot.quantity), "unit": lot.unit, "produced_on": lot.produced_on.isoformat(),
                 "processed": lot.batch_id is None},
         "serial": link.serial,
@@ -53,7 +55,8 @@ def scan_facts(session: Session, verification: Verification, today: date) -> dic
         "origins": [_origin(source) for source in derived.sources] if lot.batch_id is None else [],
         "ocop": {"stars": rating.stars, "valid_until": rating.valid_until.isoformat(),
                  "decision_number": rating.decision_number} if rating else None,
-        "stages": [_stage(event, stage_site) for event, stage_site in lot_events(session, lot)],
+        "stages": [_stage(event, stage_site) for event, stage_site in lot_events(session, lot)
+                   if event.step in PRODUCTION_STAGES],
         "best_before": expiry.isoformat() if expiry else None,
         "expired": bool(expiry and expiry < today),
     })

@@ -53,6 +53,7 @@ def upgrade() -> None:
     sa.Column('lot_id', sa.Integer(), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
     sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('details', sa.JSON(), nullable=False),
     sa.Column('raised_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('resolution', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=True),
     sa.Column('resolved_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),

@@ -1,0 +1,198 @@
+"""API for what happens after harvest: processing, shipping and receiving, storage, corrections, trace, recall."""
+from functools import wraps
+
+from flask import Response, g, jsonify, request
+from sqlmodel import select
+
+from ..db import get_session
+from ..models import EventLot, Lot, LotFlag, Product, Recall
+from ..services import claims, corrections, lineage, lots, movements, reports, safety
+from ..services.errors import NotFound, ValidationError
+from ..services.gs1 import code_problem, gtin_problem
+from . import _created, _record, bp, body, event_json, problem, token_required
+
+HOLDERS = ("producer", "retailer")
+
+
+class Forbidden(Exception):
+    """The lot exists, but the caller has no part in its chain."""
+
+
+@bp.errorhandler(Forbidden)
+def _forbidden(_exc):
+    return problem(403, "Forbidden", "Only the lot's owner, an organization in its chain or an inspector may see this.")
+
+
+def role_required(*roles):
+    def decorator(view):
+        @wraps(view)
+        @token_required
+        def wrapped(*args, **kwargs):
+            if g.api_user.role not in roles:
+                return problem(403, "Forbidden", f"Only a {' or '.join(roles)} may do this.")
+            return view(*args, **kwargs)
+        return wrapped
+    return decorator
+
+
+def any_lot(gtin: str, code: str) -> Lot:
+    """A lot by GTIN and lot code, whoever owns it: what the caller may do with it is checked after."""
+    if gtin_problem(gtin) is not None or code_problem(code) is not None:
+        raise NotFound("No such lot (GTIN and lot code).")
+    lot = lots.find_lot(get_session(), gtin.zfill(14), code)
+    if lot is None:
+        raise NotFound("No such lot (GTIN and lot code).")
+    return lot
+
+
+def recorded_json(event) -> dict:
+    """An event just recorded, with its hash ID and the lots it moved."""
+    rows = get_session().exec(select(EventLot, Lot, Product).join(Lot, Lot.id == EventLot.lot_id)
+                              .join(Product, Product.id == Lot.product_id).where(EventLot.event_id == event.id)).all()
+    return {**event_json(event), "eventID": event.hash_id, "shipment_id": event.shipment_id,
+            "lots": [{"gtin": product.gtin, "lot": lot.code, "role": line.role,
+                      "quantity": format(line.quantity.normalize(), "f") if line.quantity is not None else None,
+                      "unit": line.unit} for line, lot, product in rows]}
+
+
+@bp.route("/transformations", methods=["POST"])
+@role_required("producer")
+def transformations():
+    return _created(recorded_json(_record(movements.record_transformation, body())))
+
+
+@bp.route("/shipments", methods=["GET", "POST"])
+@role_required(*HOLDERS)
+def shipments():
+    if request.method == "POST":
+        return _created(recorded_json(_record(movements.record_shipping, body())))
+    incoming = request.args.get("direction", "incoming") != "outgoing"
+    status = request.args.get("status") if request.args.get("status") in ("in_transit", "received", "cancelled") else None
+    rows = movements.shipments_for(get_session(), g.api_user.organization_id, incoming, status)
+    return jsonify([shipment_json(shipment, event) for shipment, event in rows])
+
+
+def shipment_json(shipment, shipping_event) -> dict:
+    _, rows = movements.shipped_lines(get_session(), shipment)
+    return {"id": shipment.id, "status": shipment.status, "from_organization_id": shipment.from_organization_id,
+            "to_organization_id": shipment.to_organization_id, "reference_type": shipment.reference_type,
+            "reference": shipment.reference, "shipped": event_json(shipping_event)["time"],
+            "lines": [{"gtin": product.gtin, "lot": lot.code, "product": product.name_vi,
+                       "quantity": format(line.quantity.normalize(), "f"), "unit": line.unit}
+                      for line, lot, product in rows]}
+
+
+@bp.route("/shipments/<id:shipment_id>/receipt", methods=["POST"])
+@role_required(*HOLDERS)
+def receipt(shipment_id: int):
+    return _created(recorded_json(_record(movements.record_receiving, shipment_id, body())))
+
+
+@bp.route("/lots/<gtin>/<lot:code>/storage", methods=["POST"])
+@role_required(*HOLDERS)
+def storage(gtin: str, code: str):
+    lot = any_lot(gtin, code)
+    return _created(recorded_json(_record(movements.record_storing, {**body(), "lot_id": lot.id})))
+
+
+@bp.route("/unpackings", methods=["POST"])
+@role_required(*HOLDERS)
+def unpackings():
+    return _created(recorded_json(_record(movements.record_unpacking, body())))
+
+
+@bp.route("/lots/<gtin>/<lot:code>/destructions", methods=["POST"])
+@role_required(*HOLDERS)
+def destructions(gtin: str, code: str):
+    return _created(recorded_json(_record(movements.record_destroying, any_lot(gtin, code).id, body())))
+
+
+@bp.route("/events/<id:event_id>/error-declaration", methods=["POST"])
+@role_required(*HOLDERS)
+def error_declaration(event_id: int):
+    declaration = _record(corrections.declare_error, event_id, body())
+    return _created({"id": declaration.id, "corrects_event_id": declaration.corrects_event_id,
+                     "reason": declaration.details["reason"], "reason_code": declaration.details["reason_code"]})
+
+
+def _visible_trace(lot: Lot, direction: str) -> lineage.Trace:
+    if direction not in lineage.WALKS:
+        raise ValidationError({"direction": "Choose back or forward."})
+    result = lineage.trace(get_session(), lot, direction)
+    if g.api_user.role != "inspector" and g.api_user.organization_id not in result.parties():
+        raise Forbidden()
+    return result
+
+
+@bp.route("/lots/<gtin>/<lot:code>/trace")
+@token_required
+def trace(gtin: str, code: str):
+    result = _visible_trace(any_lot(gtin, code), request.args.get("direction", "back"))
+    return jsonify(lineage.trace_json(result))
+
+
+@bp.route("/lots/<gtin>/<lot:code>/claims")
+@token_required
+def lot_claims(gtin: str, code: str):
+    lot = any_lot(gtin, code)
+    if g.api_user.role != "inspector" and lot.organization_id != g.api_user.organization_id:
+        raise Forbidden()
+    derived = claims.derive(get_session(), lot)
+    return jsonify({"standards": derived.standards(),
+                    "schemes": {scheme: {"holds": claim.holds, "missing": claim.missing}
+                                for scheme, claim in derived.by_scheme.items()}})
+
+
+@bp.route("/lots/<gtin>/<lot:code>/recall", methods=["POST"])
+@token_required
+def recall(gtin: str, code: str):
+    recall_ = safety.recall_lot(get_session(), g.api_user, any_lot(gtin, code), body())
+    return _created(recall_json(recall_))
+
+
+def recall_json(recall_: Recall) -> dict:
+    rows = safety.recall_notice(get_session(), recall_)
+    return {"id": recall_.id, "reason": recall_.reason, "recalled_at": recall_.recalled_at.isoformat(),
+            "lifted_at": recall_.lifted_at.isoformat() if recall_.lifted_at else None,
+            "lift_reason": recall_.lift_reason, "notice": [reports.notice_row_json(row) for row in rows]}
+
+
+@bp.route("/recalls/<id:recall_id>")
+@token_required
+def recall_detail(recall_id: int):
+    recall_ = get_session().get(Recall, recall_id)
+    if recall_ is None or not safety.may_see_recall(get_session(), g.api_user, recall_):
+        raise NotFound()
+    return jsonify(recall_json(recall_))
+
+
+@bp.route("/recalls/<id:recall_id>/notice.csv")
+@token_required
+def recall_csv(recall_id: int):
+    recall_ = get_session().get(Recall, recall_id)
+    if recall_ is None or not safety.may_see_recall(get_session(), g.api_user, recall_):
+        raise NotFound()
+    return Response(reports.notice_csv(safety.recall_notice(get_session(), recall_)), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="recall-{recall_.id}.csv"'})
+
+
+@bp.route("/recalls/<id:recall_id>/lift", methods=["POST"])
+@token_required
+def lift(recall_id: int):
+    recall_ = safety.lift_recall(get_session(), g.api_user, recall_id, body())
+    get_session().commit()
+    return jsonify(recall_json(recall_))
+
+
+@bp.route("/flags/<id:flag_id>/clear", methods=["POST"])
+@token_required
+def clear_flag(flag_id: int):
+    flag = safety.clear_flag(get_session(), g.api_user, flag_id, body())
+    get_session().commit()
+    return jsonify(flag_json(flag))
+
+
+def flag_json(flag: LotFlag) -> dict:
+    return {"id": flag.id, "lot_id": flag.lot_id, "kind": flag.kind, "reason": flag.reason,
+            "resolution": flag.resolution, "resolution_reason": flag.resolution_reason,
+            "resolution_reference": flag.resolution_reference}
