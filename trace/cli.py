@@ -9,9 +9,9 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from .db import session_scope, upgrade
-from .services import accounts, keys, labels, lots
+from .services import accounts, keys, labels, lineage, lots, safety
 from .services.errors import ValidationError
-from .services.gs1 import normalize_gtin
+from .services.gs1 import DigitalLinkError, normalize_gtin, parse_digital_link
 from .services.verification import verify_against_database, verify_label
 
 
@@ -151,6 +151,65 @@ def verify(url: str, jwks_file):
     sys.exit(0 if result.genuine else 1)
 
 
+def _find_lot(session, gtin_or_url: str, lot_code: str | None):
+    """A lot by GTIN and lot code, or by a label's URL (its serial names the lot it was issued for)."""
+    if lot_code is None:
+        try:
+            link = parse_digital_link(gtin_or_url)
+        except DigitalLinkError as exc:
+            raise click.UsageError(f"Give GTIN and LOT, or a label URL ({exc}).") from None
+        gtin14, lot_code = link.gtin, link.lot
+        if lot_code is None:
+            raise click.UsageError("The URL names no lot (10).")
+    else:
+        try:
+            gtin14 = normalize_gtin(gtin_or_url)
+        except ValidationError as exc:
+            raise click.UsageError(exc.errors["gtin"]) from None
+    lot = lots.find_lot(session, gtin14, lot_code)
+    if lot is None:
+        raise click.ClickException(f"No lot {lot_code!r} of GTIN {gtin14}.")
+    return lot
+
+
+@click.command("trace")
+@with_appcontext
+@click.argument("gtin_or_url")
+@click.argument("lot_code", required=False)
+@click.option("--direction", type=click.Choice(["back", "forward"]), default="back", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON instead of a tree.")
+def trace_command(gtin_or_url: str, lot_code: str | None, direction: str, as_json: bool):
+    """Trace a lot (GTIN LOT, or a label URL) back to its sources or forward to where it went."""
+    with session_scope(_engine()) as session:
+        result = lineage.trace(session, _find_lot(session, gtin_or_url, lot_code), direction)
+        if as_json:
+            click.echo(json.dumps(lineage.trace_json(result), ensure_ascii=False, indent=2))
+        else:
+            for line in lineage.trace_tree(result):
+                click.echo(line)
+
+
+@click.command("recall")
+@with_appcontext
+@click.argument("gtin")
+@click.argument("lot_code")
+@click.option("--reason", required=True, help="Why, as the affected organizations will read it.")
+def recall_command(gtin: str, lot_code: str, reason: str):
+    """Recall a lot and every lot made from it; prints who received what."""
+    with session_scope(_engine()) as session:
+        lot = _find_lot(session, gtin, lot_code)
+        try:
+            recall = safety.recall_lot(session, lot, {"reason": reason})
+        except ValidationError as exc:
+            raise click.ClickException("; ".join(exc.errors.values())) from None
+        rows = safety.recall_notice(session, recall)
+    click.echo(f"Recall {recall.id}: {len({row.lot.id for row in rows})} lots.")
+    for row in rows:
+        quantity = format(row.quantity.normalize(), "f") if row.quantity is not None else ""
+        click.echo(f"  {row.role:<9} {row.organization.name}: {row.product.gtin} {row.lot.code} {quantity} {row.unit}"
+                   + (f" ({row.reference})" if row.reference else ""))
+
+
 tokens_group = AppGroup("tokens", help="API tokens.")
 
 
@@ -167,7 +226,8 @@ def tokens_create(email: str):
 
 
 def register(app) -> None:
-    for command in (init_db, demo, keys_group, lots_group, labels_group, verify, tokens_group):
+    for command in (init_db, demo, keys_group, lots_group, labels_group, verify, tokens_group, trace_command,
+                    recall_command):
         app.cli.add_command(command)
 
 

@@ -146,7 +146,7 @@ def lot_claims(gtin: str, code: str):
 @bp.route("/lots/<gtin>/<lot:code>/recall", methods=["POST"])
 @token_required
 def recall(gtin: str, code: str):
-    recall_ = safety.recall_lot(get_session(), g.api_user, any_lot(gtin, code), body())
+    recall_ = safety.recall_lot(get_session(), any_lot(gtin, code), body(), g.api_user)
     return _created(recall_json(recall_))
 
 

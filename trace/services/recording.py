@@ -287,7 +287,28 @@ def record_input(ledger: Ledger, batch_id, data) -> Event:
     r.done()
     event = new_event(ledger.organization_id, "input_application", moment, ledger.user_id, batch.id, batch.site_id,
                       clean(details))
-    return ledger.record(event, [], batch_code=batch.code)
+    ledger.record(event, [], batch_code=batch.code)
+    if details["withholding_days"]:
+        # Entered late: a harvest already recorded inside this interval gets its lot flagged now.
+        end = moment[0] + timedelta(days=details["withholding_days"])
+        with ledger.session.no_autoflush:
+            harvests = ledger.session.exec(
+                select(Event, Lot).join(EventLot, EventLot.event_id == Event.id).join(Lot, Lot.id == EventLot.lot_id)
+                .where(Event.batch_id == batch.id, Event.step == "harvest", in_force(),
+                       Event.event_time >= moment[0], Event.event_time < end)).all()
+        for harvest, lot in harvests:
+            _flag_early_harvest(ledger.session, lot, (harvest.event_time, harvest.event_time_zone_offset),
+                                details["input_name"], end)
+    return event
+
+
+def _flag_early_harvest(session: Session, lot: Lot, harvested: tuple, input_name: str, end) -> None:
+    if any(flag.kind == safety.PRE_HARVEST_INTERVAL and flag.resolution is None
+           for flag in safety.flags_of(session, lot.id)):
+        return
+    safety.raise_flag(session, lot, safety.PRE_HARVEST_INTERVAL, details={
+        "harvest": local_datetime(*harvested).strftime("%d/%m/%Y %H:%M"), "input": input_name,
+        "end": local_datetime(end, harvested[1]).strftime("%d/%m/%Y %H:%M")})
 
 
 def _not_before_start(r: Reader, batch: Batch, moment) -> None:
@@ -332,10 +353,7 @@ def record_harvest(ledger: Ledger, batch_id, data) -> Lot:
     withholding = withholding_ends(session, batch)
     if withholding and moment[0] < withholding[0]:
         end, application = withholding
-        safety.raise_flag(session, lot, safety.PRE_HARVEST_INTERVAL, details={
-            "harvest": local_datetime(*moment).strftime("%d/%m/%Y %H:%M"),
-            "input": application.details.get("input_name", ""),
-            "end": local_datetime(end, moment[1]).strftime("%d/%m/%Y %H:%M")})
+        _flag_early_harvest(session, lot, moment, application.details.get("input_name", ""), end)
     return lot
 
 

@@ -95,16 +95,18 @@ def _reason(r: Reader, name="reason") -> str:
     return r.text(name, max_length=500)
 
 
-def recall_lot(session: Session, user: User, lot: Lot, data) -> Recall:
-    """Recall a lot and everything made from it. The owner may recall its own lots; an inspector any lot."""
-    if user.role != "inspector" and lot.organization_id != user.organization_id:
+def recall_lot(session: Session, lot: Lot, data, user: User | None = None) -> Recall:
+    """Recall a lot and everything made from it. The owner may recall its own lots, an inspector any lot;
+    without a user (the command line, run by the service's operator) the recall is recorded in the owner's name."""
+    if user is not None and user.role != "inspector" and lot.organization_id != user.organization_id:
         raise NotFound()
     r = Reader(data)
     reason = _reason(r)
     if active_recall(session, lot.id) is not None:
         r.errors.setdefault("reason", _l("This lot is already recalled."))
     r.done()
-    recall = Recall(lot_id=lot.id, organization_id=user.organization_id, user_id=user.id, reason=reason)
+    recall = Recall(lot_id=lot.id, organization_id=user.organization_id if user else lot.organization_id,
+                    user_id=user.id if user else None, reason=reason)
     session.add(recall)
     session.flush()
     affected = lineage.reachable(session, [lot.id], "forward")
