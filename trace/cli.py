@@ -7,9 +7,11 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
+from sqlmodel import select
 
 from .db import session_scope, upgrade
-from .services import accounts, keys, labels, lineage, lots, safety
+from .models import User
+from .services import accounts, capture, epcis, event_hash, keys, labels, lineage, lots, reports, safety
 from .services.errors import ValidationError
 from .services.gs1 import DigitalLinkError, normalize_gtin, parse_digital_link
 from .services.verification import verify_against_database, verify_label
@@ -210,6 +212,86 @@ def recall_command(gtin: str, lot_code: str, reason: str):
                    + (f" ({row.reference})" if row.reference else ""))
 
 
+epcis_group = AppGroup("epcis", help="EPCIS 2.0 documents: export, capture, event hash IDs.")
+
+
+@epcis_group.command("export")
+@click.argument("gtin_or_url")
+@click.argument("lot_code", required=False)
+@click.option("--direction", type=click.Choice(["back", "forward"]), default="back", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="FILE.jsonld")
+def epcis_export(gtin_or_url: str, lot_code: str | None, direction: str, out: Path):
+    """Write the events of a lot and its chain (back or forward) as an EPCISDocument."""
+    with session_scope(_engine()) as session:
+        lot = _find_lot(session, gtin_or_url, lot_code)
+        ids = lineage.reachable(session, [lot.id], direction)
+        events = epcis.select_events(session, lot_ids=ids, limit=1_000_000)
+        document = epcis.document(epcis.export_events(session, events))
+    out.write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
+    click.echo(f"Wrote {len(events)} events of {len(ids)} lots to {out}.")
+
+
+@epcis_group.command("hash")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+def epcis_hash(file):
+    """Print the CBV 2.0 hash ID of each event of an EPCISDocument, one a line, in document order."""
+    try:
+        document = json.load(file)
+        ids = event_hash.document_hash_ids(document)
+    except (json.JSONDecodeError, AttributeError, TypeError):
+        raise click.ClickException("The file is not an EPCISDocument in JSON.") from None
+    for hash_id in ids:
+        click.echo(hash_id)
+
+
+@epcis_group.command("capture")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--as", "email", required=True, help="The user the events are recorded by (their organization's).")
+def epcis_capture(file, email: str):
+    """Record an EPCISDocument's events, all or nothing, as the user would by hand."""
+    try:
+        document = json.load(file)
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(f"Not JSON: {exc}") from None
+    with session_scope(_engine()) as session:
+        user = session.exec(select(User).where(User.email == email.strip().lower())).first()
+        if user is None:
+            raise click.ClickException(f"No user {email}.")
+        try:
+            result = capture.capture(session, user, document, current_app.config["TRACE_TIMEZONE"])
+        except capture.CaptureError as exc:
+            for item in exc.problems:
+                click.echo(json.dumps(item, ensure_ascii=False), err=True)
+            raise click.ClickException(f"Refused: {len(exc.problems)} problem(s); nothing recorded.") from None
+    click.echo(f"Recorded {len(result.recorded)} events; {len(result.skipped)} were already recorded.")
+
+
+@click.command("report")
+@with_appcontext
+@click.argument("gtin_or_url", required=False)
+@click.argument("lot_code", required=False)
+@click.option("--direction", type=click.Choice(["back", "forward"]), default="back", show_default=True)
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="First day of a date range.")
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Last day of a date range.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="FILE.xlsx or FILE.csv")
+def report_command(gtin_or_url, lot_code, direction, start, end, out: Path):
+    """The FSMA 204 sortable spreadsheet: for a lot and its chain, or for every event of a date range."""
+    if out.suffix.lower() not in (".xlsx", ".csv"):
+        raise click.UsageError("--out must end in .xlsx or .csv")
+    with session_scope(_engine()) as session:
+        if gtin_or_url:
+            lot = _find_lot(session, gtin_or_url, lot_code)
+            history, title = reports.events_for_lot(session, lot, direction), f"{lot.code} ({direction})"
+        elif start and end:
+            history = reports.events_between(session, start.date(), end.date(), current_app.config["TRACE_TIMEZONE"], None)
+            title = f"{start.date()} – {end.date()}"
+        else:
+            raise click.UsageError("Give GTIN and LOT (or a label URL), or --from and --to.")
+        rows = reports.cte_rows(session, history)
+    out.write_bytes(reports.spreadsheet_csv(rows) if out.suffix.lower() == ".csv" else reports.spreadsheet_xlsx(rows, title))
+    click.echo(f"Wrote {len(rows)} rows to {out}.")
+
+
 tokens_group = AppGroup("tokens", help="API tokens.")
 
 
@@ -227,7 +309,7 @@ def tokens_create(email: str):
 
 def register(app) -> None:
     for command in (init_db, demo, keys_group, lots_group, labels_group, verify, tokens_group, trace_command,
-                    recall_command):
+                    recall_command, epcis_group, report_command):
         app.cli.add_command(command)
 
 

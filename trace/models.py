@@ -198,6 +198,10 @@ class Event(SQLModel, table=True):
     actor_user_id: Optional[int] = Field(default=None, foreign_key="user.id")
     corrects_event_id: Optional[int] = Field(default=None, foreign_key="event.id", unique=True)
     hash_id: Optional[str] = Field(default=None, max_length=120, unique=True)  # CBV 2.0 event hash ID
+    # For an event captured from an EPCIS document: the hash ID of the event as it was sent, which differs from
+    # hash_id when the sender wrote it otherwise (other identifiers, fields we do not keep); capturing it again
+    # finds it by either.
+    captured_hash_id: Optional[str] = Field(default=None, max_length=120, unique=True)
     recorded_at: datetime = Field(default_factory=utcnow)
     shipment: Optional[Shipment] = Relationship()
 

@@ -1,12 +1,15 @@
 """API for what happens after harvest: processing, shipping and receiving, storage, corrections, trace, recall."""
+from datetime import date, datetime, timezone
 from functools import wraps
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
-from flask import Response, g, jsonify, request
+from flask import Response, current_app, g, jsonify, request
 from sqlmodel import select
 
 from ..db import get_session
 from ..models import EventLot, Lot, LotFlag, Product, Recall
-from ..services import claims, corrections, lineage, lots, movements, reports, safety
+from ..services import capture, claims, corrections, epcis, lineage, lots, movements, reports, safety
 from ..services.errors import NotFound, ValidationError
 from ..services.gs1 import code_problem, gtin_problem
 from . import _created, _record, bp, body, event_json, problem, token_required
@@ -196,3 +199,105 @@ def flag_json(flag: LotFlag) -> dict:
     return {"id": flag.id, "lot_id": flag.lot_id, "kind": flag.kind, "reason": flag.reason,
             "resolution": flag.resolution, "resolution_reason": flag.resolution_reason,
             "resolution_reference": flag.resolution_reference}
+
+
+# --- EPCIS 2.0 ---
+
+def _moment_arg(name: str):
+    """A time filter: a date (its local midnight) or an ISO 8601 date-time."""
+    text = request.args.get(name)
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationError({name: "Must be a date (YYYY-MM-DD) or an ISO 8601 date-time."}) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(current_app.config["TRACE_TIMEZONE"]))
+    return value.astimezone(timezone.utc)
+
+
+@bp.route("/epcis/events")
+@token_required
+def epcis_events():
+    """An EPCISDocument of events: of a lot and its chain (gtin, lot, direction), or of your organization."""
+    session, args = get_session(), request.args
+    limit = args.get("limit", "1000")
+    if not limit.isascii() or not limit.isdigit() or not 1 <= int(limit) <= 10000:
+        raise ValidationError({"limit": "Between 1 and 10000."})
+    after = args.get("after")
+    if after is not None and (not after.isascii() or not after.isdigit() or len(after) > 9):
+        raise ValidationError({"after": "An event id from a previous page."})
+    filters = {"since": _moment_arg("from"), "until": _moment_arg("to"), "biz_step": args.get("bizStep") or None,
+               "limit": int(limit)}
+    if args.get("gtin") or args.get("lot"):
+        result = _visible_trace(any_lot(args.get("gtin", ""), args.get("lot", "")), args.get("direction", "back"))
+        events = epcis.select_events(session, lot_ids=result.lot_ids, **filters)
+    else:
+        organization = None if g.api_user.role == "inspector" else g.api_user.organization_id
+        events = epcis.select_events(session, organization_id=organization,
+                                     after_id=int(after) if after else None, **filters)
+    response = jsonify(epcis.document(epcis.export_events(session, events)))
+    response.headers["Content-Type"] = "application/ld+json"
+    if len(events) == int(limit) and not (args.get("gtin") or args.get("lot")):
+        query = {**args.to_dict(), "after": str(events[-1].id)}
+        response.headers["Link"] = f'<{request.base_url}?{urlencode(query)}>; rel="next"'
+    return response
+
+
+@bp.route("/epcis/capture", methods=["POST"])
+@role_required(*HOLDERS)
+def epcis_capture():
+    """Record the events of an EPCISDocument, all or nothing; an event already recorded is skipped."""
+    document = body()
+    try:
+        result = capture.capture(get_session(), g.api_user, document, current_app.config["TRACE_TIMEZONE"])
+    except capture.CaptureError as exc:
+        get_session().rollback()
+        response, status, headers = problem(422, "EPCIS document refused",
+                                            "Nothing was recorded; every problem is listed in errors.")
+        payload = response.get_json()
+        payload["errors"] = exc.problems
+        return jsonify(payload), status, headers
+    get_session().commit()
+    return jsonify({"recorded": len(result.recorded), "skipped": len(result.skipped),
+                    "eventIDs": result.recorded}), 201
+
+
+# --- the FSMA 204 spreadsheet ---
+
+@bp.route("/reports/fsma204")
+@token_required
+def fsma204():
+    """Critical tracking events with their key data elements: of a lot and its chain, or of a date range."""
+    session, args = get_session(), request.args
+    kind = args.get("format", "xlsx")
+    if kind not in ("xlsx", "csv"):
+        raise ValidationError({"format": "xlsx or csv."})
+    if args.get("gtin") or args.get("lot"):
+        lot = any_lot(args.get("gtin", ""), args.get("lot", ""))
+        direction = args.get("direction", "back")
+        _visible_trace(lot, direction)
+        history, title = reports.events_for_lot(session, lot, direction), f"{lot.code} ({direction})"
+    else:
+        start, end = _day_arg("from"), _day_arg("to")
+        if start is None or end is None or end < start or (end - start).days > 366:
+            raise ValidationError({"from": "Give gtin and lot, or a range of at most a year: from=YYYY-MM-DD&to=YYYY-MM-DD."})
+        organization = None if g.api_user.role == "inspector" else g.api_user.organization_id
+        history = reports.events_between(session, start, end, current_app.config["TRACE_TIMEZONE"], organization)
+        title = f"{start.isoformat()} – {end.isoformat()}"
+    rows = reports.cte_rows(session, history)
+    if kind == "csv":
+        return Response(reports.spreadsheet_csv(rows), mimetype="text/csv",
+                        headers={"Content-Disposition": 'attachment; filename="fsma204.csv"'})
+    return Response(reports.spreadsheet_xlsx(rows, title),
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": 'attachment; filename="fsma204.xlsx"'})
+
+
+def _day_arg(name: str):
+    text = request.args.get(name) or ""
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        raise ValidationError({name: "Must be a date, YYYY-MM-DD."}) from None

@@ -29,6 +29,7 @@ TRANSACTION_URN = "urn:thuynguyen-trace:bt:"
 DIGITAL_LINK = "https://id.gs1.org"
 # Detail keys that name the batch's own fields, written under their EPCIS-facing names.
 LIST_ROLES = {"input": "inputQuantityList", "output": "outputQuantityList"}
+BATCH_STARTS = ("planting", "stocking")  # they name the batch's product, which no quantity list carries
 
 
 @dataclass
@@ -143,6 +144,8 @@ def epcis_event(view: EventView) -> dict:
                         .date().isoformat()}
     if view.batch_code:
         body["tn:batch"] = view.batch_code
+    for key, value in view.extra.items():
+        body[f"tn:{key}"] = value
     for key, value in sorted(details.items()):
         if key not in ("lot_code", "quantity", "unit") or event.step in ("planting", "stocking"):
             body[f"tn:{key}"] = value
@@ -189,8 +192,9 @@ def views(session: Session, events: list) -> list:
             select(EventLot, Lot, Product.gtin).join(Lot, Lot.id == EventLot.lot_id)
             .join(Product, Product.id == Lot.product_id).where(EventLot.event_id.in_(ids))).all():
         lines[line.event_id].append((line.role, gtin, lot.code, line.quantity, line.unit))
-    batch_codes = dict(session.exec(select(Batch.id, Batch.code).where(
-        Batch.id.in_({e.batch_id for e in events if e.batch_id}))).all())
+    batches = {batch_id: (code, gtin) for batch_id, code, gtin in session.exec(
+        select(Batch.id, Batch.code, Product.gtin).join(Product, Product.id == Batch.product_id)
+        .where(Batch.id.in_({e.batch_id for e in events if e.batch_id}))).all()}
     shipments = {s.id: s for s in session.exec(select(Shipment).where(
         Shipment.id.in_({e.shipment_id for e in events if e.shipment_id}))).all()}
     organizations = {o.id: o for o in session.exec(select(Organization).where(Organization.id.in_(
@@ -202,8 +206,10 @@ def views(session: Session, events: list) -> list:
         shipment = shipments.get(event.shipment_id)
         parties = (organization_uri(organizations[shipment.from_organization_id]),
                    organization_uri(organizations[shipment.to_organization_id])) if shipment else ()
-        result.append(EventView(event, _line_order(event, lines[event.id]), batch_codes.get(event.batch_id), shipment,
-                                parties, corrections.get(event.id)))
+        code, gtin = batches.get(event.batch_id, (None, None))
+        extra = {"product": gtin} if event.step in BATCH_STARTS else {}
+        result.append(EventView(event, _line_order(event, lines[event.id]), code, shipment, parties,
+                                corrections.get(event.id), extra))
     return result
 
 
@@ -224,3 +230,27 @@ def backfill_hash_ids(session: Session) -> int:
         session.add(view.event)
     session.flush()
     return len(missing)
+
+
+# --- queries ---
+
+def select_events(session: Session, *, lot_ids=None, organization_id: int | None = None, since=None, until=None,
+                  biz_step: str | None = None, after_id: int | None = None, limit: int = 1000) -> list:
+    """Recorded events (their corrections travel with them), oldest first; by lots, organization, time, step."""
+    query = select(Event).where(Event.step != ERROR_DECLARATION)
+    if lot_ids is not None:
+        batch_ids = select(Lot.batch_id).where(Lot.id.in_(lot_ids), Lot.batch_id.is_not(None))
+        query = query.where(Event.id.in_(select(EventLot.event_id).where(EventLot.lot_id.in_(lot_ids)))
+                            | Event.batch_id.in_(batch_ids))
+    if organization_id is not None:
+        query = query.where(Event.organization_id == organization_id)
+    if since is not None:
+        query = query.where(Event.event_time >= since)
+    if until is not None:
+        query = query.where(Event.event_time < until)
+    if biz_step:
+        query = query.where(Event.biz_step == (biz_step if ":" in biz_step else CBV_STEP + biz_step))
+    if after_id is not None:
+        query = query.where(Event.id > after_id)
+    order = (Event.event_time, Event.id) if lot_ids is not None else (Event.id,)
+    return session.exec(query.order_by(*order).limit(limit)).all()

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from ..models import MAX_ID, Event, EventLot, Lot, Organization, Product, Site
+from ..models import MAX_ID, Batch, Event, EventLot, Lot, Organization, Product, Site
 from . import epcis, safety
 from .errors import ValidationError
 from .gs1 import code_problem, gtin_problem
@@ -94,8 +94,13 @@ class Ledger:
 
     def status(self, lot: Lot) -> safety.LotStatus:
         if lot.id not in self.statuses:
-            self.statuses[lot.id] = safety.lot_status(self.session, lot)
+            self.preload_statuses([lot.id])
         return self.statuses[lot.id]
+
+    def preload_statuses(self, lot_ids) -> None:
+        wanted = [lot_id for lot_id in set(lot_ids) if lot_id not in self.statuses]
+        if wanted:
+            self.statuses.update(safety.statuses(self.session, wanted))
 
     def owned_site(self, r: Reader, name: str = "site_id", required: bool = False) -> Site | None:
         site_id = r.integer(name, required=required, minimum=1, maximum=MAX_ID)
@@ -187,14 +192,17 @@ class Ledger:
 
     # --- writing ---
 
-    def record(self, event: Event, lines: list, batch_code=None, shipment=None, parties=()) -> Event:
+    def record(self, event: Event, lines: list, batch_code=None, shipment=None, parties=(), extra=None) -> Event:
         """Add an event with its lots: lines are (role, Lot, gtin, quantity, unit)."""
+        if batch_code is None and event.batch_id is not None:
+            batch_code = self.session.get(Batch, event.batch_id).code
+        view = epcis.EventView(event, [(role, gtin, lot.code, quantity, unit) for role, lot, gtin, quantity, unit in lines],
+                               batch_code, shipment, parties, extra=extra or {})
+        event.hash_id = epcis.hash_of(view)
         self.session.add(event)
         for role, lot, gtin, quantity, unit in lines:
             self.session.add(EventLot(event=event, lot=lot, role=role, quantity=quantity, unit=unit))
-        self.views.append(epcis.EventView(event, [(role, gtin, lot.code, quantity, unit)
-                                                  for role, lot, gtin, quantity, unit in lines],
-                                          batch_code, shipment, parties))
+        self.views.append(view)
         return event
 
     def new_lot(self, product: Product, code: str, quantity: Decimal, unit: str, day: date,
@@ -203,25 +211,35 @@ class Ledger:
                   quantity=quantity, unit=unit, produced_on=day)
         self.session.add(lot)
         try:
-            with self.session.begin_nested():
-                self.session.flush([lot])
-        except IntegrityError:
+            self.session.flush()
+        except IntegrityError:  # taken meanwhile by another request: this transaction is refused whole
             raise ValidationError({"lot_code": _l("This product already has a lot with this code.")}) from None
         self.lots[(product.gtin, code)] = (lot, product.gtin)
         self.gtins[product.id] = product.gtin
         self.stock.give(lot.id, self.organization_id, quantity)
         return lot
 
+    def checkpoint(self) -> tuple:
+        """What an event about to be tried may change, so that a refused one leaves no trace in the ledger."""
+        return dict(self.stock.change), len(self.views), set(self.new_lot_keys)
+
+    def restore(self, checkpoint: tuple) -> None:
+        change, views, keys = checkpoint
+        self.stock.change.clear()
+        self.stock.change.update(change)
+        del self.views[views:]
+        self.new_lot_keys = keys
+
     def flush(self) -> None:
-        """Hash the new events, refuse one recorded before, then write events and stock."""
-        for view in self.views:
-            view.event.hash_id = epcis.hash_of(view)
+        """Refuse an event recorded before, then write the new events and the stock they move."""
         hashes = [view.event.hash_id for view in self.views]
         if len(set(hashes)) != len(hashes):
             raise ValidationError({"event": _l("The same event is given twice.")})
-        with self.session.no_autoflush:  # the new events themselves must not be found
-            if hashes and self.session.exec(select(Event.id).where(Event.hash_id.in_(hashes))).first():
-                raise ValidationError({"event": _l("This event is already recorded.")})
+        ours = {view.event.id for view in self.views if view.event.id is not None}  # some may be written already
+        with self.session.no_autoflush:
+            found = self.session.exec(select(Event.id).where(Event.hash_id.in_(hashes))).all() if hashes else []
+        if set(found) - ours:
+            raise ValidationError({"event": _l("This event is already recorded.")})
         self.views = []
         try:
             self.session.flush()

@@ -262,7 +262,7 @@ def start_batch(ledger: Ledger, data) -> Batch:
     session.add(batch)
     session.flush()
     ledger.record(new_event(organization_id, step, moment, ledger.user_id, batch.id, site.id, clean(details)), [],
-                  batch_code=batch.code)
+                  batch_code=batch.code, extra={"product": product.gtin})
     return batch
 
 

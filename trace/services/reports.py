@@ -109,7 +109,7 @@ def cte_rows(session: Session, history: list) -> list:
                 "cte": CTE[step], "date": local.date().isoformat(), "time": local.strftime("%H:%M"),
                 "tlc": f"(01){product.gtin}(10){lot.code}", "role": ROLES.get(line.role, line.role),
                 "product": product.name_vi + (f" / {product.name_en}" if product.name_en else ""),
-                "quantity": float(line.quantity) if line.quantity is not None else None, "unit": line.unit or lot.unit,
+                "quantity": line.quantity, "unit": line.unit or lot.unit,
                 "tlc_source": source, "location": location, "business": business.name,
                 "ship_from": organization(shipment.from_organization_id).name if shipment else "",
                 "ship_to": organization(shipment.to_organization_id).name if shipment else "",
@@ -129,7 +129,8 @@ def spreadsheet_xlsx(rows: list, title: str) -> bytes:
         cell.fill = PatternFill("solid", fgColor="DDEEDD")
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for row in rows:
-        sheet.append([row[key] for key, _, _ in COLUMNS])
+        sheet.append([float(row[key]) if key == "quantity" and row[key] is not None else row[key]
+                      for key, _, _ in COLUMNS])
     for index, (_, _, width) in enumerate(COLUMNS, start=1):
         sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = width
     sheet.freeze_panes = "A2"
@@ -145,7 +146,8 @@ def spreadsheet_csv(rows: list) -> bytes:
     writer = csv.writer(out)
     writer.writerow([heading for _, heading, _ in COLUMNS])
     for row in rows:
-        writer.writerow(["" if row[key] is None else row[key] for key, _, _ in COLUMNS])
+        writer.writerow(["" if row[key] is None else format(row[key].normalize(), "f") if key == "quantity" else row[key]
+                         for key, _, _ in COLUMNS])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 

@@ -64,23 +64,31 @@ def flag_reason(flag: LotFlag) -> str:
 
 
 def active_recall(session: Session, lot_id: int) -> Recall | None:
-    return session.exec(select(Recall).join(RecallLot, RecallLot.recall_id == Recall.id)
-                        .where(RecallLot.lot_id == lot_id, Recall.lifted_at.is_(None))
-                        .order_by(Recall.recalled_at)).first()
+    return statuses(session, [lot_id])[lot_id].recall
 
 
-def blocking_flags(session: Session, lot_ids) -> list:
-    """Flags on these lots or any lot upstream of them that still block labels."""
-    upstream = lineage.reachable(session, lot_ids, "back")
-    if not upstream:
-        return []
-    return session.exec(select(LotFlag).where(LotFlag.lot_id.in_(upstream),
-                                              (LotFlag.resolution.is_(None)) | (LotFlag.resolution == "destroyed"))
-                        .order_by(LotFlag.raised_at)).all()
+def statuses(session: Session, lot_ids) -> dict:
+    """lot id -> LotStatus, for many lots in a few queries: their recalls, and the flags on them or upstream."""
+    ids = set(lot_ids)
+    result = {lot_id: LotStatus() for lot_id in ids}
+    if not ids:
+        return result
+    for recall, lot_id in session.exec(select(Recall, RecallLot.lot_id).join(RecallLot, RecallLot.recall_id == Recall.id)
+                                       .where(RecallLot.lot_id.in_(ids), Recall.lifted_at.is_(None))
+                                       .order_by(Recall.recalled_at)).all():
+        result[lot_id].recall = result[lot_id].recall or recall
+    upstream = lineage.reachable(session, ids, "back")
+    flags = session.exec(select(LotFlag).where(LotFlag.lot_id.in_(upstream),
+                                               (LotFlag.resolution.is_(None)) | (LotFlag.resolution == "destroyed"))
+                         .order_by(LotFlag.raised_at)).all()
+    for flag in flags:  # rare: only then is it worth finding which of the lots each one reaches
+        for lot_id in lineage.reachable(session, [flag.lot_id], "forward") & ids:
+            result[lot_id].flags.append(flag)
+    return result
 
 
 def lot_status(session: Session, lot: Lot) -> LotStatus:
-    return LotStatus(active_recall(session, lot.id), blocking_flags(session, [lot.id]))
+    return statuses(session, [lot.id])[lot.id]
 
 
 def ensure_labellable(session: Session, lot: Lot) -> None:

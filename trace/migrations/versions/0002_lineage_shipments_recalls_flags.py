@@ -101,10 +101,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('disposition', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=True))
         batch_op.add_column(sa.Column('parent_id', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True))
         batch_op.add_column(sa.Column('shipment_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('captured_hash_id', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=True))
         batch_op.create_index(batch_op.f('ix_event_parent_id'), ['parent_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_event_shipment_id'), ['shipment_id'], unique=False)
         batch_op.create_unique_constraint('uq_event_corrects_event_id', ['corrects_event_id'])
         batch_op.create_unique_constraint('uq_event_hash_id', ['hash_id'])
+        batch_op.create_unique_constraint('uq_event_captured_hash_id', ['captured_hash_id'])
         batch_op.create_foreign_key('fk_event_shipment_id', 'shipment', ['shipment_id'], ['id'])
 
     with op.batch_alter_table('eventlot', schema=None) as batch_op:
@@ -129,10 +131,12 @@ def downgrade() -> None:
 
     with op.batch_alter_table('event', schema=None) as batch_op:
         batch_op.drop_constraint('fk_event_shipment_id', type_='foreignkey')
+        batch_op.drop_constraint('uq_event_captured_hash_id', type_='unique')
         batch_op.drop_constraint('uq_event_hash_id', type_='unique')
         batch_op.drop_constraint('uq_event_corrects_event_id', type_='unique')
         batch_op.drop_index(batch_op.f('ix_event_shipment_id'))
         batch_op.drop_index(batch_op.f('ix_event_parent_id'))
+        batch_op.drop_column('captured_hash_id')
         batch_op.drop_column('shipment_id')
         batch_op.drop_column('parent_id')
         batch_op.drop_column('disposition')
