@@ -1,4 +1,5 @@
 """API for what happens after harvest: processing, shipping and receiving, storage, corrections, trace, recall."""
+import json
 from datetime import date, datetime, timezone
 from functools import wraps
 from urllib.parse import urlencode
@@ -237,8 +238,9 @@ def epcis_events():
         organization = None if g.api_user.role == "inspector" else g.api_user.organization_id
         events = epcis.select_events(session, organization_id=organization,
                                      after_id=int(after) if after else None, **filters)
-    response = jsonify(epcis.document(epcis.export_events(session, events)))
-    response.headers["Content-Type"] = "application/ld+json"
+    # Keys in the order the service wrote them: GS1's reference hashes a transaction's type and value in that order.
+    document = epcis.document(epcis.export_events(session, events))
+    response = Response(json.dumps(document, ensure_ascii=False), mimetype="application/ld+json")
     if len(events) == int(limit) and not (args.get("gtin") or args.get("lot")):
         query = {**args.to_dict(), "after": str(events[-1].id)}
         response.headers["Link"] = f'<{request.base_url}?{urlencode(query)}>; rel="next"'

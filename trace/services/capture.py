@@ -184,7 +184,10 @@ class EventReader:
         if step == "harvest":
             (line,) = self.lines(event.get("quantityList"), "quantityList", 1)
             batch = self.batch(fields)
-            unit = line.get("unit") or self.session.get(Product, batch.product_id).unit
+            product = self.session.get(Product, batch.product_id)
+            if product.gtin != line["gtin"]:
+                raise UnreadableEvent(f"Batch {batch.code} grows GTIN {product.gtin}, not {line['gtin']}.")
+            unit = line.get("unit") or product.unit
             data.update({"lot_code": line["lot"], "quantity": line.get("quantity"), "unit": unit})
             return self.ledger_call(recording.record_harvest, batch.id, data)
         if step == "transformation":
