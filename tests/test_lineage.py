@@ -455,3 +455,39 @@ def test_packing_into_an_sscc_and_unpacking(demo_client, demo_app, rice):
     assert r.status_code == 201 and [line["quantity"] for line in r.get_json()["lots"]] == ["100"]
     r = demo_client.post("/api/v1/unpackings", headers=rice, json={"sscc": "089360450000000038", "time": ago(0.4)})
     assert r.status_code == 422 and r.get_json()["errors"]["sscc"] == "No packed container of yours has this SSCC."
+
+
+# --- the FSMA 204 spreadsheet ---
+
+def test_fsma_spreadsheet_has_a_row_per_tracking_event_with_its_key_data(demo_client, demo_app):
+    import io
+
+    from openpyxl import load_workbook
+    processor = token_for(demo_app, "chebien@demo.vn")
+    r = demo_client.get("/api/v1/reports/fsma204?gtin=08936049000027&lot=TND-2611-01&direction=back", headers=processor)
+    assert r.status_code == 200 and r.mimetype.endswith("spreadsheetml.sheet")
+    sheet = load_workbook(io.BytesIO(r.data)).active
+    header = [cell.value for cell in sheet[1]]
+    assert header[:4] == ["Sự kiện truy xuất / Critical tracking event", "Ngày / Date", "Giờ / Time",
+                          "Mã lô truy xuất / Traceability lot code"]
+    assert sheet.auto_filter.ref and sheet.freeze_panes == "A2"
+    rows = [dict(zip(header, (cell.value for cell in row))) for row in sheet.iter_rows(min_row=2)]
+    by_event = {}
+    for row in rows:
+        by_event.setdefault(row["Sự kiện truy xuất / Critical tracking event"], []).append(row)
+    assert set(by_event) == {"Thu hoạch / Harvesting", "Làm lạnh / Cooling", "Đóng gói / Initial packing",
+                             "Xuất hàng / Shipping", "Nhận hàng / Receiving", "Chế biến / Transformation"}
+    made = [row for row in by_event["Chế biến / Transformation"] if row["Vai trò của lô / Lot role"] == "đầu ra / output"]
+    assert [(row["Mã lô truy xuất / Traceability lot code"], row["Số lượng / Quantity"]) for row in made] == [
+        ("(01)08936049000027(10)TND-2611-01", 980)]
+    (shipped,) = by_event["Xuất hàng / Shipping"][:1]
+    assert (shipped["Nơi gửi / Ship-from"], shipped["Nơi nhận / Ship-to"], shipped["Chứng từ / Reference document"]) == (
+        "Công ty TNHH Thủy sản nước lợ Bạch Đằng", "Công ty CP Chế biến Thực phẩm Minh Đức", "inv HĐ-0004521")
+    assert all(row["Mã sự kiện EPCIS / EPCIS event ID"].startswith("ni:///sha-256;") for row in rows)
+    r = demo_client.get(f"/api/v1/reports/fsma204?from={ago(30)[:10]}&to={ago(0)[:10]}&format=csv",
+                        headers=processor)
+    text = r.data.decode("utf-8")
+    assert text.startswith("\ufeffSự kiện truy xuất / Critical tracking event,")
+    assert "(01)08936049000034(10)TK-2611-01" in text and "TOM-A7" in text and "GAO-BH" not in text
+    assert demo_client.get("/api/v1/reports/fsma204?from=2026-01-01&to=2028-01-01",
+                           headers=processor).status_code == 422

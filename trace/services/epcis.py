@@ -240,8 +240,10 @@ def select_events(session: Session, *, lot_ids=None, organization_id: int | None
     query = select(Event).where(Event.step != ERROR_DECLARATION)
     if lot_ids is not None:
         batch_ids = select(Lot.batch_id).where(Lot.id.in_(lot_ids), Lot.batch_id.is_not(None))
+        made_here = select(EventLot.event_id).where(EventLot.role == "output", EventLot.lot_id.in_(lot_ids))
         query = query.where(Event.id.in_(select(EventLot.event_id).where(EventLot.lot_id.in_(lot_ids)))
-                            | Event.batch_id.in_(batch_ids))
+                            | Event.batch_id.in_(batch_ids),
+                            (Event.step != "transformation") | Event.id.in_(made_here))  # as lineage.lot_history
     if organization_id is not None:
         query = query.where(Event.organization_id == organization_id)
     if since is not None:

@@ -173,8 +173,12 @@ def lot_history(session: Session, lot_ids: set, batch_ids: set) -> list:
                 .join(Product, Product.id == Lot.product_id)
                 .where(EventLot.event_id.in_([event.id for event, _, _ in rows]))).all():
             lines[line.event_id].append((line, lot_, product))
+    # A transformation belongs to the chain only if it made one of its lots: another that used some of a
+    # source lot for something else is that lot's business, not this chain's.
     return [(event, site, sorted(lines[event.id], key=lambda r: (r[0].role, r[2].name_vi, r[1].code)), shipment)
-            for event, site, shipment in rows]
+            for event, site, shipment in rows
+            if event.step != "transformation" or any(line.role == "output" and line.lot_id in lot_ids
+                                                     for line, _, _ in lines[event.id])]
 
 
 def shipments_of(session: Session, lot_ids: set) -> list:
