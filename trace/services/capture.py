@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from ..models import Batch, Event, Organization, Product, Shipment, User
 from . import corrections, epcis, event_hash, movements, recording
 from .errors import NotFound, ValidationError
-from .events import CUSTOM_STEP, ERROR_DECLARATION
+from .events import CUSTOM_STEP, ERROR_DECLARATION, NewEvent
 from .ledger import Ledger
 from .units import FROM_UNECE
 
@@ -73,7 +73,18 @@ def capture(session: Session, user: User, document, zone: str) -> CaptureResult:
     ledger = Ledger(session, user.organization_id, user.id, zone)
     reader = EventReader(ledger, namespaces)
     ledger.preload_lots(reader.lot_keys(events))
-    result, seen = CaptureResult(), set()
+    reader.preload_batches(events)
+    ledger.preload_statuses([found[0].id for found in ledger.lots.values() if found is not None])
+    with session.no_autoflush:  # events are written together at the end; lookups go through the ledger
+        _record_all(session, ledger, reader, events, sent_ids, known, problems, result := CaptureResult())
+    if problems:
+        raise CaptureError(problems)
+    ledger.flush()
+    return result
+
+
+def _record_all(session, ledger, reader, events, sent_ids, known, problems, result) -> None:
+    seen = set()
     for index, (event, sent_id) in enumerate(zip(events, sent_ids)):
         declares = "errorDeclaration" in event  # it shares its hash ID with the event it declares wrong
         if (not declares and (sent_id in known or sent_id in seen)) or (declares and reader.declared(event)):
@@ -96,10 +107,6 @@ def capture(session: Session, user: User, document, zone: str) -> CaptureResult:
             result.recorded.append(recorded.hash_id)
         elif recorded is not None:
             result.recorded.append(sent_id)
-    if problems:
-        raise CaptureError(problems)
-    ledger.flush()
-    return result
 
 
 def _known(session: Session, ids: list) -> set:
@@ -135,6 +142,7 @@ class EventReader:
         self.ledger = ledger
         self.session = ledger.session
         self.namespaces = namespaces
+        self.batches = {}
         # Our own fields, under whatever prefix the sender declared for our namespace.
         self.prefixes = [prefix for prefix, iri in namespaces.items() if iri == "{" + epcis.NAMESPACE + "}"]
 
@@ -184,7 +192,7 @@ class EventReader:
         if step == "harvest":
             (line,) = self.lines(event.get("quantityList"), "quantityList", 1)
             batch = self.batch(fields)
-            product = self.session.get(Product, batch.product_id)
+            product = self.ledger.get(Product, batch.product_id)
             if product.gtin != line["gtin"]:
                 raise UnreadableEvent(f"Batch {batch.code} grows GTIN {product.gtin}, not {line['gtin']}.")
             unit = line.get("unit") or product.unit
@@ -232,7 +240,7 @@ class EventReader:
 
     def ledger_call(self, function, *args):
         result = function(self.ledger, *args)
-        return result if isinstance(result, Event) else self.ledger.views[-1].event
+        return result if isinstance(result, NewEvent) else self.ledger.views[-1].event
 
     # --- reading parts of an event ---
 
@@ -266,10 +274,23 @@ class EventReader:
                 return int(number) if number.isdigit() and len(number) < 10 else -1
         return None
 
+    def preload_batches(self, events: list) -> None:
+        """The batches the document names, and when their pre-harvest intervals end, in two queries."""
+        codes = {str(self.ours(event).get("batch")) for event in events if isinstance(event, dict)} - {"None"}
+        for start in range(0, len(codes), 500):
+            chunk = list(codes)[start:start + 500]
+            self.batches.update({code: None for code in chunk})
+            self.batches.update({batch.code: batch for batch in self.session.exec(select(Batch).where(
+                Batch.organization_id == self.ledger.organization_id, Batch.code.in_(chunk))).all()})
+            found = [batch.id for batch in self.batches.values() if batch is not None and batch.code in chunk]
+            self.ledger.withholding.update(recording.withholding_ends(self.session, found))
+
     def batch(self, fields: dict) -> Batch:
-        code = fields.get("batch")
-        batch = self.session.exec(select(Batch).where(Batch.organization_id == self.ledger.organization_id,
-                                                      Batch.code == str(code))).first() if code else None
+        code = str(fields.get("batch") or "")
+        if code not in self.batches:
+            self.batches[code] = self.session.exec(select(Batch).where(
+                Batch.organization_id == self.ledger.organization_id, Batch.code == code)).first() if code else None
+        batch = self.batches[code]
         if batch is None:
             raise UnreadableEvent(f"The event names the batch it belongs to (tn:batch); {code!r} is not one of yours.")
         return batch

@@ -224,10 +224,131 @@ def _restructure(node):
 # --- the pre-hash string ---
 
 def prehash(event: dict, namespaces: dict, expansions: dict) -> str:
+    """The pre-hash string of one event: the direct path for the plain shapes of most events, else the tree."""
+    return _direct(event, namespaces, expansions) or _tree_prehash(event, namespaces, expansions)
+
+
+def _tree_prehash(event: dict, namespaces: dict, expansions: dict) -> str:
     name, _, children = _restructure(_tree(event, namespaces, expansions))
     ordered = _in_order(children, ORDER, top_level=True)
     rest = [child for child in children if child[0] not in IGNORED]
     return "eventType=" + name + ordered + (_generic(rest) if rest else "")
+
+
+# --- the direct path: the same string without building the tree, for events of plain shape ---
+
+SCALARS = (str, int, float, bool)
+ORDERED_SCALARS = ("eventTime", "eventTimeZoneOffset", "certificationInfo", "parentID")
+EPC_LISTS = ("epcList", "inputEPCList", "childEPCs")
+QUANTITY_LISTS = ("quantityList", "childQuantityList", "inputQuantityList")
+LATER_SCALARS = ("action", "transformationID", "bizStep", "disposition")
+PLACES = ("readPoint", "bizLocation")
+QUANTITY_KEYS = {"epcClass", "quantity", "uom"}
+KNOWN = set(ORDERED_SCALARS + EPC_LISTS + QUANTITY_LISTS + LATER_SCALARS + PLACES) | {
+    "outputEPCList", "outputQuantityList", "type", "eventID", "recordTime", "errorDeclaration"}
+
+
+def _value(value, namespaces: dict, expansions: dict) -> str:
+    """A leaf as the tree holds it: bare words expanded, a declared prefix replaced, anything else as str()."""
+    if not isinstance(value, str):
+        return str(value)
+    value = expansions.get(value, value)
+    prefix, colon, rest = value.partition(":")
+    return namespaces[prefix][1:-1] + rest if colon and prefix in namespaces else value
+
+
+def _pair(name: str, value, namespaces, expansions, time=False) -> str:
+    text = _value(value, namespaces, expansions).strip()
+    if not text:
+        return ""
+    return name + "=" + (_timestamp(text) if time else canonical_value(text))
+
+
+def _direct(event: dict, namespaces: dict, expansions: dict):
+    kind = event.get("type")
+    if not isinstance(kind, str):
+        return None
+    parts = ["eventType=" + kind]
+    for name in ORDERED_SCALARS:
+        if name in event:
+            if not isinstance(event[name], SCALARS):
+                return None
+            parts.append(_pair(name, event[name], namespaces, expansions, time=name == "eventTime"))
+    sections = [(name, "epc") for name in EPC_LISTS] + [(name, None) for name in QUANTITY_LISTS] + \
+        [("outputEPCList", "epc"), ("outputQuantityList", None)]
+    for name, epc in sections:
+        items = event.get(name)
+        if items is None:
+            continue
+        if not isinstance(items, list):
+            return None
+        values = []
+        for item in items:
+            if epc:
+                if not isinstance(item, SCALARS):
+                    return None
+                text = _pair("epc", item, namespaces, expansions)
+            else:
+                if not isinstance(item, dict) or not set(item) <= QUANTITY_KEYS or \
+                        not all(isinstance(v, SCALARS) for v in item.values()):
+                    return None
+                inner = "".join(_pair(key, item[key], namespaces, expansions) for key in ("epcClass", "quantity", "uom")
+                                if key in item)
+                text = "quantityElement" + inner if inner else ""
+            if text:
+                values.append(text)
+        if values:
+            parts.append(name + "".join(sorted(values)))
+    for name in LATER_SCALARS:
+        if name in event:
+            if not isinstance(event[name], SCALARS):
+                return None
+            parts.append(_pair(name, event[name], namespaces, expansions))
+    for name in PLACES:
+        if name in event:
+            place = event[name]
+            if not isinstance(place, dict) or set(place) - {"id"} or not isinstance(place.get("id", ""), SCALARS):
+                return None
+            text = _pair("id", place.get("id", ""), namespaces, expansions)
+            if text:
+                parts.append(name + text)
+    rest = []
+    for key, value in event.items():
+        if key in KNOWN:
+            continue
+        if key in PAIRED_LISTS:
+            entries = []
+            for item in value if isinstance(value, list) else [None]:
+                if not isinstance(item, dict) or not all(isinstance(v, SCALARS) for v in item.values()) or \
+                        any(k in SKIPPED_KEYS for k in item):
+                    return None
+                entries.append("".join(_expand_key(k, namespaces) + ("=" + canonical_value(t) if (t := _value(
+                    v, namespaces, expansions).strip()) else "") for k, v in list(item.items())[:2]))
+            if entries:
+                rest.append(key + "".join(sorted(entries)))
+            continue
+        if key.endswith("List") or key in SKIPPED_KEYS or key in ("sensorElementList", "persistentDisposition",
+                                                                    "childEPCs"):
+            return None
+        name = _expand_key(key, namespaces)
+        if key == "ilmd":
+            if not isinstance(value, dict):
+                return None
+            inner = []
+            for sub, leaf in value.items():
+                if sub.endswith("List") or sub in SKIPPED_KEYS or not isinstance(leaf, SCALARS):
+                    return None
+                text = _value(leaf, namespaces, expansions).strip()
+                inner.append(_expand_key(sub, namespaces) + ("=" + canonical_value(text) if text else ""))
+            if inner:
+                rest.append(name + "".join(sorted(inner)))
+            continue
+        for leaf in value if isinstance(value, list) else [value]:
+            if not isinstance(leaf, SCALARS):
+                return None
+            text = _value(leaf, namespaces, expansions).strip()
+            rest.append(name + ("=" + canonical_value(text) if text else ""))
+    return "".join(parts) + "".join(sorted(rest))
 
 
 def _in_order(children: list, order: list, top_level: bool = False) -> str:

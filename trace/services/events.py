@@ -1,9 +1,12 @@
 """The kinds of event the service records, each mapped onto one EPCIS 2.0 event shape, and the corrected history."""
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
 from sqlalchemy import and_, exists
 from sqlalchemy.orm import aliased
 from sqlmodel import select
 
-from ..models import Event
+from ..models import Event, utcnow
 
 CUSTOM_STEP = "urn:thuynguyen-trace:bizstep:"
 CBV_STEP = "https://ref.gs1.org/cbv/BizStep-"
@@ -28,13 +31,68 @@ ERROR_DECLARATION = "error_declaration"
 ERROR_REASONS = ("incorrect_data", "did_not_occur")
 
 
+@dataclass
+class NewShipment:
+    """A shipment being recorded; written with its shipping event, when the ledger is flushed."""
+    from_organization_id: int
+    to_organization_id: int
+    reference_type: str
+    reference: str
+    status: str = "in_transit"
+    created_at: datetime = field(default_factory=utcnow)
+    id: int | None = None
+
+    def row(self) -> dict:
+        return {name: getattr(self, name) for name in ("from_organization_id", "to_organization_id", "reference_type",
+                                                       "reference", "status", "created_at")}
+
+    @staticmethod
+    def key_of(row) -> tuple:
+        created = row["created_at"]  # aware here, naive UTC from SQLite: compared in UTC either way
+        created = created if created.tzinfo is None else created.astimezone(timezone.utc).replace(tzinfo=None)
+        return (row["from_organization_id"], row["to_organization_id"], row["reference_type"], row["reference"],
+                created.isoformat())
+
+
+@dataclass
+class NewEvent:
+    """An event being recorded, with the attributes of an Event row; the ledger writes many at once (an ORM
+    object costs more to build than the rest of recording an event), and fills in `id` when it does."""
+    organization_id: int
+    step: str
+    epcis_type: str
+    action: str | None
+    biz_step: str
+    disposition: str | None
+    event_time: datetime
+    event_time_zone_offset: str
+    details: dict
+    actor_user_id: int | None = None
+    batch_id: int | None = None
+    site_id: int | None = None
+    parent_id: str | None = None
+    shipment_id: int | None = None
+    shipment: NewShipment | None = None
+    corrects_event_id: int | None = None
+    hash_id: str | None = None
+    captured_hash_id: str | None = None
+    recorded_at: datetime = field(default_factory=utcnow)
+    id: int | None = None
+
+    def row(self) -> dict:
+        return {name: getattr(self, name) for name in EVENT_COLUMNS}
+
+
+EVENT_COLUMNS = [column.name for column in Event.__table__.columns if column.name != "id"]
+
+
 def new_event(organization_id: int, step: str, moment: tuple, user_id, batch_id=None, site_id=None,
-              details=None, **columns) -> Event:
+              details=None, **columns) -> NewEvent:
     epcis_type, action, biz_step, disposition = STEPS[step]
-    return Event(organization_id=organization_id, batch_id=batch_id, site_id=site_id, step=step,
-                 epcis_type=epcis_type, action=action, biz_step=biz_step, disposition=disposition,
-                 event_time=moment[0], event_time_zone_offset=moment[1], details=details or {},
-                 actor_user_id=user_id, **columns)
+    return NewEvent(organization_id=organization_id, batch_id=batch_id, site_id=site_id, step=step,
+                    epcis_type=epcis_type, action=action, biz_step=biz_step, disposition=disposition,
+                    event_time=moment[0], event_time_zone_offset=moment[1], details=details or {},
+                    actor_user_id=user_id, **columns)
 
 
 def clean(details: dict) -> dict:
@@ -42,11 +100,13 @@ def clean(details: dict) -> dict:
     return {k: (str(v) if not isinstance(v, (int, str, bool)) else v) for k, v in details.items() if v not in (None, "")}
 
 
+CORRECTION = aliased(Event)  # one alias for every query, so that SQLAlchemy compiles each statement once
+
+
 def in_force(event=Event):
     """SQL condition: a recorded event (not a correction) that no correction declared erroneous."""
-    correction = aliased(Event)
     return and_(event.step != ERROR_DECLARATION,
-                ~exists().where(correction.corrects_event_id == event.id))
+                ~exists().where(CORRECTION.corrects_event_id == event.id))
 
 
 def corrections_of(session, event_ids) -> dict:

@@ -6,24 +6,26 @@ them with their lots and the stock they move. A form or an API call uses a Ledge
 EPCIS capture uses one Ledger for a whole document, so a document is recorded as if its events had been
 entered by hand, one after the other, all or nothing.
 """
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from ..models import MAX_ID, Batch, Event, EventLot, Lot, Organization, Product, Site
+from ..models import MAX_ID, Batch, Event, EventLot, Lot, Organization, Product, Shipment, Site, utcnow
 from . import epcis, safety
 from .errors import ValidationError
+from .events import NewEvent, NewShipment
 from .gs1 import code_problem, gtin_problem
 from .parse import Reader
 from .stock import StockBook
 from .units import UNITS, UnitMismatch, convert
 
 MAX_LINES = 100
-
+INSERT_LOT = insert(Lot.__table__).returning(Lot.__table__.c.id)  # built once: compiled once
 
 @dataclass
 class Line:
@@ -48,9 +50,21 @@ class Ledger:
         self.organizations = {}
         self.statuses = {}
         self.new_lot_keys = set()
-        self.views = []  # EventViews of the events recorded, hashed at flush
+        self.new_lots = {}  # id -> (NewLot, gtin) of the lots made in this transaction
+        self.rows = {}  # (model, id) -> row, for get()
+        self.withholding = {}  # batch id -> when its last pre-harvest interval ends, and the input
+        self.pending_inputs = {}  # batch id -> input applications recorded in this transaction
+        self.views = []  # EventViews of the events recorded, written at flush
+        self.event_lots = []  # for each, (role, lot id, quantity, unit)
 
     # --- lookups, cached for the transaction ---
+
+    def get(self, model, object_id: int):
+        """A row by primary key, kept for the transaction (the session forgets rows nobody holds on to)."""
+        key = (model, object_id)
+        if key not in self.rows:
+            self.rows[key] = self.session.get(model, object_id)
+        return self.rows[key]
 
     def organization(self, organization_id: int) -> Organization | None:
         if organization_id not in self.organizations:
@@ -78,6 +92,8 @@ class Ledger:
         return self.lots[(gtin, code)]
 
     def lot_by_id(self, lot_id: int) -> tuple | None:
+        if lot_id in self.new_lots:
+            return self.new_lots[lot_id]
         lot = self.session.get(Lot, lot_id) if 1 <= lot_id <= MAX_ID else None
         if lot is None:
             return None
@@ -106,7 +122,7 @@ class Ledger:
         site_id = r.integer(name, required=required, minimum=1, maximum=MAX_ID)
         if site_id is None:
             return None
-        site = self.session.get(Site, site_id)
+        site = self.get(Site, site_id)
         if site is None or site.organization_id != self.organization_id:
             r.errors[name] = _l("No such item in your organization.")
             return None
@@ -192,31 +208,31 @@ class Ledger:
 
     # --- writing ---
 
-    def record(self, event: Event, lines: list, batch_code=None, shipment=None, parties=(), extra=None) -> Event:
-        """Add an event with its lots: lines are (role, Lot, gtin, quantity, unit)."""
+    def record(self, event: NewEvent, lines: list, batch_code=None, shipment=None, parties=(), extra=None) -> NewEvent:
+        """Add an event with its lots: lines are (role, Lot, gtin, quantity, unit). Written at flush()."""
         if batch_code is None and event.batch_id is not None:
             batch_code = self.session.get(Batch, event.batch_id).code
         view = epcis.EventView(event, [(role, gtin, lot.code, quantity, unit) for role, lot, gtin, quantity, unit in lines],
-                               batch_code, shipment, parties, extra=extra or {})
+                               batch_code, shipment or event.shipment, parties, extra=extra or {})
         event.hash_id = epcis.hash_of(view)
-        self.session.add(event)
-        for role, lot, gtin, quantity, unit in lines:
-            self.session.add(EventLot(event=event, lot=lot, role=role, quantity=quantity, unit=unit))
         self.views.append(view)
+        self.event_lots.append([(role, lot.id, quantity, unit) for role, lot, _, quantity, unit in lines])
         return event
 
     def new_lot(self, product: Product, code: str, quantity: Decimal, unit: str, day: date,
-                batch_id: int | None = None) -> Lot:
-        lot = Lot(organization_id=self.organization_id, product_id=product.id, batch_id=batch_id, code=code,
-                  quantity=quantity, unit=unit, produced_on=day)
-        self.session.add(lot)
+                batch_id: int | None = None, made_from=()) -> "NewLot":
+        lot = NewLot(organization_id=self.organization_id, product_id=product.id, batch_id=batch_id, code=code,
+                     quantity=quantity, unit=unit, produced_on=day)
         try:
-            self.session.flush()
+            lot.id = self.session.connection().execute(INSERT_LOT, lot.row()).scalar_one()
         except IntegrityError:  # taken meanwhile by another request: this transaction is refused whole
             raise ValidationError({"lot_code": _l("This product already has a lot with this code.")}) from None
-        self.lots[(product.gtin, code)] = (lot, product.gtin)
+        self.lots[(product.gtin, code)] = self.new_lots[lot.id] = (lot, product.gtin)
         self.gtins[product.id] = product.gtin
+        self.stock.stored[(lot.id, self.organization_id)] = Decimal(0)  # nobody holds any of it yet
         self.stock.give(lot.id, self.organization_id, quantity)
+        # A new lot is recalled by nothing yet, and blocked by whatever blocks a lot it is made from.
+        self.statuses[lot.id] = safety.LotStatus(flags=[f for source in made_from for f in self.status(source).flags])
         return lot
 
     def checkpoint(self) -> tuple:
@@ -228,24 +244,68 @@ class Ledger:
         self.stock.change.clear()
         self.stock.change.update(change)
         del self.views[views:]
+        del self.event_lots[views:]
         self.new_lot_keys = keys
 
     def flush(self) -> None:
-        """Refuse an event recorded before, then write the new events and the stock they move."""
-        hashes = [view.event.hash_id for view in self.views]
-        if len(set(hashes)) != len(hashes):
+        """Write the new events, their lots and the stock they move; an event recorded before refuses them all."""
+        events = [view.event for view in self.views]
+        if len({event.hash_id for event in events}) != len(events):
             raise ValidationError({"event": _l("The same event is given twice.")})
-        ours = {view.event.id for view in self.views if view.event.id is not None}  # some may be written already
-        with self.session.no_autoflush:
-            found = self.session.exec(select(Event.id).where(Event.hash_id.in_(hashes))).all() if hashes else []
-        if set(found) - ours:
-            raise ValidationError({"event": _l("This event is already recorded.")})
-        self.views = []
+        self.session.flush()
+        connection = self.session.connection()
         try:
-            self.session.flush()
-        except IntegrityError:
+            self._insert_shipments(connection, [e.shipment for e in events if e.shipment and e.shipment.id is None])
+            for event in events:
+                if event.shipment is not None:
+                    event.shipment_id = event.shipment.id
+            if events:
+                connection.execute(insert(Event.__table__), [event.row() for event in events])
+        except IntegrityError:  # the unique hash ID: the same event is already recorded
             raise ValidationError({"event": _l("This event is already recorded.")}) from None
+        ids = {}
+        for start in range(0, len(events), 500):  # a RETURNING id per row would cost SQLite a statement per row
+            hashes = [event.hash_id for event in events[start:start + 500]]
+            ids.update({h: i for i, h in connection.execute(select(Event.id, Event.hash_id).where(Event.hash_id.in_(hashes)))})
+        for event in events:
+            event.id = ids[event.hash_id]
+        rows = [{"event_id": event.id, "lot_id": lot_id, "role": role, "quantity": quantity, "unit": unit}
+                for event, lines in zip(events, self.event_lots) for role, lot_id, quantity, unit in lines]
+        if rows:
+            connection.execute(insert(EventLot.__table__), rows)
+        self.views, self.event_lots = [], []
         self.stock.flush()
+
+    @staticmethod
+    def _insert_shipments(connection, shipments: list) -> None:
+        """Insert shipments in one statement; ids come back unordered, so each is matched by its content."""
+        if not shipments:
+            return
+        table = Shipment.__table__
+        returned = connection.execute(insert(table).returning(*table.c), [s.row() for s in shipments]).mappings().all()
+        waiting = {}
+        for row in returned:
+            waiting.setdefault(NewShipment.key_of(row), []).append(row["id"])
+        for shipment in shipments:
+            shipment.id = waiting[NewShipment.key_of(shipment.row())].pop()
+
+
+@dataclass
+class NewLot:
+    """A lot made by an event being recorded: the attributes of a Lot row, written as soon as it is made."""
+    organization_id: int
+    product_id: int
+    batch_id: int | None
+    code: str
+    quantity: Decimal
+    unit: str
+    produced_on: date
+    created_at: datetime = field(default_factory=utcnow)
+    id: int | None = None
+
+    def row(self) -> dict:
+        return {name: getattr(self, name) for name in ("organization_id", "product_id", "batch_id", "code", "quantity",
+                                                       "unit", "produced_on", "created_at")}
 
 
 def plain_quantity(quantity: Decimal) -> str:

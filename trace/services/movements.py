@@ -19,7 +19,7 @@ from ..models import (
 )
 from . import epcis
 from .errors import NotFound, ValidationError
-from .events import clean, in_force, new_event
+from .events import NewShipment, clean, in_force, new_event
 from .gs1 import code_problem, gtin_problem
 from .ledger import Ledger, Line, plain_quantity
 from .parse import Reader, local_datetime
@@ -79,7 +79,7 @@ def record_transformation(ledger: Ledger, data) -> Event:
     lines = [("input", line.lot, line.gtin, line.quantity, line.lot.unit) for line in inputs]
     made = []
     for product, code, quantity, unit in outputs:
-        lot = ledger.new_lot(product, code, quantity, unit, day)
+        lot = ledger.new_lot(product, code, quantity, unit, day, made_from=[line.lot for line in inputs])
         lines.append(("output", lot, product.gtin, quantity, unit))
         made.append(lot)
     details = clean({"process": process, "note": note})
@@ -277,8 +277,8 @@ def record_shipping(ledger: Ledger, data) -> Event:
         _refuse_unsafe(ledger, r, line, index, "lines")
         _not_before(r, moment, line.lot.produced_on, _l("lot %(code)s was made", code=line.lot.code))
     r.done()
-    shipment = Shipment(from_organization_id=ledger.organization_id, to_organization_id=receiver.id,
-                        reference_type=reference_type, reference=reference)
+    shipment = NewShipment(from_organization_id=ledger.organization_id, to_organization_id=receiver.id,
+                           reference_type=reference_type, reference=reference)
     details = {}
     entered = [dict(line.entered, lot=line.lot.code) for line in lines if line.entered]
     if entered:
@@ -287,7 +287,7 @@ def record_shipping(ledger: Ledger, data) -> Event:
                       site_id=site.id if site else None, details=details, shipment=shipment)
     sender = ledger.organization(ledger.organization_id)
     return ledger.record(event, [("observed", line.lot, line.gtin, line.quantity, line.lot.unit) for line in lines],
-                         shipment=shipment, parties=(epcis.organization_uri(sender), epcis.organization_uri(receiver)))
+                         parties=(epcis.organization_uri(sender), epcis.organization_uri(receiver)))
 
 
 def incoming_shipment(session: Session, organization_id: int, shipment_id) -> Shipment:

@@ -288,6 +288,7 @@ def record_input(ledger: Ledger, batch_id, data) -> Event:
     event = new_event(ledger.organization_id, "input_application", moment, ledger.user_id, batch.id, batch.site_id,
                       clean(details))
     ledger.record(event, [], batch_code=batch.code)
+    ledger.pending_inputs.setdefault(batch.id, []).append(event)
     if details["withholding_days"]:
         # Entered late: a harvest already recorded inside this interval gets its lot flagged now.
         end = moment[0] + timedelta(days=details["withholding_days"])
@@ -302,11 +303,11 @@ def record_input(ledger: Ledger, batch_id, data) -> Event:
     return event
 
 
-def _flag_early_harvest(session: Session, lot: Lot, harvested: tuple, input_name: str, end) -> None:
+def _flag_early_harvest(session: Session, lot: Lot, harvested: tuple, input_name: str, end):
     if any(flag.kind == safety.PRE_HARVEST_INTERVAL and flag.resolution is None
            for flag in safety.flags_of(session, lot.id)):
         return
-    safety.raise_flag(session, lot, safety.PRE_HARVEST_INTERVAL, details={
+    return safety.raise_flag(session, lot, safety.PRE_HARVEST_INTERVAL, details={
         "harvest": local_datetime(*harvested).strftime("%d/%m/%Y %H:%M"), "input": input_name,
         "end": local_datetime(end, harvested[1]).strftime("%d/%m/%Y %H:%M")})
 
@@ -316,12 +317,15 @@ def _not_before_start(r: Reader, batch: Batch, moment) -> None:
         r.errors.setdefault("time", _l("Before the batch started (%(day)s).", day=batch.started_on.strftime("%d/%m/%Y")))
 
 
-def withholding_ends(session: Session, batch: Batch) -> Optional[tuple]:
-    """(end in UTC, the input) of the last pre-harvest interval or withdrawal period of the batch's inputs."""
-    events = session.exec(select(Event).where(Event.batch_id == batch.id, Event.step == "input_application",
-                                              in_force())).all()
-    ends = [(e.event_time + timedelta(days=int(e.details.get("withholding_days", 0))), e) for e in events]
-    return max(ends, default=None, key=lambda item: item[0])
+def withholding_ends(session: Session, batch_ids) -> dict:
+    """batch id -> (end in UTC, the input) of the last pre-harvest interval or withdrawal period of its inputs."""
+    ends = {batch_id: None for batch_id in batch_ids}
+    for event in session.exec(select(Event).where(Event.batch_id.in_(list(ends)), Event.step == "input_application",
+                                                  in_force())).all():
+        end = (event.event_time + timedelta(days=int(event.details.get("withholding_days", 0))), event)
+        if ends[event.batch_id] is None or end[0] > ends[event.batch_id][0]:
+            ends[event.batch_id] = end
+    return ends
 
 
 def record_harvest(ledger: Ledger, batch_id, data) -> Lot:
@@ -342,7 +346,7 @@ def record_harvest(ledger: Ledger, batch_id, data) -> Lot:
     unit = r.choice("unit", UNITS)
     moment = r.moment("time", ledger.zone)
     _not_before_start(r, batch, moment)
-    product = session.get(Product, batch.product_id)
+    product = ledger.get(Product, batch.product_id)
     if "lot_code" not in r.errors and code and ledger.find_lot(product.gtin, code) is not None:
         r.errors["lot_code"] = _l("This product already has a lot with this code.")
     r.done()
@@ -350,10 +354,17 @@ def record_harvest(ledger: Ledger, batch_id, data) -> Lot:
     event = new_event(ledger.organization_id, "harvest", moment, ledger.user_id, batch.id, batch.site_id,
                       clean({"lot_code": code, "quantity": quantity, "unit": unit}))
     ledger.record(event, [("output", lot, product.gtin, quantity, unit)], batch_code=batch.code)
-    withholding = withholding_ends(session, batch)
+    if batch.id not in ledger.withholding:
+        ledger.withholding.update(withholding_ends(session, [batch.id]))
+    # Inputs recorded in this same transaction (an EPCIS document) are not in the database yet.
+    pending = [(event.event_time + timedelta(days=int(event.details.get("withholding_days", 0))), event)
+               for event in ledger.pending_inputs.get(batch.id, [])]
+    withholding = max(filter(None, [ledger.withholding[batch.id], *pending]), default=None, key=lambda item: item[0])
     if withholding and moment[0] < withholding[0]:
         end, application = withholding
-        _flag_early_harvest(session, lot, moment, application.details.get("input_name", ""), end)
+        flag = _flag_early_harvest(session, lot, moment, application.details.get("input_name", ""), end)
+        if flag is not None:
+            ledger.status(lot).flags.append(flag)
     return lot
 
 
