@@ -62,11 +62,12 @@ def create_app(config: dict | None = None) -> Flask:
 
     from . import cli
     from .api import bp as api_bp
-    from .web import auth, producer, retailer, scan
+    from .web import auth, producer, retailer, scan, ward
     app.register_blueprint(auth.bp)
     app.register_blueprint(producer.bp)
     app.register_blueprint(retailer.bp)
     app.register_blueprint(scan.bp)
+    app.register_blueprint(ward.bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
     scan.register_error_pages(app)

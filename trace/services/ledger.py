@@ -78,10 +78,15 @@ class Ledger:
             chunk = wanted[start:start + 500]
             for key in chunk:
                 self.lots[key] = None
-            codes = {code for _, code in chunk}
-            for lot, gtin in self.session.exec(select(Lot, Product.gtin).join(Product, Product.id == Lot.product_id)
-                                               .where(Lot.code.in_(codes),
-                                                      Product.gtin.in_({g for g, _ in chunk}))).all():
+            for gtin in {g for g, _ in chunk} - set(self.products):
+                self.product(gtin)
+            products = {self.products[g].id: g for g, _ in chunk if self.products.get(g) is not None}
+            if not products:
+                continue
+            # By product and code, the order of the lot table's unique index: a lookup, not a scan.
+            for lot in self.session.exec(select(Lot).where(Lot.product_id.in_(products),
+                                                           Lot.code.in_({code for _, code in chunk}))).all():
+                gtin = products[lot.product_id]
                 if (gtin, lot.code) in self.lots:
                     self.lots[(gtin, lot.code)] = (lot, gtin)
                     self.gtins[lot.product_id] = gtin

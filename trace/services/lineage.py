@@ -301,3 +301,45 @@ def trace_tree(result: Trace) -> list:
     lines.append(describe(result.root))
     walk(result.root.lot.id, "", {result.root.lot.id})
     return lines
+
+
+@dataclass
+class Node:
+    """One lot in the drawn chain, with the lots it leads to (back: made from; forward: made into)."""
+    item: TracedLot
+    amount: Decimal | None = None  # what the link consumed
+    unit: str | None = None
+    children: list = field(default_factory=list)
+    repeated: bool = False  # already drawn higher on this path (bad data): not followed again
+    shipments: list = field(default_factory=list)  # forward: (shipment, receiving event, line, received line)
+    applications: list = field(default_factory=list)  # back: input applications of the batch it was harvested in
+
+
+def tree(result: Trace) -> Node:
+    """The trace as nested nodes, root first, for drawing."""
+    by_id = {item.lot.id: item for item in result.lots}
+    children = defaultdict(list)
+    for link in result.links:
+        parent, child = ((link.output_lot_id, link.input_lot_id) if result.direction == "back"
+                         else (link.input_lot_id, link.output_lot_id))
+        children[parent].append((child, link))
+    shipped = defaultdict(list)
+    for shipment, received, line, lot, _product, received_line in result.receipts:
+        shipped[lot.id].append((shipment, received, line, received_line))
+    applications = defaultdict(list)
+    for event, _site, _lines, _shipment in result.events:
+        if event.step == "input_application":
+            applications[event.batch_id].append(event)
+
+    def build(lot_id: int, path: frozenset, link=None) -> Node:
+        item = by_id[lot_id]
+        node = Node(item, link.consumed if link else None, link.consumed_unit if link else None,
+                    shipments=shipped.get(lot_id, []), applications=applications.get(item.lot.batch_id, []))
+        if lot_id in path:
+            node.repeated = True
+            return node
+        for child, child_link in sorted(children.get(lot_id, []), key=lambda pair: by_id[pair[0]].lot.code):
+            node.children.append(build(child, path | {lot_id}, child_link))
+        return node
+
+    return build(result.root.lot.id, frozenset())

@@ -4,8 +4,8 @@ from typing import Optional
 
 from sqlmodel import Session, or_, select
 
-from ..models import Batch, Event, EventLot, Lot, Organization, Product, Site
-from .events import in_force
+from ..models import Batch, Event, EventLot, Holding, Lot, Organization, Product, Site
+from .events import ERROR_DECLARATION, in_force
 
 
 def find_lot(session: Session, gtin: str, code: str, organization_id: Optional[int] = None) -> Optional[Lot]:
@@ -24,16 +24,33 @@ def list_lots(session: Session, organization_id: Optional[int] = None) -> list:
     return session.exec(query.order_by(Lot.produced_on.desc(), Lot.id.desc())).all()
 
 
-def lot_events(session: Session, lot: Lot) -> list:
-    """(event, site) pairs of a lot's life: its batch from planting or stocking, then the lot's own events."""
+def lot_events(session: Session, lot: Lot, with_corrected: bool = False) -> list:
+    """(event, site) pairs of a lot's life: its batch from planting or stocking, then the lot's own events.
+
+    The corrected history leaves out events declared erroneous; `with_corrected` keeps them (for the owner and
+    inspectors, who see each with its correction: see corrections_of)."""
     linked = select(EventLot.event_id).where(EventLot.lot_id == lot.id)
     conditions = [Event.id.in_(linked)]
     if lot.batch_id is not None:
         conditions.append(Event.batch_id == lot.batch_id)
+    condition = Event.step != ERROR_DECLARATION if with_corrected else in_force()
     return session.exec(
         select(Event, Site).outerjoin(Site, Site.id == Event.site_id)
-        .where(or_(*conditions), in_force()).order_by(Event.event_time, Event.id)
+        .where(or_(*conditions), condition).order_by(Event.event_time, Event.id)
     ).all()
+
+
+def held_lots(session: Session, organization_id: int) -> list:
+    """(lot, product, quantity) of every lot the organization holds some of, newest first."""
+    return session.exec(select(Lot, Product, Holding.quantity).join(Product, Product.id == Lot.product_id)
+                        .join(Holding, Holding.lot_id == Lot.id)
+                        .where(Holding.organization_id == organization_id, Holding.quantity > 0)
+                        .order_by(Lot.produced_on.desc(), Lot.id.desc())).all()
+
+
+def quantity_held(session: Session, lot_id: int, organization_id: int):
+    row = session.get(Holding, (lot_id, organization_id))
+    return row.quantity if row else None
 
 
 def packing_date(session: Session, lot: Lot) -> Optional[date]:

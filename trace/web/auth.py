@@ -11,7 +11,7 @@ from ..models import User
 from ..services import accounts
 
 bp = Blueprint("auth", __name__)
-HOME_BY_ROLE = {"producer": "producer.home", "retailer": "retailer.home", "inspector": "retailer.home"}
+HOME_BY_ROLE = {"producer": "producer.home", "retailer": "retailer.home", "inspector": "ward.home"}
 
 
 @login_manager.user_loader

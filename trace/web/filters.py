@@ -6,6 +6,7 @@ from flask_babel import get_locale
 
 from .. import LOCALES
 from ..services.parse import local_datetime, map_link
+from ..services.safety import flag_reason
 from . import raw_request_path
 from .vocab import name_of
 
@@ -27,6 +28,19 @@ def hectares(value) -> str:
     return text
 
 
+def quantity(value) -> str:
+    """'18,500' / '18.500' with the reader's thousands separator, decimals kept, no trailing zeros."""
+    if value in (None, ""):
+        return ""
+    number = Decimal(str(value)).normalize()
+    whole, _, fraction = format(number, "f").partition(".")
+    grouped = format(int(whole), ",") if whole.lstrip("-").isdigit() else whole
+    if get_locale().language == "vi":
+        grouped = grouped.replace(",", ".")
+        return grouped + ("," + fraction if fraction else "")
+    return grouped + ("." + fraction if fraction else "")
+
+
 def option(value, namer=None) -> tuple:
     """(value, label) for a <select>, the label named by `namer` when given."""
     return value, (namer(value) if namer else value)
@@ -38,5 +52,5 @@ def option_of(row, value_attr: str, label_attr: str) -> tuple:
 
 def register(app) -> None:
     app.jinja_env.globals.update(name_of=name_of, LOCALES=LOCALES, get_locale=get_locale,
-                                raw_request_path=raw_request_path)
-    app.jinja_env.filters.update(dmy=dmy, ha=hectares, option=option, option_of=option_of, localtime=local_datetime, map_link=map_link)
+                                raw_request_path=raw_request_path, flag_reason=flag_reason)
+    app.jinja_env.filters.update(dmy=dmy, ha=hectares, qty=quantity, option=option, option_of=option_of, localtime=local_datetime, map_link=map_link)

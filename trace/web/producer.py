@@ -1,4 +1,6 @@
-"""Producer pages: register areas, products, certificates; record a batch's life; issue and print labels."""
+"""Producer pages: register areas, products, certificates; record a batch's life; process, ship, receive; labels."""
+import json
+
 from flask import (
     Blueprint,
     Response,
@@ -24,15 +26,30 @@ from ..models import (
     Batch,
     LabelRun,
     Lot,
+    Organization,
     Product,
     Site,
 )
-from ..services import certificates, labels, lots, movements, recording
+from ..services import (
+    certificates,
+    claims,
+    corrections,
+    epcis,
+    labels,
+    lineage,
+    lots,
+    movements,
+    recording,
+    reports,
+    safety,
+)
+from ..services.events import corrections_of
 from ..services.ledger import record_one
 from ..services.units import UNITS
 from ..services.errors import NotFound, ValidationError
 from . import today
 from .auth import role_required
+from .shared import form_rows, receive_page, shipments_context, shipping_partners, trace_context
 
 bp = Blueprint("producer", __name__, url_prefix="/producer")
 
@@ -184,28 +201,122 @@ def batch(batch_id: int):
     return _form_page("producer/batch.html", call, success, context)
 
 
+def _visible_lot(lot_id: int) -> Lot:
+    """A lot the producer made or holds some of; any other is not found."""
+    item = get_session().get(Lot, lot_id)
+    if item is None or (item.organization_id != _org() and not lots.quantity_held(get_session(), item.id, _org())):
+        abort(404)
+    return item
+
+
 @bp.route("/lots/<id:lot_id>", methods=["GET", "POST"])
 def lot(lot_id: int):
     session, form = get_session(), request.form.get("form")
-    item = _owned(Lot, lot_id)
-    if form == "labels":
-        call = lambda: labels.issue_labels(session, key_store(current_app), item, request.form.get("count"),  # noqa: E731
-                                           current_user.id)
-    else:
-        call = lambda: _record(movements.record_packing, item.id, request.form)  # noqa: E731
+    item = _visible_lot(lot_id)
+    owner = item.organization_id == _org()
+    actions = {
+        "packing": lambda: _record(movements.record_packing, item.id, request.form),
+        "storing": lambda: _record(movements.record_storing, {**request.form.to_dict(), "lot_id": item.id}),
+        "destroying": lambda: _record(movements.record_destroying, item.id, request.form),
+        "error": lambda: _record(corrections.declare_error, request.form.get("event_id"), request.form),
+    }
+    if owner:
+        actions["labels"] = lambda: labels.issue_labels(session, key_store(current_app), item,
+                                                        request.form.get("count"), current_user.id)
+        actions["recall"] = lambda: safety.recall_lot(session, item, request.form, current_user)
+    call = actions.get(form, actions["packing"])
 
     def context():
         product = session.get(Product, item.product_id)
-        runs = session.exec(select(LabelRun).where(LabelRun.lot_id == item.id).order_by(LabelRun.id.desc())).all()
+        runs = session.exec(select(LabelRun).where(LabelRun.lot_id == item.id).order_by(LabelRun.id.desc())).all() \
+            if owner else []
         sample = None
         if runs:
             sample = labels.labels_for_run(session, key_store(current_app), current_app.config["TRACE_BASE_URL"],
                                            runs[0], range(runs[0].first_serial, runs[0].first_serial + 1))[0]
-        return {"lot": item, "product": product, "runs": runs, "sample": sample, "form": form,
-                "events": lots.lot_events(session, item), "sites": recording.list_sites(session, _org()),
-                "best_before": lots.best_before(session, item, product)}
+        events = lots.lot_events(session, item, with_corrected=True)
+        return {"lot": item, "product": product, "runs": runs, "sample": sample, "form": form, "owner": owner,
+                "maker": session.get(Organization, item.organization_id), "events": events,
+                "corrections": corrections_of(session, [event.id for event, _ in events]),
+                "sites": recording.list_sites(session, _org()), "held": lots.quantity_held(session, item.id, _org()),
+                "best_before": lots.best_before(session, item, product), "status": safety.lot_status(session, item),
+                "claims": claims.derive(session, item) if owner else None,
+                "recalls": safety.recalls_of_lot(session, item.id), "units": UNITS}
 
     return _form_page("producer/lot.html", call, lambda _result: url_for(".lot", lot_id=item.id), context)
+
+
+@bp.route("/lots/<id:lot_id>/trace")
+def lot_trace(lot_id: int):
+    item = _visible_lot(lot_id)
+    return render_template("chain/trace.html", **trace_context(item, _direction(), url_for(".lot", lot_id=item.id),
+                                                               lambda d: url_for(".lot_trace", lot_id=item.id, direction=d)))
+
+
+def _direction() -> str:
+    return request.args.get("direction") if request.args.get("direction") in lineage.WALKS else "back"
+
+
+@bp.route("/lots/<id:lot_id>/epcis.jsonld")
+def lot_epcis(lot_id: int):
+    """The lot's chain as an EPCIS 2.0 document, to hand to a buyer or an authority."""
+    item, session = _visible_lot(lot_id), get_session()
+    ids = trace_context(item, _direction(), "", None)["result"].lot_ids
+    document = epcis.document(epcis.export_events(session, epcis.select_events(session, lot_ids=ids, limit=100_000)))
+    return Response(json.dumps(document, ensure_ascii=False, indent=1), mimetype="application/ld+json", headers={
+        "Content-Disposition": f'attachment; filename="epcis-{item.code.replace("/", "_")}.jsonld"'})
+
+
+@bp.route("/lots/<id:lot_id>/fsma204.xlsx")
+def lot_fsma(lot_id: int):
+    item, session = _visible_lot(lot_id), get_session()
+    trace_context(item, _direction(), "", None)  # refuses a lot outside the producer's chains
+    rows = reports.cte_rows(session, reports.events_for_lot(session, item, _direction()))
+    return Response(reports.spreadsheet_xlsx(rows, f"{item.code} ({_direction()})"),
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", headers={
+                        "Content-Disposition": f'attachment; filename="fsma204-{item.code.replace("/", "_")}.xlsx"'})
+
+
+@bp.route("/stock", methods=["GET", "POST"])
+def stock():
+    """What the organization holds, and the form that processes some of it into new lots."""
+    session = get_session()
+
+    def call():
+        data = {**request.form.to_dict(), "inputs": form_rows(request.form, "inputs", ("lot_id", "quantity", "unit")),
+                "outputs": form_rows(request.form, "outputs", ("product_id", "lot", "quantity", "unit"))}
+        return _record(movements.record_transformation, data)
+
+    def context():
+        held = lots.held_lots(session, _org())
+        return {"held": held, "products": recording.list_products(session, _org()),
+                "sites": recording.list_sites(session, _org()), "units": UNITS, "processes": movements.PROCESSES,
+                "input_rows": 4, "output_rows": 2}
+
+    return _form_page("producer/stock.html", call, lambda _event: url_for(".stock"), context)
+
+
+@bp.route("/shipments", methods=["GET", "POST"])
+def shipments():
+    session = get_session()
+
+    def call():
+        data = {**request.form.to_dict(), "lines": form_rows(request.form, "lines", ("lot_id", "quantity", "unit"))}
+        return _record(movements.record_shipping, data)
+
+    def context():
+        return {**shipments_context(session, _org()), "held": lots.held_lots(session, _org()),
+                "sites": recording.list_sites(session, _org()), "units": UNITS, "line_rows": 3,
+                "organizations": shipping_partners(session, _org()), "types": movements.TRANSACTION_TYPES,
+                "preselected": request.args.get("lot_id", "")}
+
+    return _form_page("chain/shipments.html", call, lambda _event: url_for(".shipments"), context)
+
+
+@bp.route("/shipments/<id:shipment_id>", methods=["GET", "POST"])
+def receive(shipment_id: int):
+    return receive_page(shipment_id, url_for(".shipments"),
+                        lambda data: _record(movements.record_receiving, shipment_id, data))
 
 
 def _run(run_id: int) -> LabelRun:

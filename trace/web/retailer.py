@@ -1,14 +1,17 @@
-"""Retailer pages: verify a supplier's certificates and products, verify a label by its URL."""
-from flask import Blueprint, abort, render_template, request
+"""Retailer pages: verify suppliers and labels, receive shipments, read recall notices (every logged-in role)."""
+from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask_login import current_user
 
 from ..db import get_session
-from ..services import suppliers
+from ..services import movements, safety, suppliers
+from ..services.ledger import record_one
 from ..services.errors import NotFound
 from ..services.keys import keyset_from_database
 from ..services.scan import scan_facts
 from ..services.verification import verify_against_database
 from . import today
 from .auth import role_required
+from .shared import recall_page, receive_page, shipments_context
 
 bp = Blueprint("retailer", __name__, url_prefix="/retailer")
 
@@ -22,7 +25,34 @@ def _logged_in():
 @bp.route("/")
 def home():
     query = request.args.get("q", "")[:100]
-    return render_template("retailer/home.html", suppliers=suppliers.list_suppliers(get_session(), query), q=query)
+    session = get_session()
+    return render_template("retailer/home.html", suppliers=suppliers.list_suppliers(session, query), q=query,
+                           recalls=safety.recalls_affecting(session, current_user.organization_id),
+                           waiting=movements.shipments_for(session, current_user.organization_id, status="in_transit"))
+
+
+@bp.route("/shipments")
+def shipments():
+    return render_template("chain/shipments.html", errors={}, values={},
+                           **shipments_context(get_session(), current_user.organization_id))
+
+
+@bp.route("/shipments/<id:shipment_id>", methods=["GET", "POST"])
+def receive(shipment_id: int):
+    return receive_page(shipment_id, url_for(".shipments"), lambda data: record_one(
+        get_session(), current_user.organization_id, current_user.id, current_app.config["TRACE_TIMEZONE"],
+        movements.record_receiving, shipment_id, data))
+
+
+@bp.route("/recalls/<id:recall_id>")
+def recall(recall_id: int):
+    """The recall notice: who received what, how much, when, under which documents. Prints cleanly."""
+    return recall_page(recall_id)
+
+
+@bp.route("/recalls/<id:recall_id>.csv")
+def recall_csv(recall_id: int):
+    return recall_page(recall_id, csv=True)
 
 
 @bp.route("/suppliers/<id:organization_id>")

@@ -19,7 +19,20 @@ NAMES = {
     "vietgap": "VietGAP", "globalgap": "GlobalG.A.P.", "organic": _l("Organic"), "halal": "Halal",
     # steps
     "planting": _l("Planting"), "stocking": _l("Pond stocking"), "input_application": _l("Input application"),
-    "harvest": _l("Harvest"), "packing": _l("Packing"),
+    "harvest": _l("Harvest"), "packing": _l("Packing"), "unpacking": _l("Unpacking"),
+    "transformation": _l("Processing"), "storing": _l("Cooling and storage"), "shipping": _l("Shipping"),
+    "receiving": _l("Receiving"), "destroying": _l("Destroyed"), "error_declaration": _l("Correction"),
+    # processes
+    "milling": _l("Milling"), "drying": _l("Drying"), "freezing": _l("Freezing"), "filleting": _l("Filleting"),
+    "peeling": _l("Peeling"), "fermenting": _l("Fermenting (e.g. fish sauce)"), "mixing": _l("Mixing"),
+    "grading": _l("Grading and repacking"), "cooking": _l("Cooking"), "other": _l("Other"),
+    # business documents
+    "desadv": _l("Delivery note"), "inv": _l("Invoice"), "po": _l("Purchase order"), "bol": _l("Bill of lading"),
+    # shipment states and correction reasons
+    "in_transit": _l("In transit"), "received": _l("Received"), "cancelled": _l("Cancelled"),
+    "incorrect_data": _l("Wrong details"), "did_not_occur": _l("Did not happen"),
+    # recall notice roles
+    "maker": _l("Made it"), "receiver": _l("Received it"),
     # input categories
     "fertiliser": _l("Fertiliser"), "pesticide": _l("Pesticide"), "feed": _l("Feed"),
     "veterinary_drug": _l("Veterinary drug"),

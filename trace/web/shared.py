@@ -1,0 +1,96 @@
+"""Pages more than one audience has: shipments to receive, the drawn trace of a lot, recall notices."""
+from flask import Response, abort, flash, redirect, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlmodel import Session, select
+
+from ..db import get_session
+from ..models import PRODUCER_KINDS, Lot, Organization, Product, Recall
+from ..services import lineage, movements, recording, reports, safety
+from ..services.errors import NotFound, ValidationError
+
+
+def form_rows(form, name: str, fields: tuple) -> list:
+    """Rows of a form's repeated fields (name-0-field, name-1-field…), blank rows left out."""
+    rows, index = [], 0
+    while any(f"{name}-{index}-{field}" in form for field in fields):
+        row = {field: form.get(f"{name}-{index}-{field}", "").strip() for field in fields}
+        if any(row.values()):
+            rows.append({key: value for key, value in row.items() if value})
+        index += 1
+    return rows
+
+
+def receipt_data(form) -> dict:
+    """A receipt form: the time, the site, and what was counted of each lot (left out: as shipped)."""
+    lines = [{"lot_id": key.split("-")[1], "quantity": value.strip()} for key, value in form.items()
+             if key.startswith("received-") and value.strip()]
+    return {**form.to_dict(), "lines": lines}
+
+
+def shipping_partners(session: Session, organization_id: int) -> list:
+    """Organizations goods can be shipped to: processors and producers, shops, outlets."""
+    return session.exec(select(Organization).where(Organization.id != organization_id, Organization.kind.in_(
+        PRODUCER_KINDS + ("retailer", "tourist_outlet"))).order_by(Organization.name)).all()
+
+
+def shipments_context(session: Session, organization_id: int) -> dict:
+    names = {o.id: o.name for o in session.exec(select(Organization))}
+    return {"incoming": movements.shipments_for(session, organization_id, incoming=True),
+            "outgoing": movements.shipments_for(session, organization_id, incoming=False), "names": names}
+
+
+def receive_page(shipment_id: int, back_url: str, call):
+    """A shipment addressed to the user's organization, and the form that records its arrival."""
+    session = get_session()
+    try:
+        shipment = movements.incoming_shipment(session, current_user.organization_id, shipment_id)
+    except NotFound:
+        abort(404)
+    errors, line_errors = {}, {}
+    if request.method == "POST":
+        data = receipt_data(request.form)
+        try:
+            call(data)
+            session.commit()
+        except ValidationError as exc:
+            session.rollback()
+            errors = exc.errors
+            for key, message in errors.items():  # 'lines.N.field' -> the lot of the N-th line sent
+                parts = key.split(".")
+                if parts[0] == "lines" and len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < len(data["lines"]):
+                    line_errors[str(data["lines"][int(parts[1])]["lot_id"])] = message
+        else:
+            flash(_("Saved."))
+            return redirect(back_url)
+        shipment = session.get(type(shipment), shipment_id)
+    shipping, rows = movements.shipped_lines(session, shipment)
+    sender = session.get(Organization, shipment.from_organization_id)
+    return render_template("chain/receive.html", shipment=shipment, shipping=shipping, rows=rows, sender=sender,
+                           errors=errors, line_errors=line_errors, values=request.form, back_url=back_url,
+                           sites=recording.list_sites(session, current_user.organization_id)), (422 if errors else 200)
+
+
+def trace_context(lot, direction: str, lot_url: str, direction_url) -> dict:
+    session = get_session()
+    result = lineage.trace(session, lot, direction)
+    if current_user.role != "inspector" and current_user.organization_id not in result.parties():
+        abort(404)
+    return {"result": result, "root": lineage.tree(result), "direction": direction, "lot_url": lot_url,
+            "direction_url": direction_url, "organizations": result.organizations,
+            "status": safety.lot_status(session, lot)}
+
+
+def recall_page(recall_id: int, csv: bool = False):
+    session = get_session()
+    recall = session.get(Recall, recall_id)
+    if recall is None or not safety.may_see_recall(session, current_user, recall):
+        abort(404)
+    rows = safety.recall_notice(session, recall)
+    if csv:
+        return Response(reports.notice_csv(rows), mimetype="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="recall-{recall.id}.csv"'})
+    lot = session.get(Lot, recall.lot_id)
+    return render_template("chain/recall.html", recall=recall, rows=rows, lot=lot,
+                           product=session.get(Product, lot.product_id),
+                           ordered_by=session.get(Organization, recall.organization_id))

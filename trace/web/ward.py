@@ -1,0 +1,106 @@
+"""The ward's pages for inspectors: find any lot, trace it, recall it or lift a recall, clear a flagged harvest."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlmodel import select
+
+from ..db import get_session
+from ..models import Lot, LotFlag, Organization, Product, Recall
+from ..services import lineage, lots, safety
+from ..services.errors import NotFound, ValidationError
+from ..services.gs1 import DigitalLinkError, gtin_problem, parse_digital_link
+from .auth import role_required
+from .shared import trace_context
+
+bp = Blueprint("ward", __name__, url_prefix="/ward")
+
+
+@bp.before_request
+@role_required("inspector")
+def _inspectors_only():
+    return None
+
+
+def _find(query: str):
+    """A lot from a label's URL, or from 'GTIN LOT'."""
+    query = query.strip()
+    try:
+        link = parse_digital_link(query)
+        gtin, code = link.gtin, link.lot
+    except DigitalLinkError:
+        gtin, _space, code = query.partition(" ")
+        code = code.strip()
+        if gtin_problem(gtin) is not None:
+            return None
+        gtin = gtin.zfill(14)
+    return lots.find_lot(get_session(), gtin, code) if code else None
+
+
+@bp.route("/")
+def home():
+    session = get_session()
+    query = request.args.get("q", "")[:2100]
+    if query:
+        found = _find(query)
+        if found is not None:
+            return redirect(url_for(".lot", lot_id=found.id))
+        flash(_("No lot found: give a label's URL, or its GTIN and lot code separated by a space."))
+    flags = session.exec(select(LotFlag, Lot, Product).join(Lot, Lot.id == LotFlag.lot_id)
+                         .join(Product, Product.id == Lot.product_id)
+                         .order_by(LotFlag.resolution.is_not(None), LotFlag.raised_at.desc()).limit(50)).all()
+    recalls = session.exec(select(Recall, Lot, Product).join(Lot, Lot.id == Recall.lot_id)
+                           .join(Product, Product.id == Lot.product_id)
+                           .order_by(Recall.lifted_at.is_not(None), Recall.recalled_at.desc()).limit(50)).all()
+    return render_template("ward/home.html", flags=flags, recalls=recalls, q=query)
+
+
+def _act(call, success: str):
+    """Run an inspector's act on the posted form; commit and go back, or show the page with its errors."""
+    session = get_session()
+    try:
+        call()
+        session.commit()
+    except ValidationError as exc:
+        session.rollback()
+        return exc.errors
+    except NotFound:
+        session.rollback()
+        abort(404)
+    flash(_("Saved."))
+    return redirect(success)
+
+
+@bp.route("/lots/<id:lot_id>", methods=["GET", "POST"])
+def lot(lot_id: int):
+    session = get_session()
+    item = session.get(Lot, lot_id)
+    if item is None:
+        abort(404)
+    errors, form = {}, request.form.get("form")
+    if request.method == "POST":
+        target = request.form.get("target_id")
+        calls = {"recall": lambda: safety.recall_lot(session, item, request.form, current_user),
+                 "lift": lambda: safety.lift_recall(session, current_user, target, request.form),
+                 "clear": lambda: safety.clear_flag(session, current_user, target, request.form)}
+        if form not in calls:
+            abort(400)
+        outcome = _act(calls[form], url_for(".lot", lot_id=item.id))
+        if not isinstance(outcome, dict):
+            return outcome
+        errors = outcome
+    product = session.get(Product, item.product_id)
+    return render_template("ward/lot.html", lot=item, product=product, maker=session.get(Organization, item.organization_id),
+                           status=safety.lot_status(session, item), recalls=safety.recalls_of_lot(session, item.id),
+                           flags=[flag for flag in safety.flags_of(session, item.id)],
+                           events=lots.lot_events(session, item, with_corrected=True), errors=errors, form=form,
+                           values=request.form), (422 if errors else 200)
+
+
+@bp.route("/lots/<id:lot_id>/trace")
+def lot_trace(lot_id: int):
+    item = get_session().get(Lot, lot_id)
+    if item is None:
+        abort(404)
+    direction = request.args.get("direction") if request.args.get("direction") in lineage.WALKS else "back"
+    return render_template("chain/trace.html", **trace_context(
+        item, direction, url_for(".lot", lot_id=item.id), lambda d: url_for(".lot_trace", lot_id=item.id, direction=d)))
