@@ -13,7 +13,7 @@ from urllib.parse import quote, unquote
 from sqlmodel import Session, select
 
 from ..models import Batch, Event, EventLot, Lot, Organization, Product, Shipment
-from . import event_hash
+from . import event_hash, lineage
 from .events import CBV_DISPOSITION, CBV_STEP, ERROR_DECLARATION
 from .parse import local_datetime
 from .units import UNECE, plain
@@ -239,10 +239,9 @@ def select_events(session: Session, *, lot_ids=None, organization_id: int | None
     """Recorded events (their corrections travel with them), oldest first; by lots, organization, time, step."""
     query = select(Event).where(Event.step != ERROR_DECLARATION)
     if lot_ids is not None:
-        batch_ids = select(Lot.batch_id).where(Lot.id.in_(lot_ids), Lot.batch_id.is_not(None))
+        batch_ids = session.exec(select(Lot.batch_id).where(Lot.id.in_(lot_ids), Lot.batch_id.is_not(None))).all()
         made_here = select(EventLot.event_id).where(EventLot.role == "output", EventLot.lot_id.in_(lot_ids))
-        query = query.where(Event.id.in_(select(EventLot.event_id).where(EventLot.lot_id.in_(lot_ids)))
-                            | Event.batch_id.in_(batch_ids),
+        query = query.where(Event.id.in_(lineage.event_ids(session, lot_ids, batch_ids)),
                             (Event.step != "transformation") | Event.id.in_(made_here))  # as lineage.lot_history
     if organization_id is not None:
         query = query.where(Event.organization_id == organization_id)

@@ -2,10 +2,11 @@
 from datetime import date, timedelta
 from typing import Optional
 
-from sqlmodel import Session, or_, select
+from sqlmodel import Session, select
 
 from ..models import Batch, Event, EventLot, Holding, Lot, Organization, Product, Site
 from .events import ERROR_DECLARATION, in_force
+from .lineage import event_ids
 
 
 def find_lot(session: Session, gtin: str, code: str, organization_id: Optional[int] = None) -> Optional[Lot]:
@@ -29,14 +30,11 @@ def lot_events(session: Session, lot: Lot, with_corrected: bool = False) -> list
 
     The corrected history leaves out events declared erroneous; `with_corrected` keeps them (for the owner and
     inspectors, who see each with its correction: see corrections_of)."""
-    linked = select(EventLot.event_id).where(EventLot.lot_id == lot.id)
-    conditions = [Event.id.in_(linked)]
-    if lot.batch_id is not None:
-        conditions.append(Event.batch_id == lot.batch_id)
+    ids = event_ids(session, [lot.id], [lot.batch_id] if lot.batch_id is not None else [])
     condition = Event.step != ERROR_DECLARATION if with_corrected else in_force()
     return session.exec(
         select(Event, Site).outerjoin(Site, Site.id == Event.site_id)
-        .where(or_(*conditions), condition).order_by(Event.event_time, Event.id)
+        .where(Event.id.in_(ids), condition).order_by(Event.event_time, Event.id)
     ).all()
 
 

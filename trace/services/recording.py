@@ -35,6 +35,7 @@ from .errors import NotFound, ValidationError
 from .events import clean, corrections_of, in_force, new_event
 from .gs1 import allocate_gtin, code_problem, normalize_gtin
 from .ledger import Ledger
+from .lineage import event_ids
 from .parse import Reader, local_datetime
 from .units import UNITS
 
@@ -379,11 +380,10 @@ class TimelineEntry:
 def timeline(session: Session, organization_id: int, batch_id) -> tuple:
     """(batch, entries) oldest first: everything that happened to the batch and its lots."""
     batch = owned(session, Batch, batch_id, organization_id)
-    lot_ids = select(Lot.id).where(Lot.batch_id == batch.id)
-    packed = select(EventLot.event_id).where(EventLot.lot_id.in_(lot_ids))
+    lot_ids = session.exec(select(Lot.id).where(Lot.batch_id == batch.id)).all()
     rows = session.exec(
         select(Event, Site).outerjoin(Site, Site.id == Event.site_id)
-        .where((Event.batch_id == batch.id) | Event.id.in_(packed), Event.step != "error_declaration")
+        .where(Event.id.in_(event_ids(session, lot_ids, [batch.id])), Event.step != "error_declaration")
         .order_by(Event.event_time, Event.id)
     ).all()
     corrections = corrections_of(session, [event.id for event, _ in rows])

@@ -202,9 +202,9 @@ def batch(batch_id: int):
 
 
 def _visible_lot(lot_id: int) -> Lot:
-    """A lot the producer made or holds some of; any other is not found."""
+    """A lot the producer made, or holds or has held some of; any other is not found."""
     item = get_session().get(Lot, lot_id)
-    if item is None or (item.organization_id != _org() and not lots.quantity_held(get_session(), item.id, _org())):
+    if item is None or (item.organization_id != _org() and lots.quantity_held(get_session(), item.id, _org()) is None):
         abort(404)
     return item
 
