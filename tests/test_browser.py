@@ -270,3 +270,60 @@ def test_scan_page_at_desktop_width(browser, genuine, shot):
         page.screenshot(path=shot("scan-desktop-vi.png"), full_page=True)
     finally:
         context.close()
+
+
+def _log_in(page, live_server, email):
+    page.goto(f"{live_server}/login")
+    page.fill("#email", email)
+    page.fill("#password", DEMO_PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_load_state("load")
+
+
+def test_a_processor_traces_frozen_shrimp_back_to_two_ponds_on_a_phone(phone, demo_app, live_server, shot):
+    with demo_app.app_context():
+        frozen = get_session().exec(select(Lot).where(Lot.code == "TND-2611-01")).one().id
+    page = phone
+    _log_in(page, live_server, "chebien@demo.vn")
+    page.goto(f"{live_server}/producer/lots/{frozen}")
+    page.locator("a", has_text="Truy ngược về nguồn").click()
+    page.wait_for_load_state("load")
+    nodes = page.locator("ul.tree .node")
+    assert nodes.count() == 3
+    assert "TND-2611-01" in nodes.nth(0).inner_text()
+    assert {nodes.nth(i).locator(".code").inner_text() for i in (1, 2)} == {"TOM-A7-2611", "TOM-A3-2608"}
+    assert "đã dùng 1.200 kg" in page.locator("ul.tree").inner_text()
+    _assert_no_horizontal_overflow(page)
+    page.screenshot(path=shot("trace-back-phone-vi.png"), full_page=True)
+    page.locator("a", has_text="Xuôi đến người mua").click()
+    page.wait_for_load_state("load")
+    assert page.locator("ul.tree .node").count() == 1  # frozen shrimp not shipped yet
+    _assert_no_horizontal_overflow(page)
+
+
+def test_a_shop_sees_a_recall_first_and_prints_the_notice(browser, demo_app, live_server, shot):
+    from trace.services import safety
+    with demo_app.app_context():
+        session = get_session()
+        lot = session.exec(select(Lot).where(Lot.code == RICE_LOT)).one()
+        from trace.models import User
+        inspector = session.exec(select(User).where(User.email == "kiemtra@demo.vn")).one()
+        recall = safety.recall_lot(session, lot, {"reason": "Nghi nhiễm nấm mốc Aspergillus"}, inspector)
+        session.commit()
+        recall_id = recall.id
+    context = _context(browser)
+    try:
+        page = context.new_page()
+        _log_in(page, live_server, "sieuthi@demo.vn")
+        assert page.locator("main .recall").first.is_visible()
+        page.locator("main .recall a").first.click()
+        page.wait_for_load_state("load")
+        assert page.url.endswith(f"/retailer/recalls/{recall_id}")
+        table = page.locator("main table").inner_text()
+        assert "PXK-2611-015" in table and "1.000 kg" in table and "295 kg" in table
+        _assert_no_horizontal_overflow(page)
+        page.screenshot(path=shot("recall-notice-phone-vi.png"), full_page=True)
+        page.emulate_media(media="print")
+        assert not page.locator("header.top").is_visible()  # the printed notice is the notice alone
+    finally:
+        context.close()

@@ -102,7 +102,9 @@ def home():
     return render_template("producer/home.html", batches=recording.list_batches(session, _org()),
                            lots=lots.list_lots(session, _org()), sites=recording.list_sites(session, _org()),
                            products=recording.list_products(session, _org()),
-                           certificates=recording.list_certificates(session, _org()))
+                           certificates=recording.list_certificates(session, _org()),
+                           recalls=safety.recalls_affecting(session, _org()),
+                           waiting=movements.shipments_for(session, _org(), status="in_transit"))
 
 
 def _form_page(template: str, call, success_url_of, context):

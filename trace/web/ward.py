@@ -8,6 +8,7 @@ from ..db import get_session
 from ..models import Lot, LotFlag, Organization, Product, Recall
 from ..services import lineage, lots, safety
 from ..services.errors import NotFound, ValidationError
+from ..services.events import corrections_of
 from ..services.gs1 import DigitalLinkError, gtin_problem, parse_digital_link
 from .auth import role_required
 from .shared import trace_context
@@ -89,10 +90,12 @@ def lot(lot_id: int):
             return outcome
         errors = outcome
     product = session.get(Product, item.product_id)
+    events = lots.lot_events(session, item, with_corrected=True)
     return render_template("ward/lot.html", lot=item, product=product, maker=session.get(Organization, item.organization_id),
                            status=safety.lot_status(session, item), recalls=safety.recalls_of_lot(session, item.id),
                            flags=[flag for flag in safety.flags_of(session, item.id)],
-                           events=lots.lot_events(session, item, with_corrected=True), errors=errors, form=form,
+                           events=events, corrections=corrections_of(session, [e.id for e, _ in events]),
+                           errors=errors, form=form,
                            values=request.form), (422 if errors else 200)
 
 
