@@ -264,7 +264,11 @@ def run(name: str, url: str, chains: int, documents: int) -> dict:
         events = connection.execute(text("SELECT count(*) FROM event")).scalar()
         lots = connection.execute(text("SELECT count(*) FROM lot")).scalar()
         if engine.dialect.name == "postgresql":  # as autovacuum would; the service never runs ANALYZE on SQLite
+            for table in ("organization", "user", "site", "product", "batch", "lot", "shipment", "event"):
+                connection.execute(text(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
+                                        f"(SELECT max(id) FROM \"{table}\"))"))  # ids were given explicitly
             connection.execute(text("ANALYZE"))
+            connection.commit()
     print(f"built {events:,} events and {lots:,} lots in {time.perf_counter() - started:.0f} s", flush=True)
     rng = random.Random(11)
     results = {}

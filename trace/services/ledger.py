@@ -15,7 +15,7 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from ..models import MAX_ID, Batch, Event, EventLot, Lot, Organization, Product, Shipment, Site, utcnow
+from ..models import MAX_ID, Batch, Event, EventLot, Lot, LotFlag, Organization, Product, Shipment, Site, utcnow
 from . import epcis, safety
 from .errors import ValidationError
 from .events import NewEvent, NewShipment
@@ -25,7 +25,6 @@ from .stock import StockBook
 from .units import UNITS, UnitMismatch, convert
 
 MAX_LINES = 100
-INSERT_LOT = insert(Lot.__table__).returning(Lot.__table__.c.id)  # built once: compiled once
 
 @dataclass
 class Line:
@@ -51,6 +50,8 @@ class Ledger:
         self.statuses = {}
         self.new_lot_keys = set()
         self.new_lots = {}  # id -> (NewLot, gtin) of the lots made in this transaction
+        self.pending_lots = []  # NewLots not written yet, each with a negative stand-in id
+        self.pending_flags = []  # (lot, LotFlag) for lots not written yet
         self.rows = {}  # (model, id) -> row, for get()
         self.withholding = {}  # batch id -> when its last pre-harvest interval ends, and the input
         self.pending_inputs = {}  # batch id -> input applications recorded in this transaction
@@ -96,7 +97,12 @@ class Ledger:
             self.preload_lots([(gtin, code)])
         return self.lots[(gtin, code)]
 
-    def lot_by_id(self, lot_id: int) -> tuple | None:
+    def lot_by_id(self, lot_id) -> tuple | None:
+        """(lot, gtin) by id (a lot made in this transaction included), or None."""
+        try:
+            lot_id = int(lot_id)
+        except (TypeError, ValueError):
+            return None
         if lot_id in self.new_lots:
             return self.new_lots[lot_id]
         lot = self.session.get(Lot, lot_id) if 1 <= lot_id <= MAX_ID else None
@@ -221,17 +227,16 @@ class Ledger:
                                batch_code, shipment or event.shipment, parties, extra=extra or {})
         event.hash_id = epcis.hash_of(view)
         self.views.append(view)
-        self.event_lots.append([(role, lot.id, quantity, unit) for role, lot, _, quantity, unit in lines])
+        self.event_lots.append([(role, lot, quantity, unit) for role, lot, _, quantity, unit in lines])
         return event
 
     def new_lot(self, product: Product, code: str, quantity: Decimal, unit: str, day: date,
                 batch_id: int | None = None, made_from=()) -> "NewLot":
+        """A lot made by the event being recorded. Written at flush with the others; until then its id is a
+        negative stand-in, replaced everywhere when the real one is known."""
         lot = NewLot(organization_id=self.organization_id, product_id=product.id, batch_id=batch_id, code=code,
-                     quantity=quantity, unit=unit, produced_on=day)
-        try:
-            lot.id = self.session.connection().execute(INSERT_LOT, lot.row()).scalar_one()
-        except IntegrityError:  # taken meanwhile by another request: this transaction is refused whole
-            raise ValidationError({"lot_code": _l("This product already has a lot with this code.")}) from None
+                     quantity=quantity, unit=unit, produced_on=day, id=-(len(self.pending_lots) + 1))
+        self.pending_lots.append(lot)
         self.lots[(product.gtin, code)] = self.new_lots[lot.id] = (lot, product.gtin)
         self.gtins[product.id] = product.gtin
         self.stock.stored[(lot.id, self.organization_id)] = Decimal(0)  # nobody holds any of it yet
@@ -240,17 +245,28 @@ class Ledger:
         self.statuses[lot.id] = safety.LotStatus(flags=[f for source in made_from for f in self.status(source).flags])
         return lot
 
+    def flag(self, lot, kind: str, details: dict) -> LotFlag:
+        """Flag a lot made in this transaction (written at flush, when the lot has its id)."""
+        flag = LotFlag(lot_id=0, kind=kind, details=details)
+        self.pending_flags.append((lot, flag))
+        self.status(lot).flags.append(flag)
+        return flag
+
     def checkpoint(self) -> tuple:
         """What an event about to be tried may change, so that a refused one leaves no trace in the ledger."""
-        return dict(self.stock.change), len(self.views), set(self.new_lot_keys)
+        return dict(self.stock.change), len(self.views), set(self.new_lot_keys), len(self.pending_lots)
 
     def restore(self, checkpoint: tuple) -> None:
-        change, views, keys = checkpoint
+        change, views, keys, lots = checkpoint
         self.stock.change.clear()
         self.stock.change.update(change)
         del self.views[views:]
         del self.event_lots[views:]
         self.new_lot_keys = keys
+        for lot in self.pending_lots[lots:]:
+            self.lots.pop((self.gtins[lot.product_id], lot.code), None)
+            self.new_lots.pop(lot.id, None)
+        del self.pending_lots[lots:]
 
     def flush(self) -> None:
         """Write the new events, their lots and the stock they move; an event recorded before refuses them all."""
@@ -259,6 +275,8 @@ class Ledger:
             raise ValidationError({"event": _l("The same event is given twice.")})
         self.session.flush()
         connection = self.session.connection()
+        self._insert_lots(connection)
+        self.session.flush()  # the flags of those lots
         try:
             self._insert_shipments(connection, [e.shipment for e in events if e.shipment and e.shipment.id is None])
             for event in events:
@@ -274,12 +292,43 @@ class Ledger:
             ids.update({h: i for i, h in connection.execute(select(Event.id, Event.hash_id).where(Event.hash_id.in_(hashes)))})
         for event in events:
             event.id = ids[event.hash_id]
-        rows = [{"event_id": event.id, "lot_id": lot_id, "role": role, "quantity": quantity, "unit": unit}
-                for event, lines in zip(events, self.event_lots) for role, lot_id, quantity, unit in lines]
+        rows = [{"event_id": event.id, "lot_id": lot.id, "role": role, "quantity": quantity, "unit": unit}
+                for event, lines in zip(events, self.event_lots) for role, lot, quantity, unit in lines]
         if rows:
             connection.execute(insert(EventLot.__table__), rows)
         self.views, self.event_lots = [], []
         self.stock.flush()
+
+    def _insert_lots(self, connection) -> None:
+        """Write the new lots in one statement, read their ids back by product and code, and put the real ids
+        where the stand-ins were: the lots themselves, the stock, the statuses, the flags."""
+        if not self.pending_lots:
+            return
+        try:
+            connection.execute(insert(Lot.__table__), [lot.row() for lot in self.pending_lots])
+        except IntegrityError:  # taken meanwhile by another request: this transaction is refused whole
+            raise ValidationError({"lot_code": _l("This product already has a lot with this code.")}) from None
+        real = {}
+        for start in range(0, len(self.pending_lots), 500):
+            chunk = self.pending_lots[start:start + 500]
+            for lot_id, product_id, code in connection.execute(
+                    select(Lot.id, Lot.product_id, Lot.code).where(Lot.product_id.in_({lot.product_id for lot in chunk}),
+                                                                   Lot.code.in_({lot.code for lot in chunk}))):
+                real[(product_id, code)] = lot_id
+        stand_in = {}
+        for lot in self.pending_lots:
+            stand_in[lot.id] = lot.id = real[(lot.product_id, lot.code)]
+        book = self.stock
+        book.stored = {(stand_in.get(lot_id, lot_id), org): q for (lot_id, org), q in book.stored.items()}
+        changes = {(stand_in.get(lot_id, lot_id), org): q for (lot_id, org), q in book.change.items()}
+        book.change.clear()
+        book.change.update(changes)
+        self.statuses = {stand_in.get(lot_id, lot_id): status for lot_id, status in self.statuses.items()}
+        self.new_lots = {stand_in.get(lot_id, lot_id): found for lot_id, found in self.new_lots.items()}
+        for lot, flag in self.pending_flags:
+            flag.lot_id = lot.id
+            self.session.add(flag)
+        self.pending_lots, self.pending_flags = [], []
 
     @staticmethod
     def _insert_shipments(connection, shipments: list) -> None:

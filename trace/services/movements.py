@@ -143,7 +143,7 @@ def open_container(session: Session, organization_id: int, parent_id: str) -> Ev
 
 def record_packing(ledger: Ledger, lot_id, data) -> Event:
     """Packing a lot into packages, optionally in a carton or pallet with an SSCC: an EPCIS AggregationEvent."""
-    found = ledger.lot_by_id(_id(lot_id))
+    found = ledger.lot_by_id(lot_id)
     if found is None:
         raise NotFound()
     lot, gtin = found
@@ -372,7 +372,7 @@ def shipments_for(session: Session, organization_id: int, incoming: bool = True,
 
 def record_destroying(ledger: Ledger, lot_id, data, flag: LotFlag | None = None) -> Event:
     """What is left of a lot (or part of it) destroyed: it leaves the stock for good."""
-    found = ledger.lot_by_id(_id(lot_id))
+    found = ledger.lot_by_id(lot_id)
     if found is None:
         raise NotFound()
     lot, gtin = found

@@ -308,9 +308,13 @@ def _flag_early_harvest(session: Session, lot: Lot, harvested: tuple, input_name
     if any(flag.kind == safety.PRE_HARVEST_INTERVAL and flag.resolution is None
            for flag in safety.flags_of(session, lot.id)):
         return
-    return safety.raise_flag(session, lot, safety.PRE_HARVEST_INTERVAL, details={
-        "harvest": local_datetime(*harvested).strftime("%d/%m/%Y %H:%M"), "input": input_name,
-        "end": local_datetime(end, harvested[1]).strftime("%d/%m/%Y %H:%M")})
+    safety.raise_flag(session, lot, safety.PRE_HARVEST_INTERVAL, details=early_harvest(harvested, input_name, end))
+
+
+def early_harvest(harvested: tuple, input_name: str, end) -> dict:
+    """What a pre-harvest flag says, worded in the reader's language when shown (safety.flag_reason)."""
+    return {"harvest": local_datetime(*harvested).strftime("%d/%m/%Y %H:%M"), "input": input_name,
+            "end": local_datetime(end, harvested[1]).strftime("%d/%m/%Y %H:%M")}
 
 
 def _not_before_start(r: Reader, batch: Batch, moment) -> None:
@@ -363,9 +367,8 @@ def record_harvest(ledger: Ledger, batch_id, data) -> Lot:
     withholding = max(filter(None, [ledger.withholding[batch.id], *pending]), default=None, key=lambda item: item[0])
     if withholding and moment[0] < withholding[0]:
         end, application = withholding
-        flag = _flag_early_harvest(session, lot, moment, application.details.get("input_name", ""), end)
-        if flag is not None:
-            ledger.status(lot).flags.append(flag)
+        input_name = application.details.get("input_name", "")
+        ledger.flag(lot, safety.PRE_HARVEST_INTERVAL, early_harvest(moment, input_name, end))
     return lot
 
 
