@@ -491,3 +491,25 @@ def test_fsma_spreadsheet_has_a_row_per_tracking_event_with_its_key_data(demo_cl
     assert "(01)08936049000034(10)TK-2611-01" in text and "TOM-A7" in text and "GAO-BH" not in text
     assert demo_client.get("/api/v1/reports/fsma204?from=2026-01-01&to=2028-01-01",
                            headers=processor).status_code == 422
+
+
+def test_destroying_a_flagged_lot_resolves_its_flag_but_not_what_was_made_from_it(demo_client, demo_app, rice):
+    r = demo_client.post("/api/v1/batches", headers=rice, json={
+        "site_id": ids(demo_client, rice, "sites")["Cánh đồng Phả Lễ"],
+        "product_id": ids(demo_client, rice, "products")["Thóc Bắc Hương tươi"], "code": "B-DES", "time": ago(60)})
+    batch = r.get_json()["id"]
+    demo_client.post(f"/api/v1/batches/{batch}/inputs", headers=rice, json={
+        "category": "pesticide", "input_name": "Carbendazim", "dose": "1", "dose_unit": "lít/ha",
+        "withholding_days": 14, "time": ago(5)})
+    gtin = demo_client.post(f"/api/v1/batches/{batch}/harvests", headers=rice, json={
+        "lot_code": "P-DES", "quantity": "800", "unit": "kg", "time": ago(1)}).get_json()["gtin"]
+    assert mill(demo_client, rice, [(gtin, "P-DES", "300")], "R-DES", "190", days_ago=0.8).status_code == 201
+    r = demo_client.post(f"/api/v1/lots/{gtin}/P-DES/destructions", headers=rice,
+                         json={"reason": "Tiêu hủy theo yêu cầu của phường", "time": ago(0.5)})
+    assert r.status_code == 201, r.get_json()
+    assert held(demo_app, "P-DES", RICE) == 0
+    with demo_app.app_context():
+        (flag,) = get_session().exec(select(LotFlag).join(Lot, Lot.id == LotFlag.lot_id).where(Lot.code == "P-DES")).all()
+    assert (flag.resolution, flag.resolution_reason) == ("destroyed", "Tiêu hủy theo yêu cầu của phường")
+    r = demo_client.post("/api/v1/lots/08936045000014/R-DES/labels", headers=rice, json={"count": 1})
+    assert r.status_code == 422 and "is flagged" in r.get_json()["errors"]["count"]

@@ -17,7 +17,7 @@ from ..models import (
     Product,
     Shipment,
 )
-from . import epcis
+from . import epcis, safety
 from .errors import NotFound, ValidationError
 from .events import NewShipment, clean, in_force, new_event
 from .gs1 import code_problem, gtin_problem
@@ -394,4 +394,11 @@ def record_destroying(ledger: Ledger, lot_id, data, flag: LotFlag | None = None)
     r.done()
     event = new_event(ledger.organization_id, "destroying", moment, ledger.user_id, lot.batch_id,
                       site.id if site else None, clean({"reason": reason}))
+    if ledger.stock.held(lot.id, ledger.organization_id) == 0 and lot.organization_id == ledger.organization_id \
+            and lot.id > 0:
+        # The maker destroyed all it held: a pre-harvest flag on the lot is resolved so; what was made from it
+        # before stays blocked.
+        for flag in safety.flags_of(ledger.session, lot.id):
+            if flag.resolution is None:
+                safety.mark_flag_destroyed(ledger.session, ledger.user_id, flag, reason)
     return ledger.record(event, [("observed", lot, gtin, quantity, lot.unit)])

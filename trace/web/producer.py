@@ -285,6 +285,8 @@ def stock():
     session = get_session()
 
     def call():
+        if request.form.get("form") == "unpacking":
+            return _record(movements.record_unpacking, request.form)
         data = {**request.form.to_dict(), "inputs": form_rows(request.form, "inputs", ("lot_id", "quantity", "unit")),
                 "outputs": form_rows(request.form, "outputs", ("product_id", "lot", "quantity", "unit"))}
         return _record(movements.record_transformation, data)
