@@ -272,8 +272,8 @@ def trace_json(result: Trace) -> dict:
     }
 
 
-def trace_tree(result: Trace) -> list:
-    """The trace as indented lines, the root first; a lot met again on its own path is marked, not followed."""
+def _graph(result: Trace) -> tuple:
+    """(lot id -> TracedLot, lot id -> [(next lot id, link)] in the trace's direction, lot id -> its shipments)."""
     by_id = {item.lot.id: item for item in result.lots}
     children = defaultdict(list)
     for link in result.links:
@@ -281,8 +281,14 @@ def trace_tree(result: Trace) -> list:
                          else (link.input_lot_id, link.output_lot_id))
         children[parent].append((child, link))
     shipped = defaultdict(list)
-    for shipment, received, line, lot, product, received_line in result.receipts:
+    for shipment, received, line, lot, _product, received_line in result.receipts:
         shipped[lot.id].append((shipment, received, line, received_line))
+    return by_id, children, shipped
+
+
+def trace_tree(result: Trace) -> list:
+    """The trace as indented lines, the root first; a lot met again on its own path is marked, not followed."""
+    by_id, children, shipped = _graph(result)
     lines = []
 
     def describe(item: TracedLot) -> str:
@@ -325,15 +331,7 @@ class Node:
 
 def tree(result: Trace) -> Node:
     """The trace as nested nodes, root first, for drawing."""
-    by_id = {item.lot.id: item for item in result.lots}
-    children = defaultdict(list)
-    for link in result.links:
-        parent, child = ((link.output_lot_id, link.input_lot_id) if result.direction == "back"
-                         else (link.input_lot_id, link.output_lot_id))
-        children[parent].append((child, link))
-    shipped = defaultdict(list)
-    for shipment, received, line, lot, _product, received_line in result.receipts:
-        shipped[lot.id].append((shipment, received, line, received_line))
+    by_id, children, shipped = _graph(result)
     applications = defaultdict(list)
     for event, _site, _lines, _shipment in result.events:
         if event.step == "input_application":

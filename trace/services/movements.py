@@ -21,7 +21,7 @@ from . import epcis, safety
 from .errors import NotFound, ValidationError
 from .events import NewShipment, clean, in_force, new_event
 from .gs1 import code_problem, gtin_problem
-from .ledger import Ledger, Line, plain_quantity
+from .ledger import Ledger, plain_quantity
 from .parse import Reader, local_datetime
 from .units import UNITS
 
@@ -39,12 +39,23 @@ def _not_before(r: Reader, moment, day: date, what: str, field: str = "time") ->
         r.errors.setdefault(field, _l("Before %(what)s (%(day)s).", what=what, day=day.strftime("%d/%m/%Y")))
 
 
-def _refuse_unsafe(ledger: Ledger, r: Reader, line: Line | None, index: int, name: str, refuse_flagged=True):
-    if line is None:
-        return
-    status = ledger.status(line.lot)
-    if status.recalled or (refuse_flagged and status.flagged):
-        r.errors.setdefault(f"{name}.{index}.lot", status.blocking_reason())
+def _held_lines(ledger: Ledger, r: Reader, name: str, action, moment, refuse_flagged: bool = True) -> list:
+    """The list field `name` of lots the organization holds, each taken from its stock: once each, not recalled
+    (nor flagged, where `refuse_flagged`), and made before the event."""
+    lines, seen = ledger.lines(r, name, lambda sub: ledger.held_line(sub, action)), set()
+    for index, line in enumerate(lines):
+        if line is None:
+            continue
+        if line.lot.id in seen:
+            r.errors.setdefault(f"{name}.{index}.lot", _l("This lot is listed twice."))
+        seen.add(line.lot.id)
+        status = ledger.status(line.lot)
+        if status.recalled or (refuse_flagged and status.flagged):
+            r.errors.setdefault(f"{name}.{index}.lot", status.blocking_reason())
+        _not_before(r, moment, line.lot.produced_on, _l("lot %(code)s was made", code=line.lot.code))
+    return lines
+
+
 
 
 # --- transformation ---
@@ -56,16 +67,7 @@ def record_transformation(ledger: Ledger, data) -> Event:
     site = ledger.owned_site(r)
     process = r.choice("process", PROCESSES)
     note = r.text("note", required=False, max_length=300)
-    inputs = ledger.lines(r, "inputs", lambda sub: ledger.held_line(sub, _l("consume")))
-    seen = set()
-    for index, line in enumerate(inputs):
-        if line is None:
-            continue
-        if line.lot.id in seen:
-            r.errors.setdefault(f"inputs.{index}.lot", _l("This lot is listed twice."))
-        seen.add(line.lot.id)
-        _refuse_unsafe(ledger, r, line, index, "inputs", refuse_flagged=False)
-        _not_before(r, moment, line.lot.produced_on, _l("lot %(code)s was made", code=line.lot.code))
+    inputs = _held_lines(ledger, r, "inputs", _l("consume"), moment, refuse_flagged=False)
     outputs = ledger.lines(r, "outputs", lambda sub: _output_line(ledger, sub))
     for index, output in enumerate(outputs):
         if output is None:
@@ -266,16 +268,7 @@ def record_shipping(ledger: Ledger, data) -> Event:
     reference = r.text("reference", max_length=60)
     site = ledger.owned_site(r)
     moment = r.moment("time", ledger.zone)
-    lines = ledger.lines(r, "lines", lambda sub: ledger.held_line(sub, _l("ship")))
-    seen = set()
-    for index, line in enumerate(lines):
-        if line is None:
-            continue
-        if line.lot.id in seen:
-            r.errors.setdefault(f"lines.{index}.lot", _l("This lot is listed twice."))
-        seen.add(line.lot.id)
-        _refuse_unsafe(ledger, r, line, index, "lines")
-        _not_before(r, moment, line.lot.produced_on, _l("lot %(code)s was made", code=line.lot.code))
+    lines = _held_lines(ledger, r, "lines", _l("ship"), moment)
     r.done()
     shipment = NewShipment(from_organization_id=ledger.organization_id, to_organization_id=receiver.id,
                            reference_type=reference_type, reference=reference)
