@@ -34,6 +34,12 @@ class Line:
     entered: dict  # what the user typed, when it differs (another unit, a factor)
 
 
+
+def short_of_stock(lot: Lot, held: Decimal, quantity: Decimal, action) -> str:
+    return _l("Only %(held)s %(unit)s of lot %(code)s is left; you cannot %(action)s %(quantity)s.",
+              held=plain_quantity(held), unit=lot.unit, code=lot.code, action=action,
+              quantity=plain_quantity(quantity))
+
 class Ledger:
     """One transaction's lots, stock and new events, for one organization and user."""
 
@@ -206,16 +212,20 @@ class Ledger:
         if amount is None:
             return None
         quantity, entered = amount
-        held = self.stock.held(lot.id, self.organization_id)
+        held = self.held_of(sub, lot)
         if held <= 0:
-            sub.errors["lot"] = _l("You hold none of lot %(code)s.", code=lot.code)
             return None
         if not self.stock.take(lot.id, self.organization_id, quantity):
-            sub.errors["quantity"] = _l("Only %(held)s %(unit)s of lot %(code)s is left; you cannot %(action)s "
-                                        "%(quantity)s.", held=plain_quantity(held), unit=lot.unit, code=lot.code,
-                                        action=action, quantity=plain_quantity(quantity))
+            sub.errors["quantity"] = short_of_stock(lot, held, quantity, action)
             return None
         return Line(lot, gtin, quantity, entered)
+
+    def held_of(self, r: Reader, lot: Lot) -> Decimal:
+        """What this organization holds of a lot; holding none of it is an error on `lot`."""
+        held = self.stock.held(lot.id, self.organization_id)
+        if held <= 0:
+            r.errors.setdefault("lot", _l("You hold none of lot %(code)s.", code=lot.code))
+        return held
 
     # --- writing ---
 

@@ -21,7 +21,7 @@ from . import epcis, safety
 from .errors import NotFound, ValidationError
 from .events import NewShipment, clean, in_force, new_event
 from .gs1 import code_problem, gtin_problem
-from .ledger import Ledger, plain_quantity
+from .ledger import Ledger, plain_quantity, short_of_stock
 from .parse import Reader, local_datetime
 from .units import UNITS
 
@@ -165,10 +165,7 @@ def record_packing(ledger: Ledger, lot_id, data) -> Event:
             r.errors["sscc"] = _l("This SSCC is already packed and not unpacked since.")
     moment = r.moment("time", ledger.zone)
     _not_before(r, moment, lot.produced_on, _l("the harvest"))
-    held = ledger.stock.held(lot.id, ledger.organization_id)
-    if held <= 0:
-        r.errors.setdefault("lot", _l("You hold none of lot %(code)s.", code=lot.code))
-    quantity = None
+    held = ledger.held_of(r, lot)
     if r.present("quantity"):
         amount = ledger.quantity_in(r, lot)
         quantity = amount[0] if amount else None
@@ -177,9 +174,7 @@ def record_packing(ledger: Ledger, lot_id, data) -> Event:
     else:
         quantity = held
     if quantity is not None and held > 0 and quantity > held:
-        r.errors.setdefault("quantity", _l("Only %(held)s %(unit)s of lot %(code)s is left; you cannot %(action)s "
-                                           "%(quantity)s.", held=plain_quantity(held), unit=lot.unit, code=lot.code,
-                                           action=_l("pack"), quantity=plain_quantity(quantity)))
+        r.errors.setdefault("quantity", short_of_stock(lot, held, quantity, _l("pack")))
     r.done()
     event = new_event(ledger.organization_id, "packing", moment, ledger.user_id, lot.batch_id,
                       site.id if site else _batch_site(ledger.session, lot), clean(details),
@@ -237,10 +232,7 @@ def record_storing(ledger: Ledger, data) -> Event:
     found = ledger.lot_reference(r)
     if found is not None:
         lot, gtin = found
-        held = ledger.stock.held(lot.id, ledger.organization_id)
-        if held <= 0:
-            r.errors.setdefault("lot", _l("You hold none of lot %(code)s.", code=lot.code))
-        line = (lot, gtin, held)
+        line = (lot, gtin, ledger.held_of(r, lot))
     site = ledger.owned_site(r, required=True)
     temperature = r.decimal("temperature_c", required=False, places=1, maximum=100, signed=True)
     cooling = str(r.data.get("cooling", "")).lower() in ("1", "true", "on", "yes")
@@ -371,17 +363,13 @@ def record_destroying(ledger: Ledger, lot_id, data, flag: LotFlag | None = None)
     lot, gtin = found
     r = Reader(data)
     reason = r.text("reason", max_length=300)
-    held = ledger.stock.held(lot.id, ledger.organization_id)
-    if held <= 0:
-        r.errors.setdefault("lot", _l("You hold none of lot %(code)s.", code=lot.code))
+    held = ledger.held_of(r, lot)
     quantity = held
     if r.present("quantity"):
         amount = ledger.quantity_in(r, lot)
         quantity = amount[0] if amount else None
     if quantity is not None and held > 0 and not ledger.stock.take(lot.id, ledger.organization_id, quantity):
-        r.errors.setdefault("quantity", _l("Only %(held)s %(unit)s of lot %(code)s is left; you cannot %(action)s "
-                                           "%(quantity)s.", held=plain_quantity(held), unit=lot.unit, code=lot.code,
-                                           action=_l("destroy"), quantity=plain_quantity(quantity)))
+        r.errors.setdefault("quantity", short_of_stock(lot, held, quantity, _l("destroy")))
     site = ledger.owned_site(r)
     moment = r.moment("time", ledger.zone)
     r.done()
