@@ -249,3 +249,7 @@ def test_an_error_declaration_captured_cancels_the_shipment(demo_client, demo_ap
     assert event["errorDeclaration"]["reason"] == "did_not_occur"
     assert event["errorDeclaration"]["tn:reason"] == "Xe hỏng, hàng chưa đi"
     assert schema_errors(exported) == []
+    # The lot's chain exported carries it too, declared erroneous, so that a partner who had it sets it aside.
+    chain = demo_client.get("/api/v1/epcis/events?gtin=08936045000014&lot=GAO-BH-2610A&direction=forward",
+                            headers=rice).get_json()
+    assert [e["eventID"] for e in chain["epcisBody"]["eventList"] if e.get("errorDeclaration")] == [event["eventID"]]

@@ -221,6 +221,58 @@ def test_trace_is_refused_to_an_organization_outside_the_chain(demo_client, demo
     assert demo_client.get("/api/v1/lots/08936045000014/NO-SUCH/trace", headers=veg).status_code == 404
 
 
+def test_a_chain_shows_the_way_the_goods_went_and_no_other_buyer(demo_client, demo_app, rice):
+    """The cooperative sells some paddy to the outlet, mills the rest and ships the rice to two shops (none of
+    it received yet): each shop's trace shows its own delivery, never the other's nor the paddy sale."""
+    market, outlet = token_for(demo_app, "sieuthi@demo.vn"), token_for(demo_app, "dulich@demo.vn")
+    inspector = token_for(demo_app, "kiemtra@demo.vn")
+    paddy = harvest_lot(demo_client, rice, "P-SIDE", days_ago=3)
+
+    def ship(gtin, code, quantity, to, reference):
+        r = demo_client.post("/api/v1/shipments", headers=rice, json={
+            "to_organization_id": org_id(demo_app, to), "reference": reference, "time": ago(0.5),
+            "lines": [{"gtin": gtin, "lot": code, "quantity": quantity}]})
+        assert r.status_code == 201, r.get_json()
+
+    ship(paddy["gtin"], "P-SIDE", "100", "dulich@demo.vn", "SECRET-INV-77")
+    assert mill(demo_client, rice, [(paddy["gtin"], "P-SIDE", "900")], "R-SIDE", "600").status_code == 201
+    ship("08936045000014", "R-SIDE", "200", "sieuthi@demo.vn", "PXK-SIDE-1")
+    ship("08936045000014", "R-SIDE", "100", "dulich@demo.vn", "PXK-SIDE-2")
+    path = "/api/v1/lots/08936045000014/R-SIDE/trace?direction="
+
+    def seen(token, direction):
+        r = demo_client.get(path + direction, headers=token)
+        assert r.status_code == 200, r.get_json()
+        trace = r.get_json()
+        references = sorted(e["reference"]["number"] for e in trace["events"] if "reference" in e)
+        receipts = sorted(r["reference"]["number"] for o in trace["organizations"] for r in o["received"])
+        return references, receipts
+
+    assert seen(rice, "back") == (["PXK-SIDE-1", "PXK-SIDE-2"], [])
+    assert seen(inspector, "back") == (["PXK-SIDE-1", "PXK-SIDE-2"], [])
+    assert seen(market, "back") == (["PXK-SIDE-1"], [])
+    assert seen(outlet, "back") == (["PXK-SIDE-2"], [])
+    assert seen(market, "forward") == (["PXK-SIDE-1"], ["PXK-SIDE-1"])
+    assert seen(rice, "forward") == (["PXK-SIDE-1", "PXK-SIDE-2"], ["PXK-SIDE-1", "PXK-SIDE-2"])
+    document = demo_client.get("/api/v1/epcis/events?gtin=08936045000014&lot=R-SIDE", headers=market).get_json()
+    shipping = [e for e in document["epcisBody"]["eventList"] if e["bizStep"] == "shipping"]
+    assert [[t["bizTransaction"].rsplit(":", 1)[1] for t in e["bizTransactionList"]] for e in shipping] == [["PXK-SIDE-1"]]
+    assert "SECRET-INV-77" not in str(document) and "PXK-SIDE-2" not in str(document)
+    # Trace forward from the paddy: the cooperative sees the sale, the milling and the rice's deliveries; the
+    # outlet, which bought 100 kg of it, sees its own purchase only, not the rice or the supermarket.
+    assert seen_paddy(demo_client, rice, paddy["gtin"]) == (["PXK-SIDE-1", "PXK-SIDE-2", "SECRET-INV-77"],
+                                                           ["P-SIDE", "R-SIDE"])
+    assert seen_paddy(demo_client, outlet, paddy["gtin"]) == (["SECRET-INV-77"], ["P-SIDE"])
+
+
+def seen_paddy(client, token, gtin):
+    r = client.get(f"/api/v1/lots/{gtin}/P-SIDE/trace?direction=forward", headers=token)
+    assert r.status_code == 200, r.get_json()
+    trace = r.get_json()
+    return (sorted(r["reference"]["number"] for o in trace["organizations"] for r in o["received"]),
+            sorted(lot["lot"] for lot in trace["lots"]))
+
+
 def test_a_cycle_in_bad_data_ends_the_trace(demo_app, demo_client):
     """Two lots each recorded as made from the other, written straight into the database."""
     with demo_app.app_context():

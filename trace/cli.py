@@ -224,11 +224,11 @@ def epcis_export(gtin_or_url: str, lot_code: str | None, direction: str, out: Pa
     """Write the events of a lot and its chain (back or forward) as an EPCISDocument."""
     with session_scope(_engine()) as session:
         lot = _find_lot(session, gtin_or_url, lot_code)
-        ids = lineage.reachable(session, [lot.id], direction)
-        events = epcis.select_events(session, lot_ids=ids, limit=1_000_000)
+        result = lineage.trace(session, lot, direction)
+        events = epcis.select_events(session, event_ids=result.event_ids(), limit=1_000_000)
         document = epcis.document(epcis.export_events(session, events))
     out.write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
-    click.echo(f"Wrote {len(events)} events of {len(ids)} lots to {out}.")
+    click.echo(f"Wrote {len(events)} events of {len(result.lots)} lots to {out}.")
 
 
 @epcis_group.command("hash")
@@ -281,7 +281,7 @@ def report_command(gtin_or_url, lot_code, direction, start, end, out: Path):
     with session_scope(_engine()) as session:
         if gtin_or_url:
             lot = _find_lot(session, gtin_or_url, lot_code)
-            history, title = reports.events_for_lot(session, lot, direction), f"{lot.code} ({direction})"
+            history, title = lineage.trace(session, lot, direction).events, f"{lot.code} ({direction})"
         elif start and end:
             history = reports.events_between(session, start.date(), end.date(), current_app.config["TRACE_TIMEZONE"], None)
             title = f"{start.date()} – {end.date()}"

@@ -13,7 +13,7 @@ from urllib.parse import quote, unquote
 from sqlmodel import Session, select
 
 from ..models import Batch, Event, EventLot, Lot, Organization, Product, Shipment
-from . import event_hash, lineage
+from . import event_hash
 from .events import CBV_DISPOSITION, CBV_STEP, ERROR_DECLARATION
 from .parse import local_datetime
 from .units import UNECE, plain
@@ -234,15 +234,13 @@ def backfill_hash_ids(session: Session) -> int:
 
 # --- queries ---
 
-def select_events(session: Session, *, lot_ids=None, organization_id: int | None = None, since=None, until=None,
+def select_events(session: Session, *, event_ids=None, organization_id: int | None = None, since=None, until=None,
                   biz_step: str | None = None, after_id: int | None = None, limit: int = 1000) -> list:
-    """Recorded events (their corrections travel with them), oldest first; by lots, organization, time, step."""
+    """Recorded events (their corrections travel with them), oldest first; among given ones (a traced
+    chain's), by organization, time, step."""
     query = select(Event).where(Event.step != ERROR_DECLARATION)
-    if lot_ids is not None:
-        batch_ids = session.exec(select(Lot.batch_id).where(Lot.id.in_(lot_ids), Lot.batch_id.is_not(None))).all()
-        made_here = select(EventLot.event_id).where(EventLot.role == "output", EventLot.lot_id.in_(lot_ids))
-        query = query.where(Event.id.in_(lineage.event_ids(session, lot_ids, batch_ids)),
-                            (Event.step != "transformation") | Event.id.in_(made_here))  # as lineage.lot_history
+    if event_ids is not None:
+        query = query.where(Event.id.in_(event_ids))
     if organization_id is not None:
         query = query.where(Event.organization_id == organization_id)
     if since is not None:
@@ -253,5 +251,5 @@ def select_events(session: Session, *, lot_ids=None, organization_id: int | None
         query = query.where(Event.biz_step == (biz_step if ":" in biz_step else CBV_STEP + biz_step))
     if after_id is not None:
         query = query.where(Event.id > after_id)
-    order = (Event.event_time, Event.id) if lot_ids is not None else (Event.id,)
+    order = (Event.event_time, Event.id) if event_ids is not None else (Event.id,)
     return session.exec(query.order_by(*order).limit(limit)).all()

@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, text
 from sqlmodel import Session, select
 
 from ..models import Batch, Event, EventLot, Lot, Organization, Product, Shipment, Site
-from .events import in_force
+from .events import ERROR_DECLARATION, corrections_of, in_force
 from .parse import local_datetime
 
 WALKS = {"back": ("output", "input"), "forward": ("input", "output")}
@@ -108,6 +108,12 @@ class Trace:
     events: list  # (event, site, [(EventLot, Lot, Product)], shipment)
     organizations: dict  # id -> Organization
     receipts: list = field(default_factory=list)  # as shipments_of() gives them
+    withdrawn: list = field(default_factory=list)  # Events of the chain declared erroneous
+
+    def event_ids(self) -> list:
+        """Every event of the chain, those declared erroneous included (an EPCIS export carries them with
+        their error declarations, so that a partner who had them can set them aside)."""
+        return [event.id for event, *_ in self.events] + [event.id for event in self.withdrawn]
 
     @property
     def lot_ids(self) -> set:
@@ -117,22 +123,37 @@ class Trace:
         """Organizations with a part in the chain: owners, those who recorded its events, shippers and receivers."""
         parties = {item.lot.organization_id for item in self.lots}
         parties |= {event.organization_id for event, *_ in self.events}
-        for shipment, *_ in self.receipts:
+        for shipment in [entry[3] for entry in self.events if entry[3] is not None] + [row[0] for row in self.receipts]:
             parties |= {shipment.from_organization_id, shipment.to_organization_id}
         return parties
 
 
-def trace(session: Session, lot: Lot, direction: str) -> Trace:
+def trace(session: Session, lot: Lot, direction: str, viewer_id: int | None = None) -> Trace:
+    """The chain of a lot as `viewer_id`'s organization may see it (None: an inspector or the operator).
+
+    What one organization did with a lot outside this chain (a sale of the same paddy to someone else, that
+    buyer's own records) is not part of it: see `custody`."""
     ids = reachable(session, [lot.id], direction)
     links = links_among(session, ids, direction)
-    depth = depths(lot.id, links, direction)
     rows = session.exec(
         select(Lot, Product, Organization).join(Product, Product.id == Lot.product_id)
         .join(Organization, Organization.id == Lot.organization_id).where(Lot.id.in_(ids))).all()
+    owners = {lot_.id: lot_.organization_id for lot_, _, _ in rows}
+    history = lot_history(session, ids, {lot_.batch_id for lot_, _, _ in rows if lot_.batch_id}, withdrawn=True)
+    voided = corrections_of(session, [event.id for event, *_ in history])
+    shipped = shipments_of(session, ids)
+    makers = {event.id: event.organization_id for event, *_ in history if event.step == "transformation"}
+    held, links = custody(lot.id, direction, viewer_id, owners, links, makers, shipped)
+    rows = [row for row in rows if row[0].id in held]
+    chain = [entry for entry in history if _in_chain(entry, held, {link.event_id for link in links})]
+    events = [entry for entry in chain if entry[0].id not in voided]
+    receipts = [row for row in shipped if row[3].id in held and
+                {row[0].from_organization_id, row[0].to_organization_id} <= held[row[3].id]] \
+        if direction == "forward" else []
+    depth = depths(lot.id, links, direction)
     batch_sites = dict(session.exec(
         select(Batch.id, Site).join(Site, Site.id == Batch.site_id)
         .where(Batch.id.in_({lot_.batch_id for lot_, _, _ in rows if lot_.batch_id}))).all())
-    events = lot_history(session, ids, {lot_.batch_id for lot_, _, _ in rows if lot_.batch_id})
     made_at = {}
     for event, site, lines, _ in events:
         if event.step == "transformation":
@@ -142,16 +163,95 @@ def trace(session: Session, lot: Lot, direction: str) -> Trace:
     lots = sorted((TracedLot(lot_, product, owner, batch_sites.get(lot_.batch_id) or made_at.get(lot_.id),
                              depth.get(lot_.id, 0)) for lot_, product, owner in rows),
                   key=lambda item: (item.depth, item.product.name_vi, item.lot.code))
-    organizations = {owner.id: owner for _, _, owner in rows}
-    receipts = shipments_of(session, ids) if direction == "forward" else []
-    wanted = {event.organization_id for event, *_ in events}
-    for shipment, *_ in receipts:
-        wanted |= {shipment.from_organization_id, shipment.to_organization_id}
-    missing = wanted - organizations.keys()
+    result = Trace(direction, next(item for item in lots if item.lot.id == lot.id), lots, links, events,
+                   {owner.id: owner for _, _, owner in rows}, receipts,
+                   withdrawn=[entry[0] for entry in chain if entry[0].id in voided])
+    missing = result.parties() - result.organizations.keys()
     if missing:
-        organizations.update({o.id: o for o in session.exec(select(Organization).where(Organization.id.in_(missing)))})
-    root = next(item for item in lots if item.lot.id == lot.id)
-    return Trace(direction, root, lots, links, events, organizations, receipts)
+        result.organizations.update(
+            {o.id: o for o in session.exec(select(Organization).where(Organization.id.in_(missing)))})
+    return result
+
+
+def custody(root_id: int, direction: str, viewer_id: int | None, owners: dict, links: list, makers: dict,
+            shipped: list) -> tuple:
+    """(lot id -> the organizations whose handling of it belongs to the chain, the links kept).
+
+    A lot's custody runs along its shipments from its maker. Going back, a source lot's custody is the way
+    it went from its maker to whoever transformed it into the chain. The root's is all of it for its
+    maker and inspectors, and for anyone else the way to them (and, forward, on from them). Going forward,
+    only what was made by an organization in custody of the lot it was made from is followed: for a viewer
+    who is not the root's maker, by that viewer or those it passed the lot on to."""
+    moves = defaultdict(list)
+    for shipment, _received, _line, lot_, *_ in shipped:
+        moves[lot_.id].append((shipment.from_organization_id, shipment.to_organization_id))
+
+    def ahead(lot_id: int, starts: set) -> set:
+        found, queue = set(starts), deque(starts)
+        while queue:
+            here = queue.popleft()
+            for sender, receiver in moves[lot_id]:
+                if sender == here and receiver not in found:
+                    found.add(receiver)
+                    queue.append(receiver)
+        return found
+
+    def way_to(lot_id: int, targets: set) -> set:
+        """The maker, and those on a way from it to one of the targets."""
+        reached = ahead(lot_id, {owners[lot_id]})
+        found = set(targets) & reached
+        queue = deque(found)
+        while queue:
+            here = queue.popleft()
+            for sender, receiver in moves[lot_id]:
+                if receiver == here and sender in reached and sender not in found:
+                    found.add(sender)
+                    queue.append(sender)
+        return found | {owners[lot_id]}
+
+    everyone = ahead(root_id, {owners[root_id]})
+    if viewer_id is None or viewer_id == owners[root_id]:
+        held, onward = {root_id: everyone}, everyone
+    elif viewer_id in everyone:
+        onward = ahead(root_id, {viewer_id}) if direction == "forward" else set()
+        held = {root_id: way_to(root_id, {viewer_id}) | onward}
+    else:
+        held, onward = {root_id: {owners[root_id]}}, set()
+    if direction == "back":
+        consumers = defaultdict(set)
+        for link in links:
+            consumers[link.input_lot_id].add(makers.get(link.event_id))
+        for lot_id in owners:
+            if lot_id != root_id:
+                held[lot_id] = way_to(lot_id, consumers[lot_id])
+        return held, links
+    kept, following = [], defaultdict(list)
+    for link in links:
+        following[link.input_lot_id].append(link)
+    queue = deque([root_id])
+    while queue:
+        lot_id = queue.popleft()
+        for link in following[lot_id]:
+            if makers.get(link.event_id) in (onward if lot_id == root_id else held[lot_id]):
+                kept.append(link)
+                if link.output_lot_id not in held:
+                    held[link.output_lot_id] = ahead(link.output_lot_id, {owners[link.output_lot_id]})
+                    queue.append(link.output_lot_id)
+    return held, kept
+
+
+def _in_chain(entry: tuple, held: dict, kept_links: set) -> bool:
+    """An event belongs to the chain when it made or used a lot of it along a kept link, or was recorded by an
+    organization in custody of one of its lots (both ends of a shipment in custody)."""
+    event, _site, lines, shipment = entry
+    if event.step == "transformation":
+        return event.id in kept_links or any(line.role == "output" and line.lot_id in held for line, _, _ in lines)
+    if not lines:
+        return True  # field work on the batch a lot of the chain was harvested from
+    parties = {event.organization_id}
+    if shipment is not None:
+        parties |= {shipment.from_organization_id, shipment.to_organization_id}
+    return any(parties <= held.get(line.lot_id, set()) for line, _, _ in lines)
 
 
 def event_ids(session: Session, lot_ids, batch_ids) -> list:
@@ -165,14 +265,15 @@ def event_ids(session: Session, lot_ids, batch_ids) -> list:
     return sorted(found)
 
 
-def lot_history(session: Session, lot_ids: set, batch_ids: set) -> list:
-    """Events in force that touched the lots or the batches they were harvested from, oldest first:
-    (event, site, [(EventLot, Lot, Product)], shipment)."""
+def lot_history(session: Session, lot_ids: set, batch_ids: set, withdrawn: bool = False) -> list:
+    """Events in force (and, if `withdrawn`, those declared erroneous) that touched the lots or the batches
+    they were harvested from, oldest first: (event, site, [(EventLot, Lot, Product)], shipment)."""
     if not lot_ids and not batch_ids:
         return []
+    recorded = Event.step != ERROR_DECLARATION if withdrawn else in_force()
     rows = session.exec(select(Event, Site, Shipment).outerjoin(Site, Site.id == Event.site_id)
                         .outerjoin(Shipment, Shipment.id == Event.shipment_id)
-                        .where(Event.id.in_(event_ids(session, lot_ids, batch_ids)), in_force())
+                        .where(Event.id.in_(event_ids(session, lot_ids, batch_ids)), recorded)
                         .order_by(Event.event_time, Event.id)).all()
     lines = defaultdict(list)
     if rows:

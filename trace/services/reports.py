@@ -41,12 +41,6 @@ COLUMNS = [
 ROLES = {"input": "đầu vào / input", "output": "đầu ra / output", "observed": ""}
 
 
-def events_for_lot(session: Session, lot: Lot, direction: str) -> list:
-    ids = lineage.reachable(session, [lot.id], direction)
-    batches = set(session.exec(select(Lot.batch_id).where(Lot.id.in_(ids), Lot.batch_id.is_not(None))).all())
-    return lineage.lot_history(session, ids, batches)
-
-
 def events_between(session: Session, start: date, end: date, zone: str, organization_id: int | None) -> list:
     """Events in force from `start` to `end` (local days, both included), of one organization or all."""
     tz = ZoneInfo(zone)

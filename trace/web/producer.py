@@ -263,8 +263,8 @@ def _direction() -> str:
 def lot_epcis(lot_id: int):
     """The lot's chain as an EPCIS 2.0 document, to hand to a buyer or an authority."""
     item, session = _visible_lot(lot_id), get_session()
-    ids = trace_context(item, _direction(), "", None)["result"].lot_ids
-    document = epcis.document(epcis.export_events(session, epcis.select_events(session, lot_ids=ids, limit=100_000)))
+    ids = trace_context(item, _direction(), "", None)["result"].event_ids()
+    document = epcis.document(epcis.export_events(session, epcis.select_events(session, event_ids=ids, limit=100_000)))
     return Response(json.dumps(document, ensure_ascii=False, indent=1), mimetype="application/ld+json", headers={
         "Content-Disposition": f'attachment; filename="epcis-{item.code.replace("/", "_")}.jsonld"'})
 
@@ -272,8 +272,7 @@ def lot_epcis(lot_id: int):
 @bp.route("/lots/<id:lot_id>/fsma204.xlsx")
 def lot_fsma(lot_id: int):
     item, session = _visible_lot(lot_id), get_session()
-    trace_context(item, _direction(), "", None)  # refuses a lot outside the producer's chains
-    rows = reports.cte_rows(session, reports.events_for_lot(session, item, _direction()))
+    rows = reports.cte_rows(session, trace_context(item, _direction(), "", None)["result"].events)
     return Response(reports.spreadsheet_xlsx(rows, f"{item.code} ({_direction()})"),
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", headers={
                         "Content-Disposition": f'attachment; filename="fsma204-{item.code.replace("/", "_")}.xlsx"'})

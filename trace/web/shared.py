@@ -73,8 +73,9 @@ def receive_page(shipment_id: int, back_url: str, call):
 
 def trace_context(lot, direction: str, lot_url: str, direction_url) -> dict:
     session = get_session()
-    result = lineage.trace(session, lot, direction)
-    if current_user.role != "inspector" and current_user.organization_id not in result.parties():
+    viewer = None if current_user.role == "inspector" else current_user.organization_id
+    result = lineage.trace(session, lot, direction, viewer)
+    if viewer is not None and viewer not in result.parties():
         abort(404)
     return {"result": result, "root": lineage.tree(result), "direction": direction, "lot_url": lot_url,
             "direction_url": direction_url, "organizations": result.organizations,
