@@ -4,7 +4,7 @@ import copy
 import json
 from pathlib import Path
 from trace.db import get_session
-from trace.models import Shipment
+from trace.models import Lot, LotFlag, Shipment
 from trace.services import epcis, event_hash
 
 import jsonschema
@@ -195,6 +195,32 @@ def test_capture_records_a_chain_as_if_entered_by_hand_and_only_once(demo_client
     trace = demo_client.get(f"/api/v1/lots/{PADDY}/CAP-P1/trace?direction=forward", headers=rice).get_json()
     assert [(o["name"], o["received"][0]["quantity"]) for o in trace["organizations"] if o["received"]] == [
         ("Siêu thị Nông sản sạch Thủy Nguyên", "480")]
+
+
+def spraying_event(batch: str, name: str, withholding_days: int, time: str) -> dict:
+    return {"type": "ObjectEvent", "eventTime": time, "eventTimeZoneOffset": "+07:00", "epcList": [],
+            "action": "OBSERVE", "bizStep": "urn:thuynguyen-trace:bizstep:input_application", "tn:batch": batch,
+            "tn:category": "pesticide", "tn:input_name": name, "tn:dose": "1", "tn:dose_unit": "lít/ha",
+            "tn:withholding_days": withholding_days}
+
+
+@pytest.mark.parametrize("spray_first", [True, False], ids=["spray-first", "harvest-first"])
+def test_a_harvest_captured_inside_a_pre_harvest_interval_is_flagged_whatever_the_order(demo_client, demo_app,
+                                                                                         spray_first):
+    """A document may list the spraying after the harvest it preceded: the lot is flagged all the same."""
+    rice = token_for(demo_app, "htx.lua@demo.vn")
+    harvest = harvest_event("THOC-PA-V2", PADDY, "CAP-PHI", 900, at(1))
+    spray = spraying_event("THOC-PA-V2", "Hexaconazole 5SC", 14, at(3))
+    r = demo_client.post("/api/v1/epcis/capture", headers=rice,
+                         json=document_of(*([spray, harvest] if spray_first else [harvest, spray])))
+    assert r.status_code == 201, r.get_json()
+    r = demo_client.post(f"/api/v1/lots/{PADDY}/CAP-PHI/labels", headers=rice, json={"count": 1})
+    assert r.status_code == 422
+    assert "Hexaconazole 5SC" in r.get_json()["errors"]["count"]
+    with demo_app.app_context():
+        flags = get_session().exec(select(LotFlag.kind).join(Lot, Lot.id == LotFlag.lot_id)
+                                   .where(Lot.code == "CAP-PHI")).all()
+    assert flags == ["pre_harvest_interval"]
 
 
 def test_capture_lists_every_problem_and_writes_nothing(demo_client, demo_app):

@@ -396,6 +396,35 @@ def test_a_harvest_inside_a_pre_harvest_interval_blocks_labels_of_everything_mad
                             json={"count": 1}).status_code == 201
 
 
+def test_only_an_interval_running_at_the_harvest_flags_it(demo_client, demo_app, rice):
+    """A crop picked more than once: a spray after one picking, or one whose interval has run out, says
+    nothing of that picking."""
+    r = demo_client.post("/api/v1/batches", headers=rice, json={
+        "site_id": ids(demo_client, rice, "sites")["Cánh đồng Phả Lễ"],
+        "product_id": ids(demo_client, rice, "products")["Thóc Bắc Hương tươi"], "code": "B-PICKS", "time": ago(90)})
+    batch = r.get_json()["id"]
+
+    def spray(name, days_ago, withholding):
+        assert demo_client.post(f"/api/v1/batches/{batch}/inputs", headers=rice, json={
+            "category": "pesticide", "input_name": name, "dose": "1", "dose_unit": "lít/ha",
+            "withholding_days": withholding, "time": ago(days_ago)}).status_code == 201
+
+    def pick(code, days_ago):
+        assert demo_client.post(f"/api/v1/batches/{batch}/harvests", headers=rice, json={
+            "lot_code": code, "quantity": "100", "unit": "kg", "time": ago(days_ago)}).status_code == 201
+
+    spray("Early spray", 60, 7)  # runs out 53 days ago
+    spray("Late spray", 10, 14)  # runs until 4 days from now
+    pick("PICK-40", 40)  # between the two: neither runs then
+    pick("PICK-5", 5)  # inside the late spray's interval
+    spray("Long spray", 50, 47)  # entered last, runs from 50 to 3 days ago: takes in both pickings
+    with demo_app.app_context():
+        flags = sorted((code, details["input"]) for code, details in get_session().exec(
+            select(Lot.code, LotFlag.details).join(LotFlag, LotFlag.lot_id == Lot.id)
+            .where(Lot.code.in_(["PICK-40", "PICK-5"]))).all())
+    assert flags == [("PICK-40", "Long spray"), ("PICK-5", "Late spray")]
+
+
 def test_a_late_entered_pesticide_flags_a_labelled_lot_and_its_scan_says_so(demo_client, demo_app, rice):
     paddy = harvest_lot(demo_client, rice, "P-LATE", days_ago=2)
     label = demo_client.post(f"/api/v1/lots/{paddy['gtin']}/P-LATE/labels", headers=rice, json={"count": 1}).get_json()

@@ -283,7 +283,7 @@ class EventReader:
             self.batches.update({batch.code: batch for batch in self.session.exec(select(Batch).where(
                 Batch.organization_id == self.ledger.organization_id, Batch.code.in_(chunk))).all()})
             found = [batch.id for batch in self.batches.values() if batch is not None and batch.code in chunk]
-            self.ledger.withholding.update(recording.withholding_ends(self.session, found))
+            self.ledger.preload_withholding(found)
 
     def batch(self, fields: dict) -> Batch:
         code = str(fields.get("batch") or "")

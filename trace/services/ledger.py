@@ -7,7 +7,7 @@ EPCIS capture uses one Ledger for a whole document, so a document is recorded as
 entered by hand, one after the other, all or nothing.
 """
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from ..models import MAX_ID, Batch, Event, EventLot, Lot, LotFlag, Organization, Product, Shipment, Site, utcnow
 from . import epcis, safety
 from .errors import ValidationError
-from .events import NewEvent, NewShipment
+from .events import NewEvent, NewShipment, in_force
 from .gs1 import code_problem, gtin_problem
 from .parse import Reader
 from .stock import StockBook
@@ -59,8 +59,8 @@ class Ledger:
         self.pending_lots = []  # NewLots not written yet, each with a negative stand-in id
         self.pending_flags = []  # (lot, LotFlag) for lots not written yet
         self.rows = {}  # (model, id) -> row, for get()
-        self.withholding = {}  # batch id -> when its last pre-harvest interval ends, and the input
-        self.pending_inputs = {}  # batch id -> input applications recorded in this transaction
+        self.withholding = {}  # batch id -> its pre-harvest intervals: [(start, end, input Event)]
+        self.pending_harvests = {}  # batch id -> [(moment, Lot)] harvested in this transaction
         self.views = []  # EventViews of the events recorded, written at flush
         self.event_lots = []  # for each, (role, lot id, quantity, unit)
 
@@ -255,10 +255,31 @@ class Ledger:
         self.statuses[lot.id] = safety.LotStatus(flags=[f for source in made_from for f in self.status(source).flags])
         return lot
 
+    def withholding_periods(self, batch_id: int) -> list:
+        """The batch's pre-harvest intervals and withdrawal periods, those recorded in this transaction included:
+        [(start, end in UTC, the input)]."""
+        if batch_id not in self.withholding:
+            self.preload_withholding([batch_id])
+        return self.withholding[batch_id]
+
+    def preload_withholding(self, batch_ids) -> None:
+        periods = {batch_id: [] for batch_id in batch_ids if batch_id not in self.withholding}
+        if not periods:
+            return
+        for event in self.session.exec(select(Event).where(Event.batch_id.in_(list(periods)),
+                                                           Event.step == "input_application", in_force())).all():
+            days = int(event.details.get("withholding_days", 0))
+            if days:
+                periods[event.batch_id].append((event.event_time, event.event_time + timedelta(days=days), event))
+        self.withholding.update(periods)
+
     def flag(self, lot, kind: str, details: dict) -> LotFlag:
-        """Flag a lot made in this transaction (written at flush, when the lot has its id)."""
-        flag = LotFlag(lot_id=0, kind=kind, details=details)
-        self.pending_flags.append((lot, flag))
+        """Flag a lot; one made in this transaction is flagged at flush, when it has its id."""
+        if lot.id > 0:
+            flag = safety.raise_flag(self.session, lot, kind, details=details)
+        else:
+            flag = LotFlag(lot_id=0, kind=kind, details=details)
+            self.pending_flags.append((lot, flag))
         self.status(lot).flags.append(flag)
         return flag
 

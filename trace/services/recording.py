@@ -289,26 +289,24 @@ def record_input(ledger: Ledger, batch_id, data) -> Event:
     event = new_event(ledger.organization_id, "input_application", moment, ledger.user_id, batch.id, batch.site_id,
                       clean(details))
     ledger.record(event, [], batch_code=batch.code)
-    ledger.pending_inputs.setdefault(batch.id, []).append(event)
     if details["withholding_days"]:
-        # Entered late: a harvest already recorded inside this interval gets its lot flagged now.
         end = moment[0] + timedelta(days=details["withholding_days"])
+        ledger.withholding_periods(batch.id).append((moment[0], end, event))
+        # Entered late, or after the harvest in the same document: a harvest inside this interval gets its lot
+        # flagged now.
         with ledger.session.no_autoflush:
             harvests = ledger.session.exec(
                 select(Event, Lot).join(EventLot, EventLot.event_id == Event.id).join(Lot, Lot.id == EventLot.lot_id)
                 .where(Event.batch_id == batch.id, Event.step == "harvest", in_force(),
                        Event.event_time >= moment[0], Event.event_time < end)).all()
-        for harvest, lot in harvests:
-            _flag_early_harvest(ledger.session, lot, (harvest.event_time, harvest.event_time_zone_offset),
-                                details["input_name"], end)
+        harvested = [((harvest.event_time, harvest.event_time_zone_offset), lot) for harvest, lot in harvests]
+        harvested += [(when, lot) for when, lot in ledger.pending_harvests.get(batch.id, [])
+                      if moment[0] <= when[0] < end]
+        for when, lot in harvested:
+            if not any(flag.kind == safety.PRE_HARVEST_INTERVAL and flag.resolution is None
+                       for flag in ledger.status(lot).flags):
+                ledger.flag(lot, safety.PRE_HARVEST_INTERVAL, early_harvest(when, details["input_name"], end))
     return event
-
-
-def _flag_early_harvest(session: Session, lot: Lot, harvested: tuple, input_name: str, end):
-    if any(flag.kind == safety.PRE_HARVEST_INTERVAL and flag.resolution is None
-           for flag in safety.flags_of(session, lot.id)):
-        return
-    safety.raise_flag(session, lot, safety.PRE_HARVEST_INTERVAL, details=early_harvest(harvested, input_name, end))
 
 
 def early_harvest(harvested: tuple, input_name: str, end) -> dict:
@@ -320,17 +318,6 @@ def early_harvest(harvested: tuple, input_name: str, end) -> dict:
 def _not_before_start(r: Reader, batch: Batch, moment) -> None:
     if moment and _local_date(moment) < batch.started_on:
         r.errors.setdefault("time", _l("Before the batch started (%(day)s).", day=batch.started_on.strftime("%d/%m/%Y")))
-
-
-def withholding_ends(session: Session, batch_ids) -> dict:
-    """batch id -> (end in UTC, the input) of the last pre-harvest interval or withdrawal period of its inputs."""
-    ends = {batch_id: None for batch_id in batch_ids}
-    for event in session.exec(select(Event).where(Event.batch_id.in_(list(ends)), Event.step == "input_application",
-                                                  in_force())).all():
-        end = (event.event_time + timedelta(days=int(event.details.get("withholding_days", 0))), event)
-        if ends[event.batch_id] is None or end[0] > ends[event.batch_id][0]:
-            ends[event.batch_id] = end
-    return ends
 
 
 def record_harvest(ledger: Ledger, batch_id, data) -> Lot:
@@ -359,16 +346,15 @@ def record_harvest(ledger: Ledger, batch_id, data) -> Lot:
     event = new_event(ledger.organization_id, "harvest", moment, ledger.user_id, batch.id, batch.site_id,
                       clean({"lot_code": code, "quantity": quantity, "unit": unit}))
     ledger.record(event, [("output", lot, product.gtin, quantity, unit)], batch_code=batch.code)
-    if batch.id not in ledger.withholding:
-        ledger.withholding.update(withholding_ends(session, [batch.id]))
-    # Inputs recorded in this same transaction (an EPCIS document) are not in the database yet.
-    pending = [(event.event_time + timedelta(days=int(event.details.get("withholding_days", 0))), event)
-               for event in ledger.pending_inputs.get(batch.id, [])]
-    withholding = max(filter(None, [ledger.withholding[batch.id], *pending]), default=None, key=lambda item: item[0])
-    if withholding and moment[0] < withholding[0]:
-        end, application = withholding
-        input_name = application.details.get("input_name", "")
-        ledger.flag(lot, safety.PRE_HARVEST_INTERVAL, early_harvest(moment, input_name, end))
+    ledger.pending_harvests.setdefault(batch.id, []).append((moment, lot))
+    # Only an input applied before the harvest can leave residues in it; of those still running, the one that
+    # runs longest is named.
+    running = [(end, application) for start, end, application in ledger.withholding_periods(batch.id)
+               if start <= moment[0] < end]
+    if running:
+        end, application = max(running, key=lambda period: period[0])
+        ledger.flag(lot, safety.PRE_HARVEST_INTERVAL, early_harvest(moment, application.details.get("input_name", ""),
+                                                                    end))
     return lot
 
 
