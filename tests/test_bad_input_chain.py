@@ -2,12 +2,13 @@
 strings; never a 500, always a problem response, and nothing written."""
 from trace.db import get_session
 from trace.models import Product, Shipment
+from trace.services import epcis
 
 import pytest
 from sqlmodel import select
 
 from .test_api import ago, token_for
-from .test_lineage import snapshot
+from .test_lineage import held, snapshot
 
 RICE_GTIN, RICE_LOT = "08936045000014", "GAO-BH-2610A"
 HOSTILE = [None, [], {}, "", " ", "x" * 5000, -1, 0, 10**30, 1e308, "1e3", "NaN", "Infinity", True, "\x00",
@@ -93,7 +94,8 @@ def test_hostile_query_strings(demo_client, tokens):
                  "/api/v1/epcis/events?limit={v}", "/api/v1/epcis/events?after={v}&bizStep={v}",
                  "/api/v1/reports/fsma204?from={v}&to={v}", "/api/v1/reports/fsma204?gtin={g}&lot={l}&format={v}",
                  "/api/v1/shipments?direction={v}&status={v}", "/api/v1/lots/{g}/{l}/claims"):
-        for value in ("", "%00", "x" * 3000, "-1", "99999999999999999999", "2026-13-45", "forward%0d%0a"):
+        for value in ("", "%00", "x" * 3000, "-1", "99999999999999999999", "2026-13-45", "forward%0d%0a",
+                      "0001-01-01", "9999-12-31", "9999-12-31T23:00-05:00", "0001-01-01T00:00+05:00"):
             for gtin, lot in ((RICE_GTIN, RICE_LOT), ("123", "A B"), (RICE_GTIN, "%2e%2e"), ("0" * 14, "X")):
                 r = demo_client.get(path.format(g=gtin, l=lot, v=value), headers=tokens["inspector"])
                 if r.status_code >= 500:
@@ -122,3 +124,27 @@ def test_hostile_capture_documents(demo_app, demo_client, tokens):
     assert snapshot(demo_app) == before
     with demo_app.app_context():
         assert get_session().exec(select(Shipment).where(Shipment.reference == "x")).first() is None
+
+
+def test_capture_of_lots_without_quantities(demo_app, demo_client, tokens):
+    """EPCIS leaves a quantity optional: an output without one is refused; a lot destroyed without one is all
+    of it that is held."""
+    lot = f"https://id.gs1.org/01/{RICE_GTIN}/10/{RICE_LOT}"
+    when = {"eventTime": ago(0.5)[:16] + ":00+07:00", "eventTimeZoneOffset": "+07:00"}
+    milling = {"type": "TransformationEvent", **when, "bizStep": "commissioning",
+               "inputQuantityList": [{"epcClass": lot, "quantity": 10, "uom": "KGM"}],
+               "outputQuantityList": [{"epcClass": f"https://id.gs1.org/01/{RICE_GTIN}/10/NO-QTY"}]}
+    destroying = {"type": "ObjectEvent", **when, "action": "DELETE", "bizStep": "destroying",
+                  "quantityList": [{"epcClass": lot}], "tn:reason": "Ngập kho"}
+
+    def capture(event, who):
+        return demo_client.post("/api/v1/epcis/capture", headers=tokens[who], json=epcis.document([event]))
+
+    before = snapshot(demo_app)
+    r = capture(milling, "rice")
+    assert r.status_code == 422 and r.mimetype == "application/problem+json"
+    assert [e["field"] for e in r.get_json()["errors"]] == ["outputs.0.quantity"]
+    assert snapshot(demo_app) == before
+    r = capture(destroying, "market")
+    assert r.status_code == 201, r.get_json()
+    assert held(demo_app, RICE_LOT, "sieuthi@demo.vn") == 0

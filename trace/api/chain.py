@@ -1,9 +1,8 @@
 """API for what happens after harvest: processing, shipping and receiving, storage, corrections, trace, recall."""
 import json
-from datetime import date, datetime, timezone
+from datetime import timezone
 from functools import wraps
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from flask import Response, current_app, g, jsonify, request
 from sqlmodel import select
@@ -13,6 +12,7 @@ from ..models import EventLot, Lot, LotFlag, Product, Recall
 from ..services import capture, claims, corrections, epcis, lineage, lots, movements, reports, safety
 from ..services.errors import NotFound, ValidationError
 from ..services.gs1 import code_problem, gtin_problem
+from ..services.parse import Reader
 from . import _created, _record, bp, body, event_json, problem, token_required
 
 HOLDERS = ("producer", "retailer")
@@ -205,18 +205,12 @@ def flag_json(flag: LotFlag) -> dict:
 
 # --- EPCIS 2.0 ---
 
-def _moment_arg(name: str):
-    """A time filter: a date (its local midnight) or an ISO 8601 date-time."""
-    text = request.args.get(name)
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValidationError({name: "Must be a date (YYYY-MM-DD) or an ISO 8601 date-time."}) from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo(current_app.config["TRACE_TIMEZONE"]))
-    return value.astimezone(timezone.utc)
+def _time_filters() -> tuple:
+    """(since, until) in UTC from `from` and `to`: each a date (its local midnight) or an ISO 8601 date-time."""
+    r = Reader(request.args)
+    bounds = [r.instant(name, current_app.config["TRACE_TIMEZONE"], required=False) for name in ("from", "to")]
+    r.done()
+    return tuple(bound.astimezone(timezone.utc) if bound else None for bound in bounds)
 
 
 @bp.route("/epcis/events")
@@ -230,8 +224,8 @@ def epcis_events():
     after = args.get("after")
     if after is not None and (not after.isascii() or not after.isdigit() or len(after) > 9):
         raise ValidationError({"after": "An event id from a previous page."})
-    filters = {"since": _moment_arg("from"), "until": _moment_arg("to"), "biz_step": args.get("bizStep") or None,
-               "limit": int(limit)}
+    since, until = _time_filters()
+    filters = {"since": since, "until": until, "biz_step": args.get("bizStep") or None, "limit": int(limit)}
     if args.get("gtin") or args.get("lot"):
         result = _visible_trace(any_lot(args.get("gtin", ""), args.get("lot", "")), args.get("direction", "back"))
         events = epcis.select_events(session, event_ids=result.event_ids(), **filters)
@@ -282,7 +276,9 @@ def fsma204():
         direction = args.get("direction", "back")
         history, title = _visible_trace(lot, direction).events, f"{lot.code} ({direction})"
     else:
-        start, end = _day_arg("from"), _day_arg("to")
+        r = Reader(args)
+        start, end = r.date("from", required=False), r.date("to", required=False)
+        r.done()
         if start is None or end is None or end < start or (end - start).days > 366:
             raise ValidationError({"from": "Give gtin and lot, or a range of at most a year: from=YYYY-MM-DD&to=YYYY-MM-DD."})
         organization = None if g.api_user.role == "inspector" else g.api_user.organization_id
@@ -297,9 +293,3 @@ def fsma204():
                     headers={"Content-Disposition": 'attachment; filename="fsma204.xlsx"'})
 
 
-def _day_arg(name: str):
-    text = request.args.get(name) or ""
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        raise ValidationError({name: "Must be a date, YYYY-MM-DD."}) from None

@@ -201,7 +201,7 @@ class EventReader:
         if step == "transformation":
             data.update({"process": fields.get("process", "other"), "note": fields.get("note"),
                          "inputs": self.lines(event.get("inputQuantityList"), "inputQuantityList"),
-                         "outputs": [{"gtin": line["gtin"], "lot": line["lot"], "quantity": line["quantity"],
+                         "outputs": [{"gtin": line["gtin"], "lot": line["lot"], "quantity": line.get("quantity"),
                                       **({"unit": line["unit"]} if "unit" in line else {})}
                                      for line in self.lines(event.get("outputQuantityList"), "outputQuantityList")]})
             return self.ledger_call(movements.record_transformation, data)
@@ -209,7 +209,7 @@ class EventReader:
             (line,) = self.lines(event.get("childQuantityList"), "childQuantityList", 1)
             data.update({key: fields[key] for key in ("package_count", "package_size", "package_unit", "packaging")
                          if key in fields})
-            data.update({"quantity": line["quantity"], "sscc": self.sscc(event.get("parentID"))})
+            data.update({"quantity": line.get("quantity"), "sscc": self.sscc(event.get("parentID"))})
             found = self.ledger.find_lot(line["gtin"], line["lot"])
             if found is None:
                 raise UnreadableEvent(f"No lot {line['lot']} of GTIN {line['gtin']}.")
@@ -235,7 +235,7 @@ class EventReader:
         found = self.ledger.find_lot(line["gtin"], line["lot"])
         if found is None:
             raise UnreadableEvent(f"No lot {line['lot']} of GTIN {line['gtin']}.")
-        data.update({"reason": fields.get("reason"), "quantity": line["quantity"]})
+        data.update({"reason": fields.get("reason"), "quantity": line.get("quantity")})
         return self.ledger_call(movements.record_destroying, found[0].id, data)
 
     def ledger_call(self, function, *args):
