@@ -112,6 +112,12 @@ def test_units_must_agree_or_be_converted_explicitly(demo_client, demo_app, rice
     r = mill(demo_client, rice, [(paddy["gtin"], "P-3", "10", {"unit": "túi", "factor": "50"})], "R-5", "320")
     assert r.status_code == 201
     assert held(demo_app, "P-3", RICE) == Decimal("1000")
+    # A factor beside units the law converts is a slip (1 tấn at "1" would be 1 kg): refused.
+    before = snapshot(demo_app)
+    r = mill(demo_client, rice, [(paddy["gtin"], "P-3", "1", {"unit": "tấn", "factor": "1"})], "R-6", "600")
+    assert r.status_code == 422
+    assert r.get_json()["errors"]["inputs.0.unit"] == "tấn converts to kg by law; leave the conversion factor out."
+    assert snapshot(demo_app) == before
 
 
 def test_many_transformations_at_once_never_consume_more_than_the_lot(demo_app, demo_client, rice):
@@ -150,6 +156,11 @@ def test_shipping_and_receiving_move_stock_between_organizations(demo_client, de
     r = demo_client.post(f"/api/v1/shipments/{shipment_id}/receipt", headers=market, json={
         "time": ago(0.5), "lines": [{"gtin": "08936045000014", "lot": "GAO-BH-2610A", "quantity": "300.5"}]})
     assert r.status_code == 422 and r.get_json()["errors"]["lines.0.quantity"] == "More than was shipped (300 kg)."
+    assert snapshot(demo_app) == before
+    twice = {"gtin": "08936045000014", "lot": "GAO-BH-2610A", "quantity": "100"}
+    r = demo_client.post(f"/api/v1/shipments/{shipment_id}/receipt", headers=market, json={
+        "time": ago(0.5), "lines": [twice, {**twice, "quantity": "290"}]})
+    assert r.status_code == 422 and r.get_json()["errors"] == {"lines.1.lot": "This lot is listed twice."}
     assert snapshot(demo_app) == before
     assert demo_client.post(f"/api/v1/shipments/{shipment_id}/receipt", headers=rice,
                             json={"time": ago(0.5)}).status_code == 404  # not addressed to the shipper
@@ -594,3 +605,44 @@ def test_destroying_a_flagged_lot_resolves_its_flag_but_not_what_was_made_from_i
     assert (flag.resolution, flag.resolution_reason) == ("destroyed", "Tiêu hủy theo yêu cầu của phường")
     r = demo_client.post("/api/v1/lots/08936045000014/R-DES/labels", headers=rice, json={"count": 1})
     assert r.status_code == 422 and "is flagged" in r.get_json()["errors"]["count"]
+
+
+def test_a_flag_is_resolved_by_destruction_only_when_none_of_the_lot_is_left(demo_client, demo_app, rice):
+    """Part of a flagged harvest went to the outlet: destroying the rest at the farm resolves nothing; once the
+    outlet destroys its part the flag is resolved, and declaring that destruction a mistake opens it again."""
+    outlet = token_for(demo_app, "dulich@demo.vn")
+    r = demo_client.post("/api/v1/batches", headers=rice, json={
+        "site_id": ids(demo_client, rice, "sites")["Cánh đồng Phả Lễ"],
+        "product_id": ids(demo_client, rice, "products")["Thóc Bắc Hương tươi"], "code": "B-DES2", "time": ago(60)})
+    batch = r.get_json()["id"]
+    gtin = demo_client.post(f"/api/v1/batches/{batch}/harvests", headers=rice, json={
+        "lot_code": "P-DES2", "quantity": "800", "unit": "kg", "time": ago(2)}).get_json()["gtin"]
+    line = {"gtin": gtin, "lot": "P-DES2", "quantity": "100"}
+    r = demo_client.post("/api/v1/shipments", headers=rice, json={
+        "to_organization_id": org_id(demo_app, "dulich@demo.vn"), "reference": "PX-DES2", "time": ago(1.5),
+        "lines": [line]})
+    assert r.status_code == 201, r.get_json()
+    shipment = r.get_json()["shipment_id"]
+    # The spraying before the harvest is entered only now: the lot is flagged with 100 kg already sent.
+    assert demo_client.post(f"/api/v1/batches/{batch}/inputs", headers=rice, json={
+        "category": "pesticide", "input_name": "Carbendazim", "dose": "1", "dose_unit": "lít/ha",
+        "withholding_days": 14, "time": ago(5)}).status_code == 201
+
+    def resolution():
+        with demo_app.app_context():
+            return get_session().exec(select(LotFlag.resolution).join(Lot, Lot.id == LotFlag.lot_id)
+                                      .where(Lot.code == "P-DES2")).one()
+
+    destroy = {"reason": "Tiêu hủy", "time": ago(1)}
+    assert demo_client.post(f"/api/v1/lots/{gtin}/P-DES2/destructions", headers=rice, json=destroy).status_code == 201
+    assert held(demo_app, "P-DES2", RICE) == 0 and resolution() is None  # 100 kg on the road
+    assert demo_client.post(f"/api/v1/shipments/{shipment}/receipt", headers=outlet,
+                            json={"time": ago(0.8), "lines": [line]}).status_code == 201
+    assert resolution() is None  # the outlet holds it
+    r = demo_client.post(f"/api/v1/lots/{gtin}/P-DES2/destructions", headers=outlet, json={**destroy, "time": ago(0.5)})
+    assert r.status_code == 201, r.get_json()
+    assert resolution() == "destroyed"
+    r = demo_client.post(f"/api/v1/events/{r.get_json()['id']}/error-declaration", headers=outlet,
+                         json={"reason": "Nhầm lô"})
+    assert r.status_code == 201, r.get_json()
+    assert held(demo_app, "P-DES2", "dulich@demo.vn") == 100 and resolution() is None

@@ -11,6 +11,7 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from ..models import Event, EventLot, LabelRun, Lot, Shipment
+from . import safety
 from .errors import NotFound, ValidationError
 from .events import ERROR_DECLARATION, ERROR_REASONS
 from .ledger import Ledger
@@ -80,6 +81,7 @@ def _undo_stock(ledger: Ledger, event: Event) -> str | None:
     elif event.step == "destroying":
         for line in lines:
             ledger.stock.give(line.lot_id, org, line.quantity)
+            safety.reopen_destroyed_flags(session, line.lot_id)  # the lot was not all destroyed after all
     return None
 
 

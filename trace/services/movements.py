@@ -12,6 +12,7 @@ from ..models import (
     Batch,
     Event,
     EventLot,
+    Holding,
     Lot,
     LotFlag,
     Product,
@@ -315,7 +316,9 @@ def record_receiving(ledger: Ledger, shipment_id, data) -> Event:
             match = next((item for item in rows if found and item[1].id == found[0].id), None)
             if found is not None and match is None:
                 sub.errors["lot"] = _l("This lot is not in the shipment.")
-            if match is not None:
+            elif match is not None and match[1].id in counted:
+                sub.errors["lot"] = _l("This lot is listed twice.")
+            elif match is not None:
                 quantity = sub.decimal("quantity", places=3, positive=False)
                 if quantity is not None and quantity > match[0].quantity:
                     sub.errors["quantity"] = _l("More than was shipped (%(quantity)s %(unit)s).",
@@ -355,6 +358,17 @@ def shipments_for(session: Session, organization_id: int, incoming: bool = True,
 
 # --- destroying ---
 
+def _left_elsewhere(session: Session, lot_id: int, organization_id: int) -> bool:
+    """Whether another organization holds some of the lot, or some is on its way to one."""
+    held = session.exec(select(Holding.lot_id).where(Holding.lot_id == lot_id, Holding.organization_id != organization_id,
+                                                     Holding.quantity > 0)).first()
+    travelling = session.exec(select(EventLot.lot_id).join(Event, Event.id == EventLot.event_id)
+                              .join(Shipment, Shipment.id == Event.shipment_id)
+                              .where(EventLot.lot_id == lot_id, Event.step == "shipping", in_force(),
+                                     Shipment.status == "in_transit")).first()
+    return held is not None or travelling is not None
+
+
 def record_destroying(ledger: Ledger, lot_id, data, flag: LotFlag | None = None) -> Event:
     """What is left of a lot (or part of it) destroyed: it leaves the stock for good."""
     found = ledger.lot_by_id(lot_id)
@@ -375,9 +389,9 @@ def record_destroying(ledger: Ledger, lot_id, data, flag: LotFlag | None = None)
     r.done()
     event = new_event(ledger.organization_id, "destroying", moment, ledger.user_id, lot.batch_id,
                       site.id if site else None, clean({"reason": reason}))
-    if ledger.stock.held(lot.id, ledger.organization_id) == 0 and lot.organization_id == ledger.organization_id \
-            and lot.id > 0:
-        # The maker destroyed all it held: a pre-harvest flag on the lot is resolved so; what was made from it
+    if lot.id > 0 and ledger.stock.held(lot.id, ledger.organization_id) == 0 \
+            and not _left_elsewhere(ledger.session, lot.id, ledger.organization_id):
+        # Nothing of the lot is left anywhere: a pre-harvest flag on it is resolved so; what was made from it
         # before stays blocked.
         for flag in safety.flags_of(ledger.session, lot.id):
             if flag.resolution is None:

@@ -118,15 +118,24 @@ class Reader:
     def moment(self, name, zone: str, required=True):
         """(UTC datetime, '+07:00') of something that happened: ISO 8601 with an offset, or local time in the
         service's zone."""
-        moment = self.instant(name, zone, required)
+        moment = self._aware(name, zone, required)
         if moment is None:
             return None
+        if moment.year < PLAUSIBLE_YEARS[0]:
+            return self._fail(name, _l("Must be a date and time, YYYY-MM-DDTHH:MM."))
         if moment > datetime.now(timezone.utc):
             return self._fail(name, _l("Cannot be in the future."))
         return moment.astimezone(timezone.utc), offset_of(moment)
 
     def instant(self, name, zone: str, required=True) -> datetime | None:
         """An aware datetime, past or future (a bound of a search): a date alone is its local midnight."""
+        moment = self._aware(name, zone, required)
+        if moment is not None and not PLAUSIBLE_YEARS[0] <= moment.year <= PLAUSIBLE_YEARS[1]:
+            return self._fail(name, _l("Must be a date and time between %(lo)s and %(hi)s.", lo=PLAUSIBLE_YEARS[0],
+                                       hi=PLAUSIBLE_YEARS[1]))
+        return moment
+
+    def _aware(self, name, zone: str, required: bool) -> datetime | None:
         value = self._raw(name)
         if value is _MISSING:
             return self._fail(name, _l("Required.")) if required else None
@@ -136,12 +145,7 @@ class Reader:
             moment = datetime.fromisoformat(value)
         except ValueError:
             return self._fail(name, _l("Must be a date and time, YYYY-MM-DDTHH:MM."))
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=ZoneInfo(zone))
-        if not PLAUSIBLE_YEARS[0] <= moment.year <= PLAUSIBLE_YEARS[1]:
-            return self._fail(name, _l("Must be a date and time between %(lo)s and %(hi)s.", lo=PLAUSIBLE_YEARS[0],
-                                       hi=PLAUSIBLE_YEARS[1]))
-        return moment
+        return moment if moment.tzinfo is not None else moment.replace(tzinfo=ZoneInfo(zone))
 
     def ids(self, name):
         value = self.data.getlist(name) if hasattr(self.data, "getlist") else self.data.get(name, [])

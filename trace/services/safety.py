@@ -250,6 +250,14 @@ def clear_flag(session: Session, user: User, flag_id, data) -> LotFlag:
     return flag
 
 
+def reopen_destroyed_flags(session: Session, lot_id: int) -> None:
+    for flag in flags_of(session, lot_id):
+        if flag.resolution == "destroyed":
+            flag.resolution = flag.resolved_at = flag.resolved_by_user_id = None
+            flag.resolution_reason = flag.resolution_reference = None
+            session.add(flag)
+
+
 def mark_flag_destroyed(session: Session, user_id: int, flag: LotFlag, reason: str, reference: str = "") -> None:
     flag.resolution, flag.resolved_at, flag.resolved_by_user_id = "destroyed", utcnow(), user_id
     flag.resolution_reason, flag.resolution_reference = reason, reference or None

@@ -20,11 +20,15 @@ def convert(quantity: Decimal, unit: str, into: str, factor: Decimal | None = No
     """`quantity` of `unit` expressed in `into`: exact for mass units, else by the stated `factor`
     (how many `into` one `unit` holds). Raises UnitMismatch when neither applies or the result needs
     more than three decimals."""
+    by_law = unit in KILOGRAMS and into in KILOGRAMS
+    if factor is not None and by_law and unit != into:
+        raise UnitMismatch(str(_l("%(unit)s converts to %(into)s by law; leave the conversion factor out.",
+                                  unit=unit, into=into)))
     if unit == into:
         result = quantity
     elif factor is not None:
         result = quantity * factor
-    elif unit in KILOGRAMS and into in KILOGRAMS:
+    elif by_law:
         result = quantity * KILOGRAMS[unit] / KILOGRAMS[into]
     else:
         raise UnitMismatch(str(_l("The lot is counted in %(into)s, not %(unit)s: give the quantity in %(into)s, "
