@@ -105,8 +105,12 @@ CORRECTION = aliased(Event)  # one alias for every query, so that SQLAlchemy com
 
 def in_force(event=Event):
     """SQL condition: a recorded event (not a correction) that no correction declared erroneous."""
-    return and_(event.step != ERROR_DECLARATION,
-                ~exists().where(CORRECTION.corrects_event_id == event.id))
+    return and_(event.step != ERROR_DECLARATION, ~voided(event))
+
+
+def voided(event=Event):
+    """SQL condition: a correction declared the event erroneous."""
+    return exists().where(CORRECTION.corrects_event_id == event.id)
 
 
 def corrections_of(session, event_ids) -> dict:

@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, text
 from sqlmodel import Session, select
 
 from ..models import Batch, Event, EventLot, Lot, Organization, Product, Shipment, Site
-from .events import ERROR_DECLARATION, corrections_of, in_force
+from .events import ERROR_DECLARATION, in_force, voided
 from .parse import local_datetime
 
 WALKS = {"back": ("output", "input"), "forward": ("input", "output")}
@@ -139,14 +139,13 @@ def trace(session: Session, lot: Lot, direction: str, viewer_id: int | None = No
         select(Lot, Product, Organization).join(Product, Product.id == Lot.product_id)
         .join(Organization, Organization.id == Lot.organization_id).where(Lot.id.in_(ids))).all()
     owners = {lot_.id: lot_.organization_id for lot_, _, _ in rows}
-    history = lot_history(session, ids, {lot_.batch_id for lot_, _, _ in rows if lot_.batch_id}, withdrawn=True)
-    voided = corrections_of(session, [event.id for event, *_ in history])
-    shipped = shipments_of(session, ids)
+    history, withdrawn = recorded_history(session, ids, {lot_.batch_id for lot_, _, _ in rows if lot_.batch_id})
+    shipped = shipped_in(history, withdrawn, ids)
     makers = {event.id: event.organization_id for event, *_ in history if event.step == "transformation"}
     held, links = custody(lot.id, direction, viewer_id, owners, links, makers, shipped)
     rows = [row for row in rows if row[0].id in held]
     chain = [entry for entry in history if _in_chain(entry, held, {link.event_id for link in links})]
-    events = [entry for entry in chain if entry[0].id not in voided]
+    events = [entry for entry in chain if entry[0].id not in withdrawn]
     receipts = [row for row in shipped if row[3].id in held and
                 {row[0].from_organization_id, row[0].to_organization_id} <= held[row[3].id]] \
         if direction == "forward" else []
@@ -165,7 +164,7 @@ def trace(session: Session, lot: Lot, direction: str, viewer_id: int | None = No
                   key=lambda item: (item.depth, item.product.name_vi, item.lot.code))
     result = Trace(direction, next(item for item in lots if item.lot.id == lot.id), lots, links, events,
                    {owner.id: owner for _, _, owner in rows}, receipts,
-                   withdrawn=[entry[0] for entry in chain if entry[0].id in voided])
+                   withdrawn=[entry[0] for entry in chain if entry[0].id in withdrawn])
     missing = result.parties() - result.organizations.keys()
     if missing:
         result.organizations.update(
@@ -265,29 +264,52 @@ def event_ids(session: Session, lot_ids, batch_ids) -> list:
     return sorted(found)
 
 
-def lot_history(session: Session, lot_ids: set, batch_ids: set, withdrawn: bool = False) -> list:
-    """Events in force (and, if `withdrawn`, those declared erroneous) that touched the lots or the batches
-    they were harvested from, oldest first: (event, site, [(EventLot, Lot, Product)], shipment)."""
+def lot_history(session: Session, lot_ids: set, batch_ids: set) -> list:
+    """Events in force that touched the lots or the batches they were harvested from, oldest first:
+    (event, site, [(EventLot, Lot, Product)], shipment)."""
+    history, withdrawn = recorded_history(session, lot_ids, batch_ids)
+    return [entry for entry in history if entry[0].id not in withdrawn]
+
+
+def recorded_history(session: Session, lot_ids: set, batch_ids: set) -> tuple:
+    """(lot_history with the events declared erroneous left in, the ids of those)."""
     if not lot_ids and not batch_ids:
-        return []
-    recorded = Event.step != ERROR_DECLARATION if withdrawn else in_force()
-    rows = session.exec(select(Event, Site, Shipment).outerjoin(Site, Site.id == Event.site_id)
+        return [], set()
+    rows = session.exec(select(Event, Site, Shipment, voided().label("voided"))
+                        .outerjoin(Site, Site.id == Event.site_id)
                         .outerjoin(Shipment, Shipment.id == Event.shipment_id)
-                        .where(Event.id.in_(event_ids(session, lot_ids, batch_ids)), recorded)
+                        .where(Event.id.in_(event_ids(session, lot_ids, batch_ids)), Event.step != ERROR_DECLARATION)
                         .order_by(Event.event_time, Event.id)).all()
     lines = defaultdict(list)
     if rows:
         for line, lot_, product in session.exec(
                 select(EventLot, Lot, Product).join(Lot, Lot.id == EventLot.lot_id)
                 .join(Product, Product.id == Lot.product_id)
-                .where(EventLot.event_id.in_([event.id for event, _, _ in rows]))).all():
+                .where(EventLot.event_id.in_([row[0].id for row in rows]))).all():
             lines[line.event_id].append((line, lot_, product))
     # A transformation belongs to the chain only if it made one of its lots: another that used some of a
     # source lot for something else is that lot's business, not this chain's.
-    return [(event, site, sorted(lines[event.id], key=lambda r: (r[0].role, r[2].name_vi, r[1].code)), shipment)
-            for event, site, shipment in rows
-            if event.step != "transformation" or any(line.role == "output" and line.lot_id in lot_ids
-                                                     for line, _, _ in lines[event.id])]
+    history = [(event, site, sorted(lines[event.id], key=lambda r: (r[0].role, r[2].name_vi, r[1].code)), shipment)
+               for event, site, shipment, _ in rows
+               if event.step != "transformation" or any(line.role == "output" and line.lot_id in lot_ids
+                                                        for line, _, _ in lines[event.id])]
+    return history, {row[0].id for row in rows if row[3]}
+
+
+def shipped_in(history: list, withdrawn: set, lot_ids: set) -> list:
+    """shipments_of() the lots, read off their history (which holds every shipping and receiving event of them)."""
+    receipts = {(event.shipment_id, line.lot_id): (event, line)
+                for event, _site, lines, _shipment in history if event.step == "receiving" and event.id not in withdrawn
+                for line, _lot, _product in lines}
+    result = []
+    for event, _site, lines, shipment in history:
+        if event.step != "shipping" or event.id in withdrawn:
+            continue
+        for line, lot_, product in lines:
+            if lot_.id in lot_ids:
+                received, received_line = receipts.get((shipment.id, lot_.id), (None, None))
+                result.append((shipment, received, line, lot_, product, received_line))
+    return result
 
 
 def shipments_of(session: Session, lot_ids: set) -> list:
