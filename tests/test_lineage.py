@@ -437,17 +437,23 @@ def test_only_an_interval_running_at_the_harvest_flags_it(demo_client, demo_app,
 
 
 def test_a_late_entered_pesticide_flags_a_labelled_lot_and_its_scan_says_so(demo_client, demo_app, rice):
+    """The paddy's own label, and the label of rice already milled from it, both say so."""
     paddy = harvest_lot(demo_client, rice, "P-LATE", days_ago=2)
-    label = demo_client.post(f"/api/v1/lots/{paddy['gtin']}/P-LATE/labels", headers=rice, json={"count": 1}).get_json()
-    url = label["labels"][0]["url"].replace(BASE_URL, "")
-    assert demo_client.get(url, headers={"Accept": "application/json"}).get_json()["lot"]["flagged"] is False
+    assert mill(demo_client, rice, [(paddy["gtin"], "P-LATE", "500")], "R-LATE", "320").status_code == 201
+    urls = []
+    for gtin, code in ((paddy["gtin"], "P-LATE"), ("08936045000014", "R-LATE")):
+        label = demo_client.post(f"/api/v1/lots/{gtin}/{code}/labels", headers=rice, json={"count": 1}).get_json()
+        urls.append(label["labels"][0]["url"].replace(BASE_URL, ""))
+    for url in urls:
+        assert demo_client.get(url, headers={"Accept": "application/json"}).get_json()["lot"]["flagged"] is False
     assert demo_client.post(f"/api/v1/batches/{paddy['batch_id']}/inputs", headers=rice, json={
         "category": "pesticide", "input_name": "Fipronil 5SC", "dose": "1", "dose_unit": "lít/ha",
         "withholding_days": 7, "time": ago(4)}).status_code == 201
-    facts = demo_client.get(url, headers={"Accept": "application/json"}).get_json()
-    assert facts["lot"]["flagged"] is True and "Fipronil 5SC" in facts["lot"]["flag_reason"]
-    page = demo_client.get(url).get_data(as_text=True)
-    assert 'class="recall"' in page and "Fipronil 5SC" in page
+    for url in urls:
+        facts = demo_client.get(url, headers={"Accept": "application/json"}).get_json()
+        assert facts["lot"]["flagged"] is True and "Fipronil 5SC" in facts["lot"]["flag_reason"]
+        page = demo_client.get(url).get_data(as_text=True)
+        assert 'class="recall"' in page and "Fipronil 5SC" in page
 
 
 # --- derived claims ---

@@ -155,8 +155,8 @@ def recall(gtin: str, code: str):
     return _created(recall_json(recall_))
 
 
-def recall_json(recall_: Recall) -> dict:
-    rows = safety.recall_notice(get_session(), recall_)
+def recall_json(recall_: Recall, rows: list | None = None) -> dict:
+    rows = safety.recall_notice(get_session(), recall_) if rows is None else rows
     return {"id": recall_.id, "reason": recall_.reason, "recalled_at": recall_.recalled_at.isoformat(),
             "lifted_at": recall_.lifted_at.isoformat() if recall_.lifted_at else None,
             "lift_reason": recall_.lift_reason, "notice": [reports.notice_row_json(row) for row in rows]}
@@ -165,19 +165,14 @@ def recall_json(recall_: Recall) -> dict:
 @bp.route("/recalls/<id:recall_id>")
 @token_required
 def recall_detail(recall_id: int):
-    recall_ = get_session().get(Recall, recall_id)
-    if recall_ is None or not safety.may_see_recall(get_session(), g.api_user, recall_):
-        raise NotFound()
-    return jsonify(recall_json(recall_))
+    return jsonify(recall_json(*safety.visible_recall(get_session(), g.api_user, recall_id)))
 
 
 @bp.route("/recalls/<id:recall_id>/notice.csv")
 @token_required
 def recall_csv(recall_id: int):
-    recall_ = get_session().get(Recall, recall_id)
-    if recall_ is None or not safety.may_see_recall(get_session(), g.api_user, recall_):
-        raise NotFound()
-    return Response(reports.notice_csv(safety.recall_notice(get_session(), recall_)), mimetype="text/csv",
+    recall_, rows = safety.visible_recall(get_session(), g.api_user, recall_id)
+    return Response(reports.notice_csv(rows), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="recall-{recall_.id}.csv"'})
 
 

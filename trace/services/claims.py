@@ -62,14 +62,14 @@ class Claims:
     changes: dict  # certificate id -> its status changes, to tell the status on other days
     sources: list = field(default_factory=list)  # Subjects: the harvested lots behind the lot
     steps: list = field(default_factory=list)  # Subjects: the processing steps behind it
+    upstream: set = field(default_factory=set)  # ids of the lot and every lot behind it
 
     def standards(self) -> list:
         return sorted(scheme for scheme, claim in self.by_scheme.items() if claim.holds)
 
 
-def subjects(session: Session, lot: Lot) -> tuple:
-    """(sources, processing steps) behind a lot."""
-    upstream = lineage.reachable(session, [lot.id], "back")
+def subjects(session: Session, upstream: set) -> tuple:
+    """(sources, processing steps) behind a lot, given the ids of the lots upstream of it."""
     links = lineage.links_among(session, upstream, "back")
     rows = session.exec(select(Lot, Product, Organization, Site)
                         .join(Product, Product.id == Lot.product_id)
@@ -96,7 +96,8 @@ def subjects(session: Session, lot: Lot) -> tuple:
 
 def derive(session: Session, lot: Lot) -> Claims:
     """A Claim for every scheme any certificate of the organizations behind the lot belongs to."""
-    sources, steps = subjects(session, lot)
+    upstream = lineage.reachable(session, [lot.id], "back")
+    sources, steps = subjects(session, upstream)
     organization_ids = {s.organization.id for s in sources + steps}
     certificates = session.exec(select(Certificate).where(Certificate.organization_id.in_(organization_ids))
                                 .order_by(Certificate.valid_to.desc(), Certificate.id)).all()
@@ -139,7 +140,7 @@ def derive(session: Session, lot: Lot) -> Claims:
                 claim.missing.append(_missing(scheme, subject))
         claim.holds = bool(claim.supporting) and not claim.missing
         claims[scheme] = claim
-    return Claims(claims, changes, sources, steps)
+    return Claims(claims, changes, sources, steps, upstream)
 
 
 def _missing(scheme: str, subject: Subject) -> str:

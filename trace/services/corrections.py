@@ -15,15 +15,12 @@ from . import safety
 from .errors import NotFound, ValidationError
 from .events import ERROR_DECLARATION, ERROR_REASONS
 from .ledger import Ledger
-from .parse import Reader, now_moment
+from .parse import Reader, now_moment, row_by_id
 
 def declare_error(ledger: Ledger, event_id, data) -> Event:
     session = ledger.session
-    try:
-        event = session.get(Event, int(event_id))
-    except (TypeError, ValueError, OverflowError):
-        event = None
-    if event is None or event.organization_id != ledger.organization_id or event.step == ERROR_DECLARATION:
+    event = row_by_id(session, Event, event_id)
+    if event.organization_id != ledger.organization_id or event.step == ERROR_DECLARATION:
         raise NotFound()
     r = Reader(data)
     reason = r.text("reason", max_length=500)

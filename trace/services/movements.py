@@ -23,7 +23,7 @@ from .errors import NotFound, ValidationError
 from .events import NewShipment, clean, in_force, new_event
 from .gs1 import code_problem, gtin_problem
 from .ledger import Ledger, plain_quantity, short_of_stock
-from .parse import Reader, local_datetime
+from .parse import Reader, local_datetime, row_by_id
 from .units import UNITS
 
 PROCESSES = ("milling", "drying", "freezing", "filleting", "peeling", "fermenting", "mixing", "grading",
@@ -214,16 +214,6 @@ def _batch_site(session: Session, lot: Lot) -> int | None:
     return session.get(Batch, lot.batch_id).site_id if lot.batch_id else None
 
 
-def _id(value) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise NotFound() from None
-    if not 1 <= number <= MAX_ID:
-        raise NotFound()
-    return number
-
-
 # --- cooling and storage ---
 
 def record_storing(ledger: Ledger, data) -> Event:
@@ -277,8 +267,8 @@ def record_shipping(ledger: Ledger, data) -> Event:
 
 
 def incoming_shipment(session: Session, organization_id: int, shipment_id) -> Shipment:
-    shipment = session.get(Shipment, _id(shipment_id))
-    if shipment is None or shipment.to_organization_id != organization_id:
+    shipment = row_by_id(session, Shipment, shipment_id)
+    if shipment.to_organization_id != organization_id:
         raise NotFound()
     return shipment
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import lazy_gettext as _l
 
 from ..models import MAX_ID
-from .errors import ValidationError
+from .errors import NotFound, ValidationError
 
 _MISSING = object()
 # NUL, other C0 controls but tab and newlines, and lone surrogates: no database keeps them all.
@@ -16,6 +16,19 @@ FORBIDDEN_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]
 # Digits with an optional decimal point or comma: not Python's 1_000, 1e3, NaN or Infinity.
 PLAIN_DECIMAL = re.compile(r"[+-]?[0-9]{1,12}(?:[.,][0-9]{1,12})?")
 PLAUSIBLE_YEARS = (2000, 2100)
+
+
+def row_by_id(session, model, raw_id):
+    """The row whose id a URL or a body gave, else NotFound: an id that is no number, or out of range, is as
+    unknown as one that names nothing."""
+    try:
+        object_id = int(raw_id)
+    except (TypeError, ValueError, OverflowError):
+        raise NotFound() from None
+    row = session.get(model, object_id) if 1 <= object_id <= MAX_ID else None
+    if row is None:
+        raise NotFound()
+    return row
 
 
 class Reader:

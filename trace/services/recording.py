@@ -36,7 +36,7 @@ from .events import clean, corrections_of, in_force, new_event
 from .gs1 import allocate_gtin, code_problem, normalize_gtin
 from .ledger import Ledger
 from .lineage import event_ids
-from .parse import Reader, local_datetime
+from .parse import Reader, local_datetime, row_by_id
 from .units import UNITS
 
 INPUT_CATEGORIES = ("fertiliser", "pesticide", "feed", "veterinary_drug")
@@ -46,12 +46,8 @@ MAX_IMAGE_BYTES = 3 * 1024 * 1024
 
 def owned(session: Session, model, object_id, organization_id: int):
     """A row of `model` that belongs to the organization, else NotFound (never says which)."""
-    try:
-        object_id = int(object_id)
-    except (TypeError, ValueError):
-        raise NotFound() from None
-    row = session.get(model, object_id) if 1 <= object_id <= MAX_ID else None
-    if row is None or row.organization_id != organization_id:
+    row = row_by_id(session, model, object_id)
+    if row.organization_id != organization_id:
         raise NotFound()
     return row
 

@@ -28,7 +28,7 @@ from ..models import (
 )
 from . import lineage
 from .errors import NotFound, ValidationError
-from .parse import Reader
+from .parse import Reader, row_by_id
 
 PRE_HARVEST_INTERVAL = "pre_harvest_interval"
 
@@ -67,8 +67,9 @@ def active_recall(session: Session, lot_id: int) -> Recall | None:
     return statuses(session, [lot_id])[lot_id].recall
 
 
-def statuses(session: Session, lot_ids) -> dict:
-    """lot id -> LotStatus, for many lots in a few queries: their recalls, and the flags on them or upstream."""
+def statuses(session: Session, lot_ids, upstream: set | None = None) -> dict:
+    """lot id -> LotStatus, for many lots in a few queries: their recalls, and the flags on them or upstream
+    (`upstream`: the ids of the lots behind them, when the caller has walked there already)."""
     ids = set(lot_ids)
     result = {lot_id: LotStatus() for lot_id in ids}
     if not ids:
@@ -77,7 +78,8 @@ def statuses(session: Session, lot_ids) -> dict:
                                        .where(RecallLot.lot_id.in_(ids), Recall.lifted_at.is_(None))
                                        .order_by(Recall.recalled_at)).all():
         result[lot_id].recall = result[lot_id].recall or recall
-    upstream = lineage.reachable(session, ids, "back")
+    if upstream is None:
+        upstream = lineage.reachable(session, ids, "back")
     flags = session.exec(select(LotFlag).where(LotFlag.lot_id.in_(upstream),
                                                (LotFlag.resolution.is_(None)) | (LotFlag.resolution == "destroyed"))
                          .order_by(LotFlag.raised_at)).all()
@@ -87,8 +89,8 @@ def statuses(session: Session, lot_ids) -> dict:
     return result
 
 
-def lot_status(session: Session, lot: Lot) -> LotStatus:
-    return statuses(session, [lot.id])[lot.id]
+def lot_status(session: Session, lot: Lot, upstream: set | None = None) -> LotStatus:
+    return statuses(session, [lot.id], upstream)[lot.id]
 
 
 def ensure_labellable(session: Session, lot: Lot) -> None:
@@ -129,7 +131,7 @@ def lift_recall(session: Session, user: User, recall_id, data) -> Recall:
     """Lift a recall: an inspector's act, with a reason, kept in the history."""
     if user.role != "inspector":
         raise NotFound()
-    recall = _recall(session, recall_id)
+    recall = row_by_id(session, Recall, recall_id)
     r = Reader(data)
     reason = _reason(r)
     if recall.lifted_at is not None:
@@ -138,16 +140,6 @@ def lift_recall(session: Session, user: User, recall_id, data) -> Recall:
     recall.lifted_at, recall.lifted_by_user_id, recall.lift_reason = utcnow(), user.id, reason
     session.add(recall)
     session.flush()
-    return recall
-
-
-def _recall(session: Session, recall_id) -> Recall:
-    try:
-        recall = session.get(Recall, int(recall_id))
-    except (TypeError, ValueError, OverflowError):
-        recall = None
-    if recall is None:
-        raise NotFound()
     return recall
 
 
@@ -194,11 +186,15 @@ def recall_notice(session: Session, recall: Recall) -> list:
     return rows
 
 
-def may_see_recall(session: Session, user: User, recall: Recall) -> bool:
-    """Inspectors, whoever ordered it, and every organization it names: makers, holders and receivers."""
-    if user.role == "inspector" or recall.organization_id == user.organization_id:
-        return True
-    return any(row.organization.id == user.organization_id for row in recall_notice(session, recall))
+def visible_recall(session: Session, user: User, recall_id) -> tuple:
+    """(recall, its notice) for inspectors, whoever ordered it, and every organization the notice names:
+    makers, holders and receivers; NotFound for anyone else."""
+    recall = row_by_id(session, Recall, recall_id)
+    rows = recall_notice(session, recall)
+    if user.role != "inspector" and recall.organization_id != user.organization_id and \
+            all(row.organization.id != user.organization_id for row in rows):
+        raise NotFound()
+    return recall, rows
 
 
 def recalls_affecting(session: Session, organization_id: int) -> list:
@@ -231,12 +227,7 @@ def clear_flag(session: Session, user: User, flag_id, data) -> LotFlag:
     """An inspector clears a flag with a reason and the reference of the evidence (e.g. a residue test)."""
     if user.role != "inspector":
         raise NotFound()
-    try:
-        flag = session.get(LotFlag, int(flag_id))
-    except (TypeError, ValueError, OverflowError):
-        flag = None
-    if flag is None:
-        raise NotFound()
+    flag = row_by_id(session, LotFlag, flag_id)
     r = Reader(data)
     reason = _reason(r)
     reference = r.text("reference", max_length=120)

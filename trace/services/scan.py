@@ -36,7 +36,7 @@ def scan_facts(session: Session, verification: Verification, today: date) -> dic
     site = production_site(session, lot)
     rating = certificates.current_ocop(session, product.id, today)
     derived = claims.derive(session, lot)
-    status = safety.lot_status(session, lot)
+    status = safety.lot_status(session, lot, upstream=derived.upstream)
     expiry = best_before(session, lot, product)
     facts.update({
         "product": {"name": product.name_vi, "name_en": product.name_en or product.name_vi, "gtin": product.gtin,

@@ -46,7 +46,7 @@ from ..services import (
 from ..services.events import corrections_of
 from ..services.ledger import record_one
 from ..services.units import UNITS
-from ..services.errors import NotFound, ValidationError
+from ..services.errors import ValidationError
 from . import today
 from .auth import role_required
 from .shared import form_rows, receive_page, shipments_context, shipping_partners, trace_context
@@ -71,9 +71,6 @@ def _submit(call, success_url_of):
     except ValidationError as exc:
         session.rollback()
         return None, exc.errors
-    except NotFound:
-        session.rollback()
-        abort(404)
     flash(_("Saved."))
     return redirect(success_url_of(result)), {}
 
@@ -84,10 +81,7 @@ def _record(function, *args):
 
 
 def _owned(model, object_id):
-    try:
-        return recording.owned(get_session(), model, object_id, _org())
-    except NotFound:
-        abort(404)
+    return recording.owned(get_session(), model, object_id, _org())
 
 
 @bp.before_request

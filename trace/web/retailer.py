@@ -1,11 +1,10 @@
 """Retailer pages: verify suppliers and labels, receive shipments, read recall notices (every logged-in role)."""
-from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, request, url_for
 from flask_login import current_user
 
 from ..db import get_session
 from ..services import movements, safety, suppliers
 from ..services.ledger import record_one
-from ..services.errors import NotFound
 from ..services.keys import keyset_from_database
 from ..services.scan import scan_facts
 from ..services.verification import verify_against_database
@@ -57,10 +56,7 @@ def recall_csv(recall_id: int):
 
 @bp.route("/suppliers/<id:organization_id>")
 def supplier(organization_id: int):
-    try:
-        profile = suppliers.supplier_profile(get_session(), organization_id, today())
-    except NotFound:
-        abort(404)
+    profile = suppliers.supplier_profile(get_session(), organization_id, today())
     return render_template("retailer/supplier.html", profile=profile)
 
 

@@ -3,6 +3,7 @@ from flask import Blueprint, Response, abort, g, jsonify, render_template, reque
 
 from ..db import get_session
 from ..models import Product
+from ..services.errors import NotFound
 from ..services.keys import jwks, keyset_from_database
 from ..services.scan import scan_facts
 from ..services.verification import verify_against_database
@@ -74,6 +75,7 @@ def register_error_pages(app) -> None:
     app.register_error_handler(400, page(400, "Bad request"))
     app.register_error_handler(403, page(403, "Forbidden"))
     app.register_error_handler(404, page(404, "Not found"))
+    app.register_error_handler(NotFound, page(404, "Not found"))  # a service's: missing, or another's
     app.register_error_handler(405, page(405, "Method not allowed"))
     app.register_error_handler(413, page(413, "Request too large"))
     app.register_error_handler(500, page(500, "Internal error"))

@@ -5,9 +5,9 @@ from flask_login import current_user
 from sqlmodel import Session, select
 
 from ..db import get_session
-from ..models import PRODUCER_KINDS, Lot, Organization, Product, Recall
+from ..models import PRODUCER_KINDS, Lot, Organization, Product
 from ..services import lineage, movements, recording, reports, safety
-from ..services.errors import NotFound, ValidationError
+from ..services.errors import ValidationError
 
 
 def form_rows(form, name: str, fields: tuple) -> list:
@@ -43,10 +43,7 @@ def shipments_context(session: Session, organization_id: int) -> dict:
 def receive_page(shipment_id: int, back_url: str, call):
     """A shipment addressed to the user's organization, and the form that records its arrival."""
     session = get_session()
-    try:
-        shipment = movements.incoming_shipment(session, current_user.organization_id, shipment_id)
-    except NotFound:
-        abort(404)
+    shipment = movements.incoming_shipment(session, current_user.organization_id, shipment_id)
     errors, line_errors = {}, {}
     if request.method == "POST":
         data = receipt_data(request.form)
@@ -84,10 +81,7 @@ def trace_context(lot, direction: str, lot_url: str, direction_url) -> dict:
 
 def recall_page(recall_id: int, csv: bool = False):
     session = get_session()
-    recall = session.get(Recall, recall_id)
-    if recall is None or not safety.may_see_recall(session, current_user, recall):
-        abort(404)
-    rows = safety.recall_notice(session, recall)
+    recall, rows = safety.visible_recall(session, current_user, recall_id)
     if csv:
         return Response(reports.notice_csv(rows), mimetype="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="recall-{recall.id}.csv"'})

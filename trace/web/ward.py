@@ -7,7 +7,7 @@ from sqlmodel import select
 from ..db import get_session
 from ..models import Lot, LotFlag, Organization, Product, Recall
 from ..services import lineage, lots, safety
-from ..services.errors import NotFound, ValidationError
+from ..services.errors import ValidationError
 from ..services.events import corrections_of
 from ..services.gs1 import DigitalLinkError, gtin_problem, parse_digital_link
 from .auth import role_required
@@ -64,9 +64,6 @@ def _act(call, success: str):
     except ValidationError as exc:
         session.rollback()
         return exc.errors
-    except NotFound:
-        session.rollback()
-        abort(404)
     flash(_("Saved."))
     return redirect(success)
 
