@@ -14,6 +14,7 @@ from .models import User
 from .services import accounts, capture, epcis, event_hash, keys, labels, lineage, lots, reports, safety
 from .services.errors import ValidationError
 from .services.gs1 import DigitalLinkError, normalize_gtin, parse_digital_link
+from .services.units import plain
 from .services.verification import verify_against_database, verify_label
 
 
@@ -207,7 +208,7 @@ def recall_command(gtin: str, lot_code: str, reason: str):
         rows = safety.recall_notice(session, recall)
     click.echo(f"Recall {recall.id}: {len({row.lot.id for row in rows})} lots.")
     for row in rows:
-        quantity = format(row.quantity.normalize(), "f") if row.quantity is not None else ""
+        quantity = plain(row.quantity) or ""
         click.echo(f"  {row.role:<9} {row.organization.name}: {row.product.gtin} {row.lot.code} {quantity} {row.unit}"
                    + (f" ({row.reference})" if row.reference else ""))
 

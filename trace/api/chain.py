@@ -13,6 +13,7 @@ from ..services import capture, claims, corrections, epcis, lineage, lots, movem
 from ..services.errors import NotFound, ValidationError
 from ..services.gs1 import code_problem, gtin_problem
 from ..services.parse import Reader
+from ..services.units import plain
 from . import _created, _record, bp, body, event_json, problem, token_required
 
 HOLDERS = ("producer", "retailer")
@@ -55,7 +56,7 @@ def recorded_json(event) -> dict:
                               .join(Product, Product.id == Lot.product_id).where(EventLot.event_id == event.id)).all()
     return {**event_json(event), "eventID": event.hash_id, "shipment_id": event.shipment_id,
             "lots": [{"gtin": product.gtin, "lot": lot.code, "role": line.role,
-                      "quantity": format(line.quantity.normalize(), "f") if line.quantity is not None else None,
+                      "quantity": plain(line.quantity),
                       "unit": line.unit} for line, lot, product in rows]}
 
 
@@ -82,7 +83,7 @@ def shipment_json(shipment, shipping_event) -> dict:
             "to_organization_id": shipment.to_organization_id, "reference_type": shipment.reference_type,
             "reference": shipment.reference, "shipped": event_json(shipping_event)["time"],
             "lines": [{"gtin": product.gtin, "lot": lot.code, "product": product.name_vi,
-                       "quantity": format(line.quantity.normalize(), "f"), "unit": line.unit}
+                       "quantity": plain(line.quantity), "unit": line.unit}
                       for line, lot, product in rows]}
 
 

@@ -22,7 +22,7 @@ from .events import NewEvent, NewShipment, in_force
 from .gs1 import code_problem, gtin_problem
 from .parse import Reader
 from .stock import StockBook
-from .units import UNITS, UnitMismatch, convert
+from .units import UNITS, UnitMismatch, convert, plain
 
 MAX_LINES = 100
 
@@ -34,11 +34,10 @@ class Line:
     entered: dict  # what the user typed, when it differs (another unit, a factor)
 
 
-
 def short_of_stock(lot: Lot, held: Decimal, quantity: Decimal, action) -> str:
     return _l("Only %(held)s %(unit)s of lot %(code)s is left; you cannot %(action)s %(quantity)s.",
-              held=plain_quantity(held), unit=lot.unit, code=lot.code, action=action,
-              quantity=plain_quantity(quantity))
+              held=plain(held), unit=lot.unit, code=lot.code, action=action, quantity=plain(quantity))
+
 
 class Ledger:
     """One transaction's lots, stock and new events, for one organization and user."""
@@ -391,10 +390,6 @@ class NewLot:
     def row(self) -> dict:
         return {name: getattr(self, name) for name in ("organization_id", "product_id", "batch_id", "code", "quantity",
                                                        "unit", "produced_on", "created_at")}
-
-
-def plain_quantity(quantity: Decimal) -> str:
-    return format(quantity.normalize(), "f")
 
 
 def record_one(session: Session, organization_id: int, user_id: int | None, zone: str, function, *args):

@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 from ..models import Batch, Event, EventLot, Lot, Organization, Product, Shipment, Site
 from .events import ERROR_DECLARATION, in_force, voided
 from .parse import local_datetime
+from .units import plain
 
 WALKS = {"back": ("output", "input"), "forward": ("input", "output")}
 WALK = """
@@ -340,14 +341,10 @@ def shipments_of(session: Session, lot_ids: set) -> list:
 
 # --- the same trace for every reader: JSON for the API, a tree for the terminal ---
 
-def _quantity(value) -> str | None:
-    return None if value is None else format(value.normalize(), "f")
-
-
 def _lot_entry(item: TracedLot) -> dict:
     return {"gtin": item.product.gtin, "lot": item.lot.code, "product": item.product.name_vi,
             "owner": item.owner.name, "owner_id": item.owner.id, "site": item.site.name if item.site else None,
-            "quantity": _quantity(item.lot.quantity), "unit": item.lot.unit, "depth": item.depth,
+            "quantity": plain(item.lot.quantity), "unit": item.lot.unit, "depth": item.depth,
             "produced_on": item.lot.produced_on.isoformat(), "kind": "harvest" if item.lot.batch_id else "processed"}
 
 
@@ -367,7 +364,7 @@ def trace_json(result: Trace) -> dict:
                  "organization": result.organizations[event.organization_id].name,
                  "site": site.name if site else None,
                  "lots": [{"gtin": product.gtin, "lot": lot.code, "role": line.role,
-                           "quantity": _quantity(line.quantity), "unit": line.unit} for line, lot, product in lines],
+                           "quantity": plain(line.quantity), "unit": line.unit} for line, lot, product in lines],
                  "details": event.details}
         if shipment is not None:
             entry["reference"] = {"type": shipment.reference_type, "number": shipment.reference,
@@ -378,7 +375,7 @@ def trace_json(result: Trace) -> dict:
         organizations[shipment.to_organization_id]["roles"].add("receiver")
         organizations[shipment.to_organization_id]["received"].append({
             "gtin": product.gtin, "lot": lot.code, "product": product.name_vi,
-            "shipped": _quantity(line.quantity), "quantity": _quantity(received_line.quantity) if received_line else None,
+            "shipped": plain(line.quantity), "quantity": plain(received_line.quantity) if received_line else None,
             "unit": line.unit, "status": "received" if received else "in_transit",
             "time": local_datetime(received.event_time, received.event_time_zone_offset).isoformat(timespec="minutes")
             if received else None,
@@ -387,8 +384,8 @@ def trace_json(result: Trace) -> dict:
     return {
         "direction": result.direction, "root": _lot_entry(result.root), "lots": [_lot_entry(i) for i in result.lots],
         "links": [{"from": lot_key[link.input_lot_id], "to": lot_key[link.output_lot_id],
-                   "consumed": _quantity(link.consumed), "unit": link.consumed_unit,
-                   "produced": _quantity(link.produced)} for link in result.links],
+                   "consumed": plain(link.consumed), "unit": link.consumed_unit,
+                   "produced": plain(link.produced)} for link in result.links],
         "events": events,
         "organizations": [{**entry, "roles": sorted(entry["roles"])} for entry in organizations.values()
                           if entry["roles"]],
@@ -416,19 +413,19 @@ def trace_tree(result: Trace) -> list:
 
     def describe(item: TracedLot) -> str:
         where = f" @ {item.site.name}" if item.site else ""
-        return (f"{item.product.name_vi} [{item.product.gtin} / {item.lot.code}] {_quantity(item.lot.quantity)} "
+        return (f"{item.product.name_vi} [{item.product.gtin} / {item.lot.code}] {plain(item.lot.quantity)} "
                 f"{item.lot.unit}, {item.lot.produced_on.isoformat()} – {item.owner.name}{where}")
 
     def walk(lot_id: int, prefix: str, path: set) -> None:
         for shipment, received, line, received_line in shipped.get(lot_id, []):
             receiver = result.organizations[shipment.to_organization_id].name
-            state = (f"received {_quantity(received_line.quantity)} {line.unit}" if received else "in transit")
-            lines.append(f"{prefix}→ shipped {_quantity(line.quantity)} {line.unit} to {receiver} "
+            state = (f"received {plain(received_line.quantity)} {line.unit}" if received else "in transit")
+            lines.append(f"{prefix}→ shipped {plain(line.quantity)} {line.unit} to {receiver} "
                          f"({shipment.reference_type} {shipment.reference}; {state})")
         entries = sorted(children.get(lot_id, []), key=lambda pair: by_id[pair[0]].lot.code)
         for child, link in entries:
             verb = "used" if result.direction == "back" else "made into"
-            amount = f"{_quantity(link.consumed)} {link.consumed_unit}"
+            amount = f"{plain(link.consumed)} {link.consumed_unit}"
             if child in path:
                 lines.append(f"{prefix}└─ ({verb}, {amount}) {describe(by_id[child])} … already on this path")
                 continue

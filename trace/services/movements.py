@@ -22,9 +22,9 @@ from . import epcis, safety
 from .errors import NotFound, ValidationError
 from .events import NewShipment, clean, in_force, new_event
 from .gs1 import code_problem, gtin_problem
-from .ledger import Ledger, plain_quantity, short_of_stock
+from .ledger import Ledger, short_of_stock
 from .parse import Reader, local_datetime, row_by_id
-from .units import UNITS
+from .units import UNITS, plain
 
 PROCESSES = ("milling", "drying", "freezing", "filleting", "peeling", "fermenting", "mixing", "grading",
              "cooking", "other")
@@ -312,7 +312,7 @@ def record_receiving(ledger: Ledger, shipment_id, data) -> Event:
                 quantity = sub.decimal("quantity", places=3, positive=False)
                 if quantity is not None and quantity > match[0].quantity:
                     sub.errors["quantity"] = _l("More than was shipped (%(quantity)s %(unit)s).",
-                                                quantity=plain_quantity(match[0].quantity), unit=match[1].unit)
+                                                quantity=plain(match[0].quantity), unit=match[1].unit)
                 counted[match[1].id] = quantity
             for key, message in sub.errors.items():
                 r.errors.setdefault(f"lines.{index}.{key}", message)
@@ -323,7 +323,7 @@ def record_receiving(ledger: Ledger, shipment_id, data) -> Event:
         ledger.stock.give(lot.id, ledger.organization_id, received)
         lines.append(("observed", lot, product.gtin, received, lot.unit))
         if received != shipped.quantity:
-            losses.append({"lot": lot.code, "shipped": plain_quantity(shipped.quantity), "received": plain_quantity(received)})
+            losses.append({"lot": lot.code, "shipped": plain(shipped.quantity), "received": plain(received)})
     event = new_event(ledger.organization_id, "receiving", moment, ledger.user_id,
                       site_id=site.id if site else None, details={"differences": losses} if losses else {},
                       shipment_id=shipment.id)

@@ -18,6 +18,7 @@ from ..models import Batch, Event, EventLot, Lot, Organization, Site
 from . import lineage
 from .events import in_force
 from .parse import local_datetime
+from .units import plain
 
 # Our steps as FSMA 204 critical tracking events; storage without cooling and field work are not CTEs.
 CTE = {"harvest": "Thu hoạch / Harvesting", "cooling": "Làm lạnh / Cooling",
@@ -140,7 +141,7 @@ def spreadsheet_csv(rows: list) -> bytes:
     writer = csv.writer(out)
     writer.writerow([heading for _, heading, _ in COLUMNS])
     for row in rows:
-        writer.writerow(["" if row[key] is None else format(row[key].normalize(), "f") if key == "quantity" else row[key]
+        writer.writerow(["" if row[key] is None else plain(row[key]) if key == "quantity" else row[key]
                          for key, _, _ in COLUMNS])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
@@ -155,7 +156,7 @@ NOTICE_COLUMNS = ["Tổ chức / Organization", "Vai trò / Role", "Sản phẩm
 def notice_row_json(row) -> dict:
     return {"organization": row.organization.name, "organization_id": row.organization.id, "role": row.role,
             "product": row.product.name_vi, "gtin": row.product.gtin, "lot": row.lot.code,
-            "quantity": format(row.quantity.normalize(), "f") if row.quantity is not None else None,
+            "quantity": plain(row.quantity),
             "unit": row.unit, "received_at": row.when.isoformat() if row.when else None,
             "reference": row.reference, "status": row.status, "address": row.organization.address,
             "phone": row.organization.phone}

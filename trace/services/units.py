@@ -40,7 +40,6 @@ def convert(quantity: Decimal, unit: str, into: str, factor: Decimal | None = No
     return result.quantize(QUANTUM)
 
 
-def plain(quantity: Decimal) -> str:
-    """'18500', '0.5': a quantity without trailing zeros, as EPCIS and people write it."""
-    text = format(Decimal(quantity).normalize(), "f")
-    return text
+def plain(quantity: Decimal | None) -> str | None:
+    """'18500', '0.5': a quantity without trailing zeros, as EPCIS and people write it (None stays None)."""
+    return None if quantity is None else format(Decimal(quantity).normalize(), "f")
