@@ -8,13 +8,14 @@ declares. An event's hash ID is computed once, from exactly the JSON this module
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from sqlmodel import Session, select
 
 from ..models import Batch, Event, EventLot, Lot, Organization, Product, Shipment
 from . import event_hash
 from .events import CBV_DISPOSITION, CBV_STEP, ERROR_DECLARATION
+from .gs1 import DigitalLinkError, parse_digital_link
 from .parse import local_datetime
 from .units import UNECE, plain
 
@@ -27,7 +28,6 @@ SITE_URN = "urn:thuynguyen-trace:site:"
 ORGANIZATION_URN = "urn:thuynguyen-trace:organization:"
 TRANSACTION_URN = "urn:thuynguyen-trace:bt:"
 DIGITAL_LINK = "https://id.gs1.org"
-# Detail keys that name the batch's own fields, written under their EPCIS-facing names.
 LIST_ROLES = {"input": "inputQuantityList", "output": "outputQuantityList"}
 BATCH_STARTS = ("planting", "stocking")  # they name the batch's product, which no quantity list carries
 
@@ -52,17 +52,11 @@ def parse_class_uri(uri: str) -> tuple | None:
     """(gtin, lot code) of a lot's class-level Digital Link on any host, or None."""
     if not isinstance(uri, str):
         return None
-    path = uri.split("?", 1)[0].split("#", 1)[0]
-    parts = path.split("/")
     try:
-        start = len(parts) - 4
-        if start >= 3 and parts[start] in ("01", "gtin") and parts[start + 2] in ("10", "lot"):
-            gtin = parts[start + 1]
-            if gtin.isascii() and gtin.isdigit() and len(gtin) in (8, 12, 13, 14):
-                return gtin.zfill(14), unquote(parts[start + 3])
-    except IndexError:
-        pass
-    return None
+        link = parse_digital_link(uri)
+    except DigitalLinkError:
+        return None
+    return (link.gtin, link.lot) if list(link.qualifiers) == ["10"] and not link.attributes else None
 
 
 def site_uri(site_id: int) -> str:

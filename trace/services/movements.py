@@ -57,8 +57,6 @@ def _held_lines(ledger: Ledger, r: Reader, name: str, action, moment, refuse_fla
     return lines
 
 
-
-
 # --- transformation ---
 
 def record_transformation(ledger: Ledger, data) -> Event:
