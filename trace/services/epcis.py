@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from ..models import Batch, Event, EventLot, Lot, Organization, Product, Shipment
 from . import event_hash
-from .events import CBV_DISPOSITION, CBV_STEP, ERROR_DECLARATION
+from .events import CBV_DISPOSITION, CBV_STEP, ERROR_DECLARATION, corrections_of
 from .gs1 import DigitalLinkError, parse_digital_link
 from .parse import local_datetime
 from .units import UNECE, plain
@@ -193,8 +193,7 @@ def views(session: Session, events: list) -> list:
         Shipment.id.in_({e.shipment_id for e in events if e.shipment_id}))).all()}
     organizations = {o.id: o for o in session.exec(select(Organization).where(Organization.id.in_(
         {s.from_organization_id for s in shipments.values()} | {s.to_organization_id for s in shipments.values()})))}
-    corrections = {c.corrects_event_id: c for c in session.exec(
-        select(Event).where(Event.corrects_event_id.in_(ids))).all()}
+    corrections = corrections_of(session, ids)
     result = []
     for event in events:
         shipment = shipments.get(event.shipment_id)
@@ -202,13 +201,9 @@ def views(session: Session, events: list) -> list:
                    organization_uri(organizations[shipment.to_organization_id])) if shipment else ()
         code, gtin = batches.get(event.batch_id, (None, None))
         extra = {"product": gtin} if event.step in BATCH_STARTS else {}
-        result.append(EventView(event, _line_order(event, lines[event.id]), code, shipment, parties,
+        result.append(EventView(event, sorted(lines[event.id], key=lambda line: line[:3]), code, shipment, parties,
                                 corrections.get(event.id), extra))
     return result
-
-
-def _line_order(event: Event, lines: list) -> list:
-    return sorted(lines, key=lambda line: (line[0], line[1], line[2]))
 
 
 def export_events(session: Session, events: list) -> list:

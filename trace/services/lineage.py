@@ -276,10 +276,21 @@ def recorded_history(session: Session, lot_ids: set, batch_ids: set) -> tuple:
     """(lot_history with the events declared erroneous left in, the ids of those)."""
     if not lot_ids and not batch_ids:
         return [], set()
+    history, withdrawn = history_of(session, event_ids(session, lot_ids, batch_ids))
+    # A transformation belongs to the chain only if it made one of its lots: another that used some of a
+    # source lot for something else is that lot's business, not this chain's.
+    return [entry for entry in history
+            if entry[0].step != "transformation" or any(line.role == "output" and line.lot_id in lot_ids
+                                                        for line, _, _ in entry[2])], withdrawn
+
+
+def history_of(session: Session, ids) -> tuple:
+    """([(event, site, [(EventLot, Lot, Product)], shipment)] oldest first, the ids of those declared erroneous)
+    for the given events (error declarations themselves left out)."""
     rows = session.exec(select(Event, Site, Shipment, voided().label("voided"))
                         .outerjoin(Site, Site.id == Event.site_id)
                         .outerjoin(Shipment, Shipment.id == Event.shipment_id)
-                        .where(Event.id.in_(event_ids(session, lot_ids, batch_ids)), Event.step != ERROR_DECLARATION)
+                        .where(Event.id.in_(list(ids)), Event.step != ERROR_DECLARATION)
                         .order_by(Event.event_time, Event.id)).all()
     lines = defaultdict(list)
     if rows:
@@ -288,12 +299,8 @@ def recorded_history(session: Session, lot_ids: set, batch_ids: set) -> tuple:
                 .join(Product, Product.id == Lot.product_id)
                 .where(EventLot.event_id.in_([row[0].id for row in rows]))).all():
             lines[line.event_id].append((line, lot_, product))
-    # A transformation belongs to the chain only if it made one of its lots: another that used some of a
-    # source lot for something else is that lot's business, not this chain's.
     history = [(event, site, sorted(lines[event.id], key=lambda r: (r[0].role, r[2].name_vi, r[1].code)), shipment)
-               for event, site, shipment, _ in rows
-               if event.step != "transformation" or any(line.role == "output" and line.lot_id in lot_ids
-                                                        for line, _, _ in lines[event.id])]
+               for event, site, shipment, _ in rows]
     return history, {row[0].id for row in rows if row[3]}
 
 

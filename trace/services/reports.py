@@ -52,11 +52,7 @@ def events_between(session: Session, start: date, end: date, zone: str, organiza
                                                    "transformation")))
     if organization_id is not None:
         query = query.where(Event.organization_id == organization_id)
-    ids = set(session.exec(query).all())
-    if not ids:
-        return []
-    lot_ids = set(session.exec(select(EventLot.lot_id).where(EventLot.event_id.in_(ids))).all())
-    return [row for row in lineage.lot_history(session, lot_ids, set()) if row[0].id in ids]
+    return lineage.history_of(session, session.exec(query).all())[0]
 
 
 def cte_rows(session: Session, history: list) -> list:
