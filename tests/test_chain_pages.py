@@ -123,6 +123,12 @@ def test_an_inspector_clears_a_flag_from_the_ward_page(demo_client, demo_app):
     found = demo_client.get("/ward/?q=08936045000021+P-WEB")
     assert found.status_code == 302
     ward_lot = found.headers["Location"]
+    by_url = demo_client.get("/ward/", query_string={"q": " https://id.gs1.org/01/08936045000021/10/P-WEB/21/7 "})
+    assert by_url.status_code == 302 and by_url.headers["Location"] == ward_lot
+    for query in ("08936045000021", "08936045000022 P-WEB", "08936045000021 P-NONE", "https://x.vn/01/08936045000021",
+                  "x" * 3000):
+        r = demo_client.get("/ward/", query_string={"q": query})
+        assert r.status_code == 200 and "No lot found" in r.get_data(as_text=True), query
     with demo_app.app_context():
         flag = get_session().exec(select(LotFlag).join(Lot, Lot.id == LotFlag.lot_id).where(Lot.code == "P-WEB")).one()
     r = post_form(demo_client, ward_lot, {"form": "clear", "target_id": str(flag.id), "reason": "Đạt"})

@@ -12,8 +12,8 @@ from sqlmodel import select
 from .db import session_scope, upgrade
 from .models import User
 from .services import accounts, capture, epcis, event_hash, keys, labels, lineage, lots, reports, safety
-from .services.errors import ValidationError
-from .services.gs1 import DigitalLinkError, normalize_gtin, parse_digital_link
+from .services.errors import NotFound, ValidationError
+from .services.gs1 import normalize_gtin
 from .services.units import plain
 from .services.verification import verify_against_database, verify_label
 
@@ -156,23 +156,12 @@ def verify(url: str, jwks_file):
 
 def _find_lot(session, gtin_or_url: str, lot_code: str | None):
     """A lot by GTIN and lot code, or by a label's URL (its serial names the lot it was issued for)."""
-    if lot_code is None:
-        try:
-            link = parse_digital_link(gtin_or_url)
-        except DigitalLinkError as exc:
-            raise click.UsageError(f"Give GTIN and LOT, or a label URL ({exc}).") from None
-        gtin14, lot_code = link.gtin, link.lot
-        if lot_code is None:
-            raise click.UsageError("The URL names no lot (10).")
-    else:
-        try:
-            gtin14 = normalize_gtin(gtin_or_url)
-        except ValidationError as exc:
-            raise click.UsageError(exc.errors["gtin"]) from None
-    lot = lots.find_lot(session, gtin14, lot_code)
-    if lot is None:
-        raise click.ClickException(f"No lot {lot_code!r} of GTIN {gtin14}.")
-    return lot
+    try:
+        return lots.find_lot_named(session, gtin_or_url, lot_code)
+    except ValidationError as exc:
+        raise click.UsageError("; ".join(exc.errors.values())) from None
+    except NotFound as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.command("trace")

@@ -5,7 +5,9 @@ from typing import Optional
 from sqlmodel import Session, select
 
 from ..models import Batch, Event, EventLot, Holding, Lot, Organization, Product, Site
+from .errors import NotFound, ValidationError
 from .events import ERROR_DECLARATION, in_force
+from .gs1 import DigitalLinkError, normalize_gtin, parse_digital_link
 from .lineage import event_ids
 
 
@@ -15,6 +17,25 @@ def find_lot(session: Session, gtin: str, code: str, organization_id: Optional[i
     if organization_id is not None:
         query = query.where(Lot.organization_id == organization_id)
     return session.exec(query).first()
+
+
+def find_lot_named(session: Session, gtin_or_url: str, lot_code: str | None = None) -> Lot:
+    """A lot named by a label's URL (or any Digital Link naming a lot), or by GTIN and lot code; a
+    ValidationError says what is wrong with what was given, a NotFound that no such lot exists."""
+    if lot_code is None:
+        try:
+            link = parse_digital_link(gtin_or_url)
+        except DigitalLinkError as exc:
+            raise ValidationError({"lot": f"Give GTIN and lot code, or a label URL ({exc})."}) from None
+        gtin14, lot_code = link.gtin, link.lot
+        if lot_code is None:
+            raise ValidationError({"lot": "The URL names no lot (10)."})
+    else:
+        gtin14 = normalize_gtin(gtin_or_url)
+    lot = find_lot(session, gtin14, lot_code)
+    if lot is None:
+        raise NotFound(f"No lot {lot_code!r} of GTIN {gtin14}.")
+    return lot
 
 
 def list_lots(session: Session, organization_id: Optional[int] = None) -> list:

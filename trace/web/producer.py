@@ -36,7 +36,6 @@ from ..services import (
     corrections,
     epcis,
     labels,
-    lineage,
     lots,
     movements,
     recording,
@@ -49,7 +48,7 @@ from ..services.units import UNITS
 from ..services.errors import ValidationError
 from . import today
 from .auth import role_required
-from .shared import form_rows, receive_page, shipments_context, shipping_partners, trace_context
+from .shared import form_rows, receive_page, shipments_context, shipping_partners, trace_context, trace_direction
 
 bp = Blueprint("producer", __name__, url_prefix="/producer")
 
@@ -245,19 +244,15 @@ def lot(lot_id: int):
 @bp.route("/lots/<id:lot_id>/trace")
 def lot_trace(lot_id: int):
     item = _visible_lot(lot_id)
-    return render_template("chain/trace.html", **trace_context(item, _direction(), url_for(".lot", lot_id=item.id),
+    return render_template("chain/trace.html", **trace_context(item, trace_direction(), url_for(".lot", lot_id=item.id),
                                                                lambda d: url_for(".lot_trace", lot_id=item.id, direction=d)))
-
-
-def _direction() -> str:
-    return request.args.get("direction") if request.args.get("direction") in lineage.WALKS else "back"
 
 
 @bp.route("/lots/<id:lot_id>/epcis.jsonld")
 def lot_epcis(lot_id: int):
     """The lot's chain as an EPCIS 2.0 document, to hand to a buyer or an authority."""
     item, session = _visible_lot(lot_id), get_session()
-    ids = trace_context(item, _direction(), "", None)["result"].event_ids()
+    ids = trace_context(item, trace_direction(), "", None)["result"].event_ids()
     document = epcis.document(epcis.export_events(session, epcis.select_events(session, event_ids=ids, limit=100_000)))
     return Response(json.dumps(document, ensure_ascii=False, indent=1), mimetype="application/ld+json", headers={
         "Content-Disposition": f'attachment; filename="epcis-{item.code.replace("/", "_")}.jsonld"'})
@@ -266,8 +261,8 @@ def lot_epcis(lot_id: int):
 @bp.route("/lots/<id:lot_id>/fsma204.xlsx")
 def lot_fsma(lot_id: int):
     item, session = _visible_lot(lot_id), get_session()
-    rows = reports.cte_rows(session, trace_context(item, _direction(), "", None)["result"].events)
-    return Response(reports.spreadsheet_xlsx(rows, f"{item.code} ({_direction()})"),
+    rows = reports.cte_rows(session, trace_context(item, trace_direction(), "", None)["result"].events)
+    return Response(reports.spreadsheet_xlsx(rows, f"{item.code} ({trace_direction()})"),
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", headers={
                         "Content-Disposition": f'attachment; filename="fsma204-{item.code.replace("/", "_")}.xlsx"'})
 

@@ -68,6 +68,11 @@ def receive_page(shipment_id: int, back_url: str, call):
                            sites=recording.list_sites(session, current_user.organization_id)), (422 if errors else 200)
 
 
+def trace_direction() -> str:
+    """The direction a trace page asks for; back unless it says forward."""
+    return request.args.get("direction") if request.args.get("direction") in lineage.WALKS else "back"
+
+
 def trace_context(lot, direction: str, lot_url: str, direction_url) -> dict:
     session = get_session()
     viewer = None if current_user.role == "inspector" else current_user.organization_id

@@ -6,12 +6,11 @@ from sqlmodel import select
 
 from ..db import get_session
 from ..models import Lot, LotFlag, Organization, Product, Recall
-from ..services import lineage, lots, safety
-from ..services.errors import ValidationError
+from ..services import lots, safety
+from ..services.errors import NotFound, ValidationError
 from ..services.events import corrections_of
-from ..services.gs1 import DigitalLinkError, gtin_problem, parse_digital_link
 from .auth import role_required
-from .shared import trace_context
+from .shared import trace_context, trace_direction
 
 bp = Blueprint("ward", __name__, url_prefix="/ward")
 
@@ -24,17 +23,11 @@ def _inspectors_only():
 
 def _find(query: str):
     """A lot from a label's URL, or from 'GTIN LOT'."""
-    query = query.strip()
+    gtin_or_url, _space, code = query.strip().partition(" ")
     try:
-        link = parse_digital_link(query)
-        gtin, code = link.gtin, link.lot
-    except DigitalLinkError:
-        gtin, _space, code = query.partition(" ")
-        code = code.strip()
-        if gtin_problem(gtin) is not None:
-            return None
-        gtin = gtin.zfill(14)
-    return lots.find_lot(get_session(), gtin, code) if code else None
+        return lots.find_lot_named(get_session(), gtin_or_url, code.strip() or None)
+    except (ValidationError, NotFound):
+        return None
 
 
 @bp.route("/")
@@ -101,6 +94,5 @@ def lot_trace(lot_id: int):
     item = get_session().get(Lot, lot_id)
     if item is None:
         abort(404)
-    direction = request.args.get("direction") if request.args.get("direction") in lineage.WALKS else "back"
     return render_template("chain/trace.html", **trace_context(
-        item, direction, url_for(".lot", lot_id=item.id), lambda d: url_for(".lot_trace", lot_id=item.id, direction=d)))
+        item, trace_direction(), url_for(".lot", lot_id=item.id), lambda d: url_for(".lot_trace", lot_id=item.id, direction=d)))
