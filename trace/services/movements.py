@@ -23,7 +23,7 @@ from .errors import NotFound, ValidationError
 from .events import NewShipment, clean, in_force, new_event
 from .gs1 import code_problem, gtin_problem
 from .ledger import Ledger, short_of_stock
-from .parse import Reader, local_datetime, row_by_id
+from .parse import Reader, local_datetime, local_day, row_by_id
 from .units import UNITS, plain
 
 PROCESSES = ("milling", "drying", "freezing", "filleting", "peeling", "fermenting", "mixing", "grading",
@@ -31,12 +31,8 @@ PROCESSES = ("milling", "drying", "freezing", "filleting", "peeling", "fermentin
 TRANSACTION_TYPES = ("desadv", "inv", "po", "bol")
 
 
-def _day(moment: tuple) -> date:
-    return local_datetime(*moment).date()
-
-
 def _not_before(r: Reader, moment, day: date, what: str, field: str = "time") -> None:
-    if moment and _day(moment) < day:
+    if moment and local_day(moment) < day:
         r.errors.setdefault(field, _l("Before %(what)s (%(day)s).", what=what, day=day.strftime("%d/%m/%Y")))
 
 
@@ -76,7 +72,7 @@ def record_transformation(ledger: Ledger, data) -> Event:
             r.errors.setdefault(f"outputs.{index}.lot", _l("This lot is listed twice."))
         ledger.new_lot_keys.add(key)
     r.done()
-    day = _day(moment)
+    day = local_day(moment)
     lines = [("input", line.lot, line.gtin, line.quantity, line.lot.unit) for line in inputs]
     made = []
     for product, code, quantity, unit in outputs:

@@ -273,3 +273,8 @@ def local_datetime(moment: datetime, offset: str) -> datetime:
     sign = 1 if offset.startswith("+") else -1
     zone = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6])))
     return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(zone)
+
+
+def local_day(moment: tuple) -> date:
+    """The local date of a (UTC datetime, offset) moment as Reader.moment gives it."""
+    return local_datetime(*moment).date()

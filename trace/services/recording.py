@@ -36,7 +36,7 @@ from .events import clean, corrections_of, in_force, new_event
 from .gs1 import allocate_gtin, code_problem, normalize_gtin
 from .ledger import Ledger
 from .lineage import event_ids
-from .parse import Reader, local_datetime, row_by_id
+from .parse import Reader, local_datetime, local_day, row_by_id
 from .units import UNITS
 
 INPUT_CATEGORIES = ("fertiliser", "pesticide", "feed", "veterinary_drug")
@@ -255,16 +255,12 @@ def start_batch(ledger: Ledger, data) -> Batch:
         r.errors.setdefault("code", _l("You already have a batch with this code."))
     r.done()
     batch = Batch(organization_id=organization_id, site_id=site.id, product_id=product.id, code=code,
-                  started_on=_local_date(moment))
+                  started_on=local_day(moment))
     session.add(batch)
     session.flush()
     ledger.record(new_event(organization_id, step, moment, ledger.user_id, batch.id, site.id, clean(details)), [],
                   batch_code=batch.code, extra={"product": product.gtin})
     return batch
-
-
-def _local_date(moment: tuple) -> date:
-    return local_datetime(*moment).date()
 
 
 def record_input(ledger: Ledger, batch_id, data) -> Event:
@@ -312,7 +308,7 @@ def early_harvest(harvested: tuple, input_name: str, end) -> dict:
 
 
 def _not_before_start(r: Reader, batch: Batch, moment) -> None:
-    if moment and _local_date(moment) < batch.started_on:
+    if moment and local_day(moment) < batch.started_on:
         r.errors.setdefault("time", _l("Before the batch started (%(day)s).", day=batch.started_on.strftime("%d/%m/%Y")))
 
 
@@ -338,7 +334,7 @@ def record_harvest(ledger: Ledger, batch_id, data) -> Lot:
     if "lot_code" not in r.errors and code and ledger.find_lot(product.gtin, code) is not None:
         r.errors["lot_code"] = _l("This product already has a lot with this code.")
     r.done()
-    lot = ledger.new_lot(product, code, quantity, unit, _local_date(moment), batch.id)
+    lot = ledger.new_lot(product, code, quantity, unit, local_day(moment), batch.id)
     event = new_event(ledger.organization_id, "harvest", moment, ledger.user_id, batch.id, batch.site_id,
                       clean({"lot_code": code, "quantity": quantity, "unit": unit}))
     ledger.record(event, [("output", lot, product.gtin, quantity, unit)], batch_code=batch.code)
