@@ -55,14 +55,19 @@ def token_required(view):
     return wrapped
 
 
-def producer_required(view):
-    @wraps(view)
-    @token_required
-    def wrapped(*args, **kwargs):
-        if g.api_user.role != "producer":
-            return problem(403, "Forbidden", "Only producers record production data.")
-        return view(*args, **kwargs)
-    return wrapped
+def role_required(*roles):
+    def decorator(view):
+        @wraps(view)
+        @token_required
+        def wrapped(*args, **kwargs):
+            if g.api_user.role not in roles:
+                return problem(403, "Forbidden", f"Only a {' or '.join(roles)} may do this.")
+            return view(*args, **kwargs)
+        return wrapped
+    return decorator
+
+
+producer_required = role_required("producer")
 
 
 def body() -> dict:

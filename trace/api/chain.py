@@ -1,7 +1,6 @@
 """API for what happens after harvest: processing, shipping and receiving, storage, corrections, trace, recall."""
 import json
 from datetime import timezone
-from functools import wraps
 from urllib.parse import urlencode
 
 from flask import Response, current_app, g, jsonify, request
@@ -14,7 +13,7 @@ from ..services.errors import NotFound, ValidationError
 from ..services.gs1 import code_problem, gtin_problem
 from ..services.parse import Reader
 from ..services.units import plain
-from . import _created, _record, bp, body, event_json, problem, token_required
+from . import _created, _record, bp, body, event_json, problem, role_required, token_required
 
 HOLDERS = ("producer", "retailer")
 
@@ -26,18 +25,6 @@ class Forbidden(Exception):
 @bp.errorhandler(Forbidden)
 def _forbidden(_exc):
     return problem(403, "Forbidden", "Only the lot's owner, an organization in its chain or an inspector may see this.")
-
-
-def role_required(*roles):
-    def decorator(view):
-        @wraps(view)
-        @token_required
-        def wrapped(*args, **kwargs):
-            if g.api_user.role not in roles:
-                return problem(403, "Forbidden", f"Only a {' or '.join(roles)} may do this.")
-            return view(*args, **kwargs)
-        return wrapped
-    return decorator
 
 
 def any_lot(gtin: str, code: str) -> Lot:
