@@ -20,7 +20,7 @@ from ..web import today
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
-def problem(status: int, title: str, detail: str = "", errors: dict | None = None):
+def problem(status: int, title: str, detail: str = "", errors: dict | list | None = None):
     body = {"type": "about:blank", "title": title, "status": status}
     if detail:
         body["detail"] = detail

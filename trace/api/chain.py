@@ -234,11 +234,8 @@ def epcis_capture():
         result = capture.capture(get_session(), g.api_user, document, current_app.config["TRACE_TIMEZONE"])
     except capture.CaptureError as exc:
         get_session().rollback()
-        response, status, headers = problem(422, "EPCIS document refused",
-                                            "Nothing was recorded; every problem is listed in errors.")
-        payload = response.get_json()
-        payload["errors"] = exc.problems
-        return jsonify(payload), status, headers
+        return problem(422, "EPCIS document refused", "Nothing was recorded; every problem is listed in errors.",
+                       exc.problems)
     get_session().commit()
     return jsonify({"recorded": len(result.recorded), "skipped": len(result.skipped),
                     "eventIDs": result.recorded}), 201
