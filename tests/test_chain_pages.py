@@ -116,6 +116,15 @@ def test_an_inspector_clears_a_flag_from_the_ward_page(demo_client, demo_app):
                                        "time": local(1)})
     lot_page = r.headers["Location"]
     assert "On hold: no labels, no shipping" in demo_client.get(lot_page).get_data(as_text=True)
+    # Rice milled from it is on hold too, on its page and on its trace.
+    r = post_form(demo_client, "/producer/stock", {
+        "process": "milling", "time": local(0.5), "inputs-0-lot_id": str(lot_id(demo_app, "P-WEB")),
+        "inputs-0-quantity": "100", "outputs-0-product_id": str(_product_id(demo_app, "Gạo Bắc Hương Thủy Nguyên")),
+        "outputs-0-lot": "R-WEB", "outputs-0-quantity": "65"})
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    milled = f"/producer/lots/{lot_id(demo_app, 'R-WEB')}"
+    for page in (milled, milled + "/trace?direction=back", milled + "/trace?direction=forward"):
+        assert "On hold: no labels, no shipping" in demo_client.get(page).get_data(as_text=True), page
     demo_client.post("/logout", data={"csrf_token": csrf_token(demo_client, "/producer/")})
     login(demo_client, "kiemtra@demo.vn")
     home = demo_client.get("/ward/").get_data(as_text=True)

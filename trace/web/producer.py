@@ -48,7 +48,15 @@ from ..services.units import UNITS
 from ..services.errors import ValidationError
 from . import today
 from .auth import role_required
-from .shared import form_rows, receive_page, shipments_context, shipping_partners, trace_context, trace_direction
+from .shared import (
+    form_rows,
+    receive_page,
+    shipments_context,
+    shipping_partners,
+    trace_context,
+    trace_direction,
+    visible_trace,
+)
 
 bp = Blueprint("producer", __name__, url_prefix="/producer")
 
@@ -230,12 +238,13 @@ def lot(lot_id: int):
             sample = labels.labels_for_run(session, key_store(current_app), current_app.config["TRACE_BASE_URL"],
                                            runs[0], range(runs[0].first_serial, runs[0].first_serial + 1))[0]
         events = lots.lot_events(session, item, with_corrected=True)
+        derived = claims.derive(session, item) if owner else None
         return {"lot": item, "product": product, "runs": runs, "sample": sample, "form": form, "owner": owner,
                 "maker": session.get(Organization, item.organization_id), "events": events,
                 "corrections": corrections_of(session, [event.id for event, _ in events]),
                 "sites": recording.list_sites(session, _org()), "held": lots.quantity_held(session, item.id, _org()),
-                "best_before": lots.best_before(session, item, product), "status": safety.lot_status(session, item),
-                "claims": claims.derive(session, item) if owner else None,
+                "best_before": lots.best_before(session, item, product),
+                "status": safety.lot_status(session, item, derived.upstream if derived else None), "claims": derived,
                 "recalls": safety.recalls_of_lot(session, item.id), "units": UNITS}
 
     return _form_page("producer/lot.html", call, lambda _result: url_for(".lot", lot_id=item.id), context)
@@ -252,7 +261,7 @@ def lot_trace(lot_id: int):
 def lot_epcis(lot_id: int):
     """The lot's chain as an EPCIS 2.0 document, to hand to a buyer or an authority."""
     item, session = _visible_lot(lot_id), get_session()
-    ids = trace_context(item, trace_direction(), "", None)["result"].event_ids()
+    ids = visible_trace(item, trace_direction()).event_ids()
     document = epcis.document(epcis.export_events(session, epcis.select_events(session, event_ids=ids, limit=100_000)))
     return Response(json.dumps(document, ensure_ascii=False, indent=1), mimetype="application/ld+json", headers={
         "Content-Disposition": f'attachment; filename="epcis-{item.code.replace("/", "_")}.jsonld"'})
@@ -261,7 +270,7 @@ def lot_epcis(lot_id: int):
 @bp.route("/lots/<id:lot_id>/fsma204.xlsx")
 def lot_fsma(lot_id: int):
     item, session = _visible_lot(lot_id), get_session()
-    rows = reports.cte_rows(session, trace_context(item, trace_direction(), "", None)["result"].events)
+    rows = reports.cte_rows(session, visible_trace(item, trace_direction()).events)
     return Response(reports.spreadsheet_xlsx(rows, f"{item.code} ({trace_direction()})"),
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", headers={
                         "Content-Disposition": f'attachment; filename="fsma204-{item.code.replace("/", "_")}.xlsx"'})

@@ -73,15 +73,21 @@ def trace_direction() -> str:
     return request.args.get("direction") if request.args.get("direction") in lineage.WALKS else "back"
 
 
-def trace_context(lot, direction: str, lot_url: str, direction_url) -> dict:
-    session = get_session()
+def visible_trace(lot, direction: str) -> lineage.Trace:
+    """The lot's chain as the user's organization may see it; a lot outside its chains is not found."""
     viewer = None if current_user.role == "inspector" else current_user.organization_id
-    result = lineage.trace(session, lot, direction, viewer)
+    result = lineage.trace(get_session(), lot, direction, viewer)
     if viewer is not None and viewer not in result.parties():
         abort(404)
+    return result
+
+
+def trace_context(lot, direction: str, lot_url: str, direction_url) -> dict:
+    result = visible_trace(lot, direction)
+    upstream = result.lot_ids if direction == "back" else None  # a trace back holds every lot behind the root
     return {"result": result, "root": lineage.tree(result), "direction": direction, "lot_url": lot_url,
             "direction_url": direction_url, "organizations": result.organizations,
-            "status": safety.lot_status(session, lot)}
+            "status": safety.lot_status(get_session(), lot, upstream)}
 
 
 def recall_page(recall_id: int, csv: bool = False):
