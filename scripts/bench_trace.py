@@ -42,7 +42,7 @@ from trace.models import (  # noqa: E402
 from trace.services import capture, epcis, lineage  # noqa: E402
 from trace.services.events import STEPS  # noqa: E402
 
-from biip.checksums import gs1_standard_check_digit  # noqa: E402
+from trace.services.gs1 import check_digit  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
@@ -54,7 +54,7 @@ SAMPLES = 200
 
 def gtin(n: int) -> str:
     body = f"0893{n:09d}"
-    return body + str(gs1_standard_check_digit(body))
+    return body + str(check_digit(body))
 
 
 class Ward:

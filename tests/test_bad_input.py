@@ -222,7 +222,7 @@ class Cases:
 # Methods, bodies, numbers, dates, text: refused clearly today, and must stay so
 
 
-SAMPLE_VALUES = {"product_id": "1", "batch_id": "1", "lot_id": "1", "run_id": "1", "serial": "1",
+SAMPLE_VALUES = {"product_id": "1", "batch_id": "1", "lot_id": "1", "run_id": "1", "serial": "1", "file_id": "1",
                  "organization_id": "1", "shipment_id": "1", "event_id": "1", "recall_id": "1", "flag_id": "1",
                  "gtin": GTIN, "rest": f"{GTIN}/10/{LOT}/21/1",
                  "filename": "fonts/LICENSE-DejaVu.txt"}

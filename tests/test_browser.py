@@ -9,11 +9,13 @@ import threading
 from pathlib import Path
 from trace import key_store
 from trace.db import get_session
+from trace.queue import run_pending
 from trace.models import LabelRun, Lot, Product, SigningKey
 from trace.services import labels
 from trace.services.demo import DEMO_PASSWORD
 from urllib.parse import urlsplit
 
+import pypdfium2
 import pytest
 from sqlmodel import func, select
 from werkzeug.serving import make_server
@@ -213,17 +215,13 @@ def test_tampered_label_warns_and_shows_no_facts_in_both_languages(phone, genuin
     _assert_no_horizontal_overflow(page)
 
 
-def test_producer_issues_labels_and_downloads_them_on_a_phone(phone, demo_app, live_server):
+def test_producer_issues_labels_and_downloads_them_on_a_phone(phone, demo_app, live_server, shot):
     with demo_app.app_context():
         issued = get_session().exec(select(func.max(LabelRun.last_serial)).join(Lot, Lot.id == LabelRun.lot_id)
                                     .where(Lot.code == RICE_LOT)).one()
     first, last = issued + 1, issued + 3
     page = phone
-    page.goto(f"{live_server}/login")
-    page.fill("#email", PRODUCER_EMAIL)
-    page.fill("#password", DEMO_PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(f"{live_server}/producer/")
+    _log_in(page, live_server, PRODUCER_EMAIL)
     _assert_no_horizontal_overflow(page)
 
     page.locator("main a[href^='/producer/lots/']", has_text=RICE_LOT).click()
@@ -232,31 +230,32 @@ def test_producer_issues_labels_and_downloads_them_on_a_phone(phone, demo_app, l
     rows_before = page.locator("main table tr").count()
 
     form = page.locator("form:has(input[name='form'][value='labels'])")
+    assert form.locator("input[name='count']").input_value() == "3676"  # what the lot still holds, prefilled
     form.locator("input[name='count']").fill("3")
+    form.locator("select[name='layout']").select_option("roll-40x25")
     form.locator("button[type=submit]").click()
-    page.wait_for_url(lot_url)  # redirected back to the lot page, after its load event
-    page.wait_for_load_state("load")
+    page.wait_for_url(lambda url: "/producer/label-files/" in url)
+    assert f"sê-ri {first} đến {last}" in page.locator(".flash").inner_text()
+    assert page.locator("progress").is_visible()  # the worker has not run: the page waits and refreshes itself
+    _assert_no_horizontal_overflow(page)
+    assert run_pending(demo_app) == 1  # the worker's turn
+    download_link = page.locator("a", has_text="Tải tệp PDF")
+    download_link.wait_for(timeout=10_000)  # after the page's own refresh
+    page.screenshot(path=shot("label-file-ready-phone-vi.png"), full_page=True)
+    with page.expect_download() as download_info:
+        download_link.click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(f"-{first}-{last}-roll-40x25.pdf")
+    assert len(pypdfium2.PdfDocument(Path(download.path()).read_bytes())) == 3  # one 40 × 25 mm page a label
 
-    assert page.locator(".flash").is_visible()
+    page.goto(lot_url)
     assert page.locator("main table tr").count() == rows_before + 1
     newest = page.locator("main table tr").nth(1)
     assert f"{first}–{last} (3)" in newest.inner_text()
     sample = "main img[src*='/label-runs/']"
-    assert page.get_attribute(sample, "src").endswith(f"/{first}.png")  # the newest run's first label
+    assert f"/{first}.png" in page.get_attribute(sample, "src")  # the newest run's first label
     assert _image_loaded(page, sample), "the label PNG did not load"
     _assert_no_horizontal_overflow(page)
-
-    with page.expect_download() as download_info:
-        newest.locator("a", has_text="PDF").click()
-    download = download_info.value
-    assert download.suggested_filename.endswith(f"-{first}-{last}.pdf")
-    pdf = Path(download.path()).read_bytes()
-    assert pdf.startswith(b"%PDF")
-
-    png_href = newest.locator("a", has_text="PNG").get_attribute("href")
-    png = page.request.get(live_server + png_href)
-    assert png.ok and png.headers["content-type"] == "image/png"
-    assert png.body().startswith(b"\x89PNG")
 
 
 def test_scan_page_at_desktop_width(browser, genuine, shot):

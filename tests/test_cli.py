@@ -1,7 +1,6 @@
 """The CLI contract: lots list, labels issue (csv/png/pdf), verify (online and offline), tokens, keys, demo."""
 import csv
 import json
-from trace.services.verification import STATUSES
 
 import pytest
 import zxingcpp
@@ -26,7 +25,8 @@ def test_labels_issue_writes_csv_png_and_pdf(cli, tmp_path):
     out = tmp_path / "labels.csv"
     result = cli("labels", "issue", "08936045000014", "GAO-BH-2610A", "--count", "3", "--out", str(out))
     assert result.exit_code == 0, result.output
-    rows = list(csv.reader(out.open()))
+    header, *rows = list(csv.reader(out.open()))
+    assert header == ["serial", "url"]
     assert len(rows) == 3 and all(url.startswith("http://trace.test/01/08936045000014/10/GAO-BH-2610A/21/") for _, url in rows)
     assert [int(serial) for serial, _ in rows] == list(range(int(rows[0][0]), int(rows[0][0]) + 3))
     png = tmp_path / "one.png"
@@ -53,22 +53,25 @@ def test_labels_issue_refuses_bad_input(cli, args, message, tmp_path, monkeypatc
 def test_verify_online_and_offline_with_exit_codes(cli, demo_client, tmp_path):
     out = tmp_path / "l.csv"
     cli("labels", "issue", "08936045000014", "GAO-BH-2610A", "--count", "1", "--out", str(out))
-    url = next(csv.reader(out.open()))[1]
+    url = list(csv.reader(out.open()))[1][1]
     jwks = tmp_path / "jwks.json"
     jwks.write_text(demo_client.get("/.well-known/jwks.json").get_data(as_text=True))
     online = cli("verify", url)
     assert online.exit_code == 0 and online.output.startswith("genuine")
-    offline = cli("verify", url, "--jwks", str(jwks))
-    assert offline.exit_code == 0 and offline.output.startswith("genuine")
-    tampered = cli("verify", url.replace("/21/", "/21/9"), "--jwks", str(jwks))
-    assert tampered.exit_code == 1 and tampered.output.startswith("tampered")
+    origin = ("--origin", "http://trace.test")
+    offline = cli("verify", url, "--jwks", str(jwks), *origin)
+    assert offline.exit_code == 0 and offline.output.startswith("genuine: signature valid (key 1)")
+    tampered = cli("verify", url.replace("/21/", "/21/9"), "--jwks", str(jwks), *origin)
+    assert tampered.exit_code == 1 and tampered.output.startswith("tampered:")
     empty = tmp_path / "empty.json"
     empty.write_text(json.dumps({"keys": []}))
-    assert cli("verify", url, "--jwks", str(empty)).output.startswith("unknown_key")
+    assert cli("verify", url, "--jwks", str(empty), *origin).output.startswith("unknown_key:")
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
-    assert cli("verify", url, "--jwks", str(broken)).exit_code == 1
-    assert cli("verify", "hello").output.split(":")[0] in STATUSES
+    result = cli("verify", url, "--jwks", str(broken), *origin)
+    assert result.exit_code == 1 and "not a JSON key set" in result.output
+    hello = cli("verify", "hello")
+    assert hello.exit_code == 1 and hello.output.startswith("malformed: not a label URL")
 
 
 def test_tokens_create_prints_a_token_that_works(cli, demo_client):

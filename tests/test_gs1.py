@@ -40,6 +40,18 @@ def test_check_digit_vectors_for_gtins(vector):
     assert (with_problem is None) == vector["valid"]
 
 
+def test_check_digit_agrees_with_biip_on_every_length_gs1_uses():
+    """Our mod-10 (kept dependency-free for the offline verifier) against a maintained GS1 library."""
+    import random
+
+    from biip.checksums import gs1_standard_check_digit
+    from trace.services.gs1 import check_digit
+    rng = random.Random(6)
+    bodies = ["0" * 12, "9" * 16, "1", *("".join(rng.choice("0123456789") for _ in range(length))
+                                          for length in (7, 11, 12, 13, 16, 17) for _ in range(2000))]
+    assert [check_digit(body) for body in bodies] == [gs1_standard_check_digit(body) for body in bodies]
+
+
 def test_gtin_normalisation_and_messages():
     assert normalize_gtin("8936045000014") == "08936045000014"
     assert normalize_gtin(" 8936045000014 ") == "08936045000014"

@@ -1,10 +1,14 @@
 """A producer records a batch's life in the browser forms; bad input is refused and writes nothing."""
+import io
 import re
 from datetime import datetime, timedelta
 from trace.db import get_session
 from trace.models import Batch, Certificate, Event, Lot, OcopRating, Product, Site
+from trace.queue import run_pending
 
+import pypdfium2
 import pytest
+from PIL import Image
 from sqlmodel import func, select
 
 from .conftest import csrf_token, login, post_form
@@ -81,19 +85,28 @@ def test_full_recording_flow_through_the_forms(producer, demo_app):
     r = post_form(producer, lot_path, {"form": "packing", "package_count": "1040", "package_size": "5",
                                        "package_unit": "kg", "time": local(1)})
     assert r.status_code == 302
-    r = post_form(producer, lot_path, {"form": "labels", "count": "5"})
+    r = post_form(producer, lot_path, {"form": "labels", "count": "5", "layout": "a4-3x9"})
     assert r.status_code == 302
+    file_path = r.headers["Location"]
+    waiting = producer.get(file_path).get_data(as_text=True)
+    assert 'http-equiv="refresh"' in waiting and "Waiting for the worker" in waiting
+    assert "Issued 5 labels: serials 1 to 5." in waiting
+    assert run_pending(demo_app) == 1
+    ready = producer.get(file_path).get_data(as_text=True)
+    assert 'http-equiv="refresh"' not in ready and "A4, 3 × 9 labels of 70 × 32 mm" in ready
+    pdf = producer.get(re.search(r'href="(/producer/label-files/\d+\.pdf)"', ready).group(1))
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF") and pdf.mimetype == "application/pdf"
+    assert len(pypdfium2.PdfDocument(pdf.data)) == 1
     page = producer.get(lot_path).get_data(as_text=True)
-    assert "1–5 (5)" in page and "labels.pdf" in page
+    assert ">1–5</a> (5)" in page
     timeline = producer.get(batch_path).get_data(as_text=True)
     for text in ("Đài Thơm 8", "Tricyclazole 75WP", "DT8-2611", "1040"):
         assert text in timeline
-    run_id = re.search(r"/producer/label-runs/(\d+)/labels.pdf", page).group(1)
-    pdf = producer.get(f"/producer/label-runs/{run_id}/labels.pdf")
-    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF") and pdf.mimetype == "application/pdf"
-    png = producer.get(f"/producer/label-runs/{run_id}/1.png")
-    assert png.status_code == 200 and png.data.startswith(b"\x89PNG")
+    run_id = re.search(r"/producer/label-runs/(\d+)", page).group(1)
+    png = producer.get(f"/producer/label-runs/{run_id}/1.png?dpi=200&layout=roll-40x25")
+    assert png.status_code == 200 and Image.open(io.BytesIO(png.data)).size == (315, 197)
     assert producer.get(f"/producer/label-runs/{run_id}/6.png").status_code == 404
+    assert producer.get(f"/producer/label-runs/{run_id}/1.png?dpi=5000").status_code == 400
 
 
 BAD_FORMS = [

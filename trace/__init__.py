@@ -1,84 +1,17 @@
-"""Farm-to-market traceability for Thủy Nguyên ward: the application factory."""
-from flask import Flask, has_request_context, request
-from flask_babel import Babel
-from flask_login import LoginManager, current_user
-from flask_wtf.csrf import CSRFProtect
-from werkzeug.routing import IntegerConverter, PathConverter
+"""Farm-to-market traceability for Thủy Nguyên ward.
 
-from .config import ROOT, from_environment
-from .db import close_session, get_session, make_engine
-from .models import MAX_ID
-from .services.keys import KeyStore
-
-LOCALES = ("vi", "en")
-babel = Babel()
-csrf = CSRFProtect()
-login_manager = LoginManager()
+The application factory lives in trace.factory. Importing the package itself loads nothing heavy, so the
+offline verifier (python -m trace.offline) starts without Flask or the database layer.
+"""
+FACTORY_NAMES = ("create_app", "key_store", "label_bases", "LOCALES", "babel", "csrf", "login_manager",
+                 "select_locale", "get_session")
 
 
-def select_locale() -> str:
-    if not has_request_context():
-        return "en"  # CLI output
-    if request.path.startswith("/api/"):
-        return request.accept_languages.best_match(LOCALES) or "en"
-    chosen = request.cookies.get("lang")
-    if chosen in LOCALES:
-        return chosen
-    if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale in LOCALES:
-        return current_user.locale
-    return "vi"
+def __getattr__(name):
+    if name in FACTORY_NAMES:
+        from . import factory
+        return getattr(factory, name)
+    raise AttributeError(f"module 'trace' has no attribute {name!r}")
 
 
-class IdConverter(IntegerConverter):
-    """A database id in a URL: a larger number is simply not found, never an overflow."""
-
-    regex = r"[0-9]+"  # ASCII digits only: \d would take '٣' and '１２'
-
-    def __init__(self, url_map, *args, **kwargs):
-        super().__init__(url_map, min=1, max=MAX_ID)
-
-
-class LotCodeConverter(PathConverter):
-    """A lot code in a URL: its %2F arrive decoded, and one may even lead, so any run of characters."""
-
-    regex = ".+?"
-    part_isolating = False
-
-
-def create_app(config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True, template_folder=str(ROOT / "templates"))
-    app.config.from_mapping(from_environment(app.instance_path))
-    if config:
-        app.config.update(config)
-    app.extensions["trace.engine"] = make_engine(app.config["DATABASE_URL"])
-    app.url_map.converters.update(id=IdConverter, lot=LotCodeConverter)
-    app.url_map.merge_slashes = False  # a lot code may begin with '/', sent as %2F
-    app.teardown_appcontext(close_session)
-
-    babel.init_app(app, locale_selector=select_locale)
-    csrf.init_app(app)
-    login_manager.init_app(app)
-    login_manager.login_view = "auth.login"
-
-    from . import cli
-    from .api import bp as api_bp
-    from .web import auth, producer, retailer, scan, ward
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(producer.bp)
-    app.register_blueprint(retailer.bp)
-    app.register_blueprint(scan.bp)
-    app.register_blueprint(ward.bp)
-    app.register_blueprint(api_bp)
-    csrf.exempt(api_bp)
-    scan.register_error_pages(app)
-    from .web import filters
-    filters.register(app)
-    cli.register(app)
-    return app
-
-
-def key_store(app: Flask) -> KeyStore:
-    return KeyStore(app.config["TRACE_KEYS_DIR"], app.config["TRACE_KEY_PASSPHRASE"])
-
-
-__all__ = ["create_app", "get_session", "key_store"]
+__all__ = ["create_app", "get_session", "key_store", "label_bases"]

@@ -1,5 +1,4 @@
 """`flask --app trace …` commands; they read the same environment as the web app."""
-import csv
 import json
 import sys
 from pathlib import Path
@@ -10,12 +9,12 @@ from flask.cli import AppGroup, with_appcontext
 from sqlmodel import select
 
 from .db import session_scope, upgrade
-from .models import User
-from .services import accounts, capture, epcis, event_hash, keys, labels, lineage, lots, reports, safety
+from .models import LabelRun, User
+from .services import accounts, capture, epcis, event_hash, keys, labels, layouts, lineage, lots, reports, safety
 from .services.errors import NotFound, ValidationError
 from .services.gs1 import normalize_gtin
 from .services.units import plain
-from .services.verification import verify_against_database, verify_label
+from .services.issuance import verify_many
 
 
 def _engine():
@@ -70,9 +69,33 @@ def keys_ensure():
 
 @keys_group.command("list")
 def keys_list():
+    """One key a line, tab-separated: kid, status, created, retired, revoked, revocation reason."""
     with session_scope(_engine()) as session:
-        for entry in keys.jwks(session)["keys"]:
-            click.echo(f"{entry['kid']}\t{entry['status']}\t{entry['created']}\t{entry['x']}")
+        keys.sync_from_disk(session, _store())
+        for entry in keys.jwks(session, _store())["keys"]:
+            click.echo("\t".join(str(entry[name] or "-") for name in
+                                 ("kid", "status", "created", "retired", "revoked", "revoke_reason")))
+
+
+@keys_group.command("rotate")
+def keys_rotate():
+    """A new key signs from now on; the active keys before it are retired (their labels stay genuine)."""
+    with session_scope(_engine()) as session:
+        row = keys.rotate(session, _store())
+    click.echo(f"Key {row.kid} signs new labels from now on; earlier keys are retired.")
+
+
+@keys_group.command("revoke")
+@click.argument("kid")
+@click.option("--reason", required=True, help="Why (published with the key).")
+def keys_revoke(kid: str, reason: str):
+    """Revoke key KID: its labels verify as revoked_key from now on."""
+    try:
+        with session_scope(_engine()) as session:
+            row = keys.revoke(session, _store(), kid, reason)
+    except ValidationError as exc:
+        raise click.ClickException("; ".join(exc.errors.values())) from None
+    click.echo(f"Key {row.kid} revoked. Labels it signed now verify as revoked_key; new labels use another key.")
 
 
 lots_group = AppGroup("lots", help="Lots.")
@@ -89,69 +112,160 @@ def lots_list():
 labels_group = AppGroup("labels", help="QR labels.")
 
 
+def _layout_option(function):
+    return click.option("--layout", default=layouts.DEFAULT_LAYOUT, show_default=True,
+                        type=click.Choice(list(layouts.LAYOUTS)), help="Sheet or roll (see: labels layouts).")(function)
+
+
 @labels_group.command("issue")
 @click.argument("gtin")
 @click.argument("lot_code")
 @click.option("--count", type=int, required=True, help="How many labels.")
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Output file: .csv (serial, URL), .png (one label per serial: FILE-SERIAL.png if several), .pdf")
-def labels_issue(gtin: str, lot_code: str, count: int, out: Path):
-    """Issue COUNT new labels for the lot GTIN + LOT_CODE and write them to OUT."""
-    suffix = out.suffix.lower()
-    if suffix not in (".csv", ".png", ".pdf"):
+              help="Output file: .pdf (the layout's pages), .csv (serial, URL), or .png (one label a serial: "
+                   "FILE-SERIAL.png when several)")
+@_layout_option
+@click.option("--dpi", type=click.IntRange(72, 1200), default=300, show_default=True, help="For .png.")
+@click.option("--over-issue-reason", help="Needed to issue more labels than the lot holds; kept on the run.")
+def labels_issue(gtin: str, lot_code: str, count: int, out: Path, layout: str, dpi: int, over_issue_reason):
+    """Issue COUNT new labels for the lot GTIN + LOT_CODE and write them to OUT.
+
+    The run is issued only once OUT is complete: stopped half-way, it leaves nothing that verifies."""
+    _check_suffix(out)
+    with session_scope(_engine()) as session:
+        lot = _lot_of(session, gtin, lot_code)
+        try:
+            run = labels.issue_labels(session, _store(), lot, count, over_issue_reason=over_issue_reason, pending=True)
+        except ValidationError as exc:
+            raise click.ClickException("; ".join(exc.errors.values())) from None
+        run_id = run.id
+    with session_scope(_engine()) as session:
+        run = session.get(LabelRun, run_id)
+        _write_labels(session, run, range(run.first_serial, run.last_serial + 1), out, layout, dpi)
+        labels.confirm_run(session, run)
+    click.echo(f"Issued {run.count:,} labels, serials {run.first_serial}–{run.last_serial} of lot {lot_code} "
+               f"(run {run.id}); wrote {out}.")
+
+
+@labels_group.command("reprint")
+@click.argument("run_id", type=int)
+@click.option("--first", type=int, help="First serial (default: the run's first).")
+@click.option("--last", type=int, help="Last serial (default: the run's last).")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True, help=".pdf, .csv or .png")
+@_layout_option
+@click.option("--dpi", type=click.IntRange(72, 1200), default=300, show_default=True, help="For .png.")
+def labels_reprint(run_id: int, first, last, out: Path, layout: str, dpi: int):
+    """Write a run's labels again, whole or a serial range: the same URLs as before."""
+    _check_suffix(out)
+    with session_scope(_engine()) as session:
+        run = session.get(LabelRun, run_id)
+        if run is None or run.status != "issued":
+            raise click.ClickException(f"No issued label run {run_id}.")
+        try:
+            serials = labels.serial_range(run, first, last)
+        except ValidationError as exc:
+            raise click.ClickException("; ".join(exc.errors.values())) from None
+        _write_labels(session, run, serials, out, layout, dpi)
+    click.echo(f"Wrote serials {serials.start}–{serials.stop - 1} of run {run_id} to {out}.")
+
+
+@labels_group.command("cancel")
+@click.argument("run_id", type=int)
+@click.option("--reason", required=True, help="Misprint, destroyed sheet…")
+def labels_cancel(run_id: int, reason: str):
+    """Cancel a run: its labels verify as cancelled from now on."""
+    with session_scope(_engine()) as session:
+        run = session.get(LabelRun, run_id)
+        if run is None:
+            raise click.ClickException(f"No label run {run_id}.")
+        try:
+            labels.cancel_run(session, run, reason)
+        except ValidationError as exc:
+            raise click.ClickException("; ".join(exc.errors.values())) from None
+    click.echo(f"Run {run_id} cancelled: serials {run.first_serial}–{run.last_serial} now verify as cancelled.")
+
+
+@labels_group.command("layouts")
+def labels_layouts():
+    """One layout a line: name, labels per page, label size, page size."""
+    for layout in layouts.LAYOUTS.values():
+        click.echo(f"{layout.name}\t{layout.per_page}\t{layout.label_w:g} × {layout.label_h:g} mm\t"
+                   f"{layout.page_w:g} × {layout.page_h:g} mm\t{layout.title}")
+
+
+def _check_suffix(out: Path) -> None:
+    if out.suffix.lower() not in (".csv", ".png", ".pdf"):
         raise click.UsageError("--out must end in .csv, .png or .pdf")
+
+
+def _lot_of(session, gtin: str, lot_code: str):
     try:
         gtin14 = normalize_gtin(gtin)
     except ValidationError as exc:
         raise click.UsageError(exc.errors["gtin"]) from None
-    with session_scope(_engine()) as session:
-        lot = lots.find_lot(session, gtin14, lot_code)
-        if lot is None:
-            raise click.ClickException(f"No lot {lot_code!r} of GTIN {gtin14}.")
-        try:
-            run = labels.issue_labels(session, _store(), lot, count)
-        except ValidationError as exc:
-            raise click.ClickException("; ".join(exc.errors.values())) from None
-        items = labels.labels_for_run(session, _store(), current_app.config["TRACE_BASE_URL"], run)
-        _write_labels(items, out, suffix)
-    click.echo(f"Issued serials {run.first_serial}–{run.last_serial} of lot {lot_code}; wrote {out}.")
+    lot = lots.find_lot(session, gtin14, lot_code)
+    if lot is None:
+        raise click.ClickException(f"No lot {lot_code!r} of GTIN {gtin14}.")
+    return lot
 
 
-def _write_labels(items: list, out: Path, suffix: str) -> None:
+def _write_labels(session, run, serials: range, out: Path, layout: str, dpi: int) -> None:
+    """Write to a temporary file beside OUT and rename it when complete: OUT is never half a file."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".csv":
-        with out.open("w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            for item in items:
-                writer.writerow([item.serial, item.url])
-    elif suffix == ".pdf":
-        out.write_bytes(labels.render_pdf(items, title=f"{items[0].product_name} – {items[0].lot_code}"))
-    elif len(items) == 1:
-        out.write_bytes(labels.render_png(items[0]))
-    else:
-        for item in items:
-            out.with_name(f"{out.stem}-{item.serial}{out.suffix}").write_bytes(labels.render_png(item))
+    base_url, suffix = current_app.config["TRACE_BASE_URL"], out.suffix.lower()
+    if suffix == ".png":
+        sheet = layouts.RunSheet.of(session, _store(), base_url, run)
+        for serial in serials:
+            target = out if len(serials) == 1 else out.with_name(f"{out.stem}-{serial}{out.suffix}")
+            target.write_bytes(layouts.render_png(sheet, serial, layouts.LAYOUTS[layout], dpi))
+        return
+    partial = out.with_name(f".{out.name}.part")
+    with partial.open("wb") as f:
+        if suffix == ".csv":
+            f.writelines(line.encode() for line in labels.csv_lines(session, _store(), base_url, run, serials))
+        else:
+            layouts.write_pdf(f, layouts.RunSheet.of(session, _store(), base_url, run), serials,
+                              layouts.LAYOUTS[layout])
+    partial.replace(out)
 
 
 @click.command("verify")
 @with_appcontext
-@click.argument("url")
-@click.option("--jwks", "jwks_file", type=click.File("r"), help="Verify offline against this JWKS; no database used.")
-def verify(url: str, jwks_file):
-    """Verify a label URL. Exit 0 when genuine, 1 otherwise; prints why."""
-    if jwks_file is not None:
+@click.argument("urls", nargs=-1)
+@click.option("--file", "url_file", type=click.File("r", encoding="utf-8"),
+              help="Read URLs from this file, one a line ('-' for standard input).")
+@click.option("--jwks", "jwks_source", help="Verify offline against this JWKS (a file, or its https URL); "
+                                            "no database used.")
+@click.option("--origin", help="Offline: the base URL labels are issued under (default: from a JWKS URL).")
+def verify(urls, url_file, jwks_source, origin):
+    """Verify label URLs: one verdict a line. Exit 0 when every label is genuine, 1 otherwise."""
+    urls = list(urls) + ([line.strip() for line in url_file if line.strip()] if url_file else [])
+    if not urls:
+        raise click.UsageError("Give label URLs as arguments or with --file.")
+    if jwks_source is not None:
+        from .offline import OfflineError, load_jwks, verify_offline
         try:
-            keyset = keys.keyset_from_jwks(json.load(jwks_file))
-        except (json.JSONDecodeError, AttributeError):
-            raise click.ClickException("The JWKS file is not a JSON key set.") from None
-        result = verify_label(url, keyset)
+            document, origin = load_jwks(jwks_source, origin)
+        except OfflineError as exc:
+            raise click.ClickException(str(exc)) from None
+        results = verify_offline(urls, document, origin)
     else:
+        from . import label_bases
         with session_scope(_engine()) as session:
-            result = verify_against_database(session, url, keys.keyset_from_database(session))
-    click.echo(f"{result.status}: {result.reason}")
-    if result.link is not None and result.link.lot is not None:
-        click.echo(f"GTIN {result.link.gtin}  lot {result.link.lot}  serial {result.link.serial}")
-    sys.exit(0 if result.genuine else 1)
+            results = verify_many(session, urls, keys.keyset(session, _store()), label_bases(current_app))
+    _print_verdicts(urls, results)
+    sys.exit(0 if all(result.genuine for result in results) else 1)
+
+
+def _print_verdicts(urls: list, results: list) -> None:
+    if len(urls) == 1:
+        click.echo(f"{results[0].status}: {results[0].reason}")
+        link = results[0].link
+        if link is not None and link.lot is not None:
+            click.echo(f"GTIN {link.gtin}  lot {link.lot}  serial {link.serial}")
+        return
+    for url, result in zip(urls, results):
+        click.echo(f"{result.status}\t{url}\t{result.reason}")
 
 
 def _find_lot(session, gtin_or_url: str, lot_code: str | None):

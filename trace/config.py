@@ -10,6 +10,14 @@ def from_environment(instance_path: str) -> dict:
     return {
         "DATABASE_URL": database_url,
         "TRACE_BASE_URL": os.environ.get("TRACE_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # Base URLs labels were issued under before a domain move: still ours when verifying.
+        "TRACE_OTHER_BASE_URLS": tuple(url.rstrip("/") for url in os.environ.get("TRACE_OTHER_BASE_URLS", "").split()),
+        # A label scanned by more distinct clients than this is flagged as a possible copy.
+        "TRACE_COPY_THRESHOLD": int(os.environ.get("TRACE_COPY_THRESHOLD", "20")),
+        # Background jobs (label files): a Huey queue in a SQLite file, or on Redis when a URL is given.
+        "TRACE_QUEUE_FILE": os.environ.get("TRACE_QUEUE_FILE", str(Path(instance_path) / "queue.sqlite")),
+        "TRACE_REDIS_URL": os.environ.get("TRACE_REDIS_URL") or None,
+        "TRACE_FILES_DIR": os.environ.get("TRACE_FILES_DIR", str(Path(instance_path) / "label-files")),
         "TRACE_KEYS_DIR": os.environ.get("TRACE_KEYS_DIR", str(ROOT / "keys")),
         "TRACE_KEY_PASSPHRASE": os.environ.get("TRACE_KEY_PASSPHRASE") or None,
         "SECRET_KEY": os.environ.get("SECRET_KEY") or _instance_secret(instance_path),

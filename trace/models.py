@@ -153,6 +153,9 @@ class Lot(SQLModel, table=True):
     quantity: Decimal = Field(sa_column=Column(Numeric(14, 3), nullable=False))
     unit: str = Field(max_length=20)
     produced_on: date  # harvest, catch or processing date, local
+    # The highest label serial ever reserved for this lot: raised by one guarded UPDATE per run, so two runs at
+    # once take different ranges; the database also refuses overlapping runs (migration 0003).
+    serials_issued: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -227,21 +230,63 @@ class SigningKey(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     retired_at: Optional[datetime] = None
     revoked_at: Optional[datetime] = None
+    revoke_reason: Optional[str] = Field(default=None, max_length=300)
 
 
 class LabelRun(SQLModel, table=True):
-    """One issuance of serials first..last for a lot, signed by one key; issued whole or not at all."""
+    """One issuance of serials first..last for a lot, signed by one key; issued whole or not at all.
+
+    A run written by a command stays 'pending' until its file is complete: a process killed half-way leaves
+    its serials reserved (never reused) but not issued. A cancelled run's labels verify as 'cancelled'.
+    """
+    __table_args__ = (CheckConstraint("first_serial >= 1 AND last_serial >= first_serial", name="ck_labelrun_range"),)
     id: Optional[int] = Field(default=None, primary_key=True)
     lot_id: int = Field(foreign_key="lot.id", index=True)
     signing_key_id: int = Field(foreign_key="signingkey.id")
     first_serial: int
     last_serial: int
+    status: str = Field(default="issued", max_length=10, sa_column_kwargs={"server_default": "issued"})
+    over_issue_reason: Optional[str] = Field(default=None, max_length=500)
     issued_by_user_id: Optional[int] = Field(default=None, foreign_key="user.id")
     issued_at: datetime = Field(default_factory=utcnow)
+    cancelled_at: Optional[datetime] = None
+    cancelled_by_user_id: Optional[int] = Field(default=None, foreign_key="user.id")
+    cancel_reason: Optional[str] = Field(default=None, max_length=500)
 
     @property
     def count(self) -> int:
         return self.last_serial - self.first_serial + 1
+
+
+class LabelFile(SQLModel, table=True):
+    """A printable file of a run (or part of one) in one layout, rendered by the background worker."""
+    id: Optional[int] = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="labelrun.id", index=True)
+    first_serial: int
+    last_serial: int
+    layout: str = Field(max_length=20)
+    status: str = Field(default="queued", max_length=10)  # queued, rendering, ready, failed
+    done: int = 0
+    error: Optional[str] = Field(default=None, max_length=500)
+    requested_by_user_id: Optional[int] = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    finished_at: Optional[datetime] = None
+
+    @property
+    def total(self) -> int:
+        return self.last_serial - self.first_serial + 1
+
+
+class Scan(SQLModel, table=True):
+    """One look at a label: the client only as a salted hash, never its address."""
+    __table_args__ = (Index("ix_scan_lot_serial", "lot_id", "serial"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    lot_id: int = Field(foreign_key="lot.id")
+    serial: int
+    status: str = Field(max_length=20)
+    client: str = Field(max_length=64)
+    organization_id: Optional[int] = Field(default=None, foreign_key="organization.id")  # a signed-in verifier's
+    scanned_at: datetime = Field(default_factory=utcnow)
 
 
 class Recall(SQLModel, table=True):

@@ -1,21 +1,20 @@
 """JSON API /api/v1: bearer-token auth, RFC 9457 problem details for every error."""
 from functools import wraps
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlmodel import select
 
-from .. import key_store
+from .. import key_store, label_bases
 from ..db import get_session
 from ..models import Batch, LabelRun, Lot, Product
 from ..services import accounts, certificates, labels, lots, movements, recording, safety, suppliers
 from ..services.errors import NotFound, ValidationError
 from ..services.gs1 import code_problem, gtin_problem
-from ..services.keys import iso_utc, keyset_from_database
+from ..services.issuance import MAX_BATCH, verify_many
+from ..services.keys import iso_utc
 from ..services.ledger import record_one
 from ..services.parse import local_datetime
-from ..services.scan import scan_facts
-from ..services.verification import verify_against_database
-from ..web import today
+from ..web import check_label, current_keyset, today
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -234,15 +233,28 @@ def packings(gtin: str, code: str):
     return _created(event_json(event))
 
 
+def run_json(run: LabelRun) -> dict:
+    return {"run_id": run.id, "first_serial": run.first_serial, "last_serial": run.last_serial, "count": run.count,
+            "status": "cancelled" if run.cancelled_at else run.status, "issued_at": iso_utc(run.issued_at),
+            "over_issue_reason": run.over_issue_reason, "cancelled_at": iso_utc(run.cancelled_at),
+            "cancel_reason": run.cancel_reason}
+
+
 @bp.route("/lots/<gtin>/<lot:code>/labels", methods=["POST"])
 @producer_required
 def issue(gtin: str, code: str):
-    session = get_session()
+    """A run of labels; its URLs in the answer up to 10,000 (any run's are at /label-runs/ID/labels.csv)."""
+    session, data = get_session(), body()
     lot = _lot(gtin, code)
-    run = labels.issue_labels(session, key_store(current_app), lot, body().get("count"), g.api_user.id)
-    items = labels.labels_for_run(session, key_store(current_app), current_app.config["TRACE_BASE_URL"], run)
-    return _created({"run_id": run.id, "first_serial": run.first_serial, "last_serial": run.last_serial,
-                     "labels": [{"serial": item.serial, "url": item.url} for item in items]})
+    reason = data.get("over_issue_reason")
+    if reason is not None and not isinstance(reason, str):
+        raise ValidationError({"over_issue_reason": "Give the reason as a string."})
+    run = labels.issue_labels(session, key_store(current_app), lot, data.get("count"), g.api_user.id, reason)
+    answer = run_json(run)
+    if run.count <= 10_000:
+        items = labels.labels_for_run(session, key_store(current_app), current_app.config["TRACE_BASE_URL"], run)
+        answer["labels"] = [{"serial": item.serial, "url": item.url} for item in items]
+    return _created(answer)
 
 
 @bp.route("/lots/<gtin>/<lot:code>/labels")
@@ -250,8 +262,34 @@ def issue(gtin: str, code: str):
 def label_runs(gtin: str, code: str):
     lot = _lot(gtin, code)
     runs = get_session().exec(select(LabelRun).where(LabelRun.lot_id == lot.id).order_by(LabelRun.id)).all()
-    return jsonify([{"run_id": r.id, "first_serial": r.first_serial, "last_serial": r.last_serial,
-                     "issued_at": iso_utc(r.issued_at)} for r in runs])
+    return jsonify([run_json(r) for r in runs])
+
+
+def _own_run(run_id: int) -> LabelRun:
+    run = get_session().get(LabelRun, run_id)
+    lot = get_session().get(Lot, run.lot_id) if run else None
+    if lot is None or lot.organization_id != _org():
+        raise NotFound()
+    return run
+
+
+@bp.route("/label-runs/<id:run_id>/cancel", methods=["POST"])
+@producer_required
+def cancel_run(run_id: int):
+    session = get_session()
+    run = labels.cancel_run(session, _own_run(run_id), body().get("reason"), g.api_user.id)
+    session.commit()
+    return jsonify(run_json(run))
+
+
+@bp.route("/label-runs/<id:run_id>/labels.csv")
+@producer_required
+def run_csv(run_id: int):
+    """serial,url for a run or part of it (?first=&last=): the same URLs every time."""
+    session, run = get_session(), _own_run(run_id)
+    serials = labels.serial_range(run, request.args.get("first"), request.args.get("last"))
+    return Response(labels.csv_lines(session, key_store(current_app), current_app.config["TRACE_BASE_URL"], run,
+                                     serials), mimetype="text/csv")
 
 
 @bp.route("/verify", methods=["POST"])
@@ -261,8 +299,29 @@ def verify():
     if not isinstance(url, str) or not url.strip() or len(url) > 2000:
         raise ValidationError({"url": "Give the label's URL as a string."})
     session = get_session()
-    verification = verify_against_database(session, url, keyset_from_database(session))
-    return jsonify(scan_facts(session, verification, today()))
+    _verification, facts = check_label(session, url, getattr(g, "api_user", None) and g.api_user.organization_id)
+    session.commit()
+    return jsonify(facts)
+
+
+@bp.route("/verify/batch", methods=["POST"])
+@token_required
+def verify_batch():
+    """Up to 10,000 label URLs in one request, verdicts in the order sent."""
+    urls = body().get("urls")
+    if not isinstance(urls, list) or not urls:
+        raise ValidationError({"urls": "Give the label URLs as a non-empty list of strings."})
+    if len(urls) > MAX_BATCH:
+        raise ValidationError({"urls": f"At most {MAX_BATCH:,} URLs at a time (this has {len(urls):,}); "
+                                       "send the rest in another request."})
+    bad = [i for i, url in enumerate(urls) if not isinstance(url, str) or len(url) > 2000]
+    if bad:
+        raise ValidationError({"urls": f"Each URL is a string of at most 2,000 characters; not so at index "
+                                       f"{', '.join(map(str, bad[:10]))}{'…' if len(bad) > 10 else ''}."})
+    session = get_session()
+    verdicts = verify_many(session, urls, current_keyset(session), label_bases(current_app))
+    return jsonify({"results": [{"url": url, "verification": verdict.as_json()}
+                                for url, verdict in zip(urls, verdicts)]})
 
 
 @bp.route("/suppliers/<id:organization_id>")

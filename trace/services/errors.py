@@ -1,5 +1,10 @@
 """Errors every caller (HTML form, JSON API, CLI) turns into a clear message."""
-from flask_babel import lazy_gettext as _l
+
+
+def _l(text: str, **variables):
+    """flask_babel's lazy_gettext, imported on first use: the offline verifier never loads Flask."""
+    from flask_babel import lazy_gettext
+    return lazy_gettext(text, **variables)
 
 
 class ValidationError(Exception):

@@ -21,7 +21,8 @@ import re
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from biip.checksums import gs1_standard_check_digit
+from .gs1 import check_digit
+
 
 CBV = "https://ref.gs1.org/cbv/"
 GS1_VOC = "https://gs1.org/voc/"
@@ -468,7 +469,7 @@ def _encode(text: str) -> str:
 
 
 def _with_check_digit(digits: str) -> str:
-    return digits + str(gs1_standard_check_digit(digits))
+    return digits + str(check_digit(digits))
 
 
 def _gtin(prefix: str, reference: str) -> str:

@@ -3,10 +3,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-from biip.checksums import gs1_standard_check_digit
-from flask_babel import lazy_gettext as _l
-
-from .errors import ValidationError
+from .errors import ValidationError, _l
 
 # GS1 AI encodable character set 82, the alphabet of lot and serial values.
 CSET82 = re.compile(r"""[!"%&'()*+,\-./0-9:;<=>?A-Z_a-z]{1,20}""")
@@ -14,6 +11,16 @@ GS = "\x1d"
 KEY_ALIASES = {"01": "01", "gtin": "01"}
 QUALIFIERS = {"22": "22", "cpv": "22", "10": "10", "lot": "10", "21": "21", "ser": "21"}
 QUALIFIER_ORDER = ("22", "10", "21")
+# Digital Link 1.2's convenience names for data elements ("exp" is AI 17...): GS1 data in a query, like digits.
+DATA_ELEMENT_NAMES = frozenset((
+    "cpid", "cpsn", "cpv", "exp", "expdt", "gcn", "gdti", "giai", "ginc", "gln", "glnx", "gmn", "grai", "gsin",
+    "gsrn", "gsrnp", "gtin", "itip", "lot", "party", "refno", "ser", "srin", "sscc"))
+
+
+def check_digit(body: str) -> int:
+    """The GS1 mod-10 check digit of a string of digits (weights 3 and 1 from the right)."""
+    total = sum(int(digit) * (3 if position % 2 == 0 else 1) for position, digit in enumerate(reversed(body)))
+    return -total % 10
 
 
 def gtin_problem(digits: str):
@@ -22,8 +29,8 @@ def gtin_problem(digits: str):
         return _l("A GTIN has digits only.")
     if len(digits) not in (8, 12, 13, 14):
         return _l("A GTIN has 8, 12, 13 or 14 digits.")
-    if int(digits[-1]) != gs1_standard_check_digit(digits[:-1]):
-        return _l("The GTIN check digit is wrong: it should be %(digit)s.", digit=gs1_standard_check_digit(digits[:-1]))
+    if int(digits[-1]) != check_digit(digits[:-1]):
+        return _l("The GTIN check digit is wrong: it should be %(digit)s.", digit=check_digit(digits[:-1]))
     return None
 
 
@@ -43,7 +50,7 @@ def allocate_gtin(company_prefix: str, taken: set) -> str:
     width = 12 - len(company_prefix)
     for item in range(1, 10**width):
         body = company_prefix + str(item).zfill(width)
-        gtin = (body + str(gs1_standard_check_digit(body))).zfill(14)
+        gtin = (body + str(check_digit(body))).zfill(14)
         if gtin not in taken:
             return gtin
     raise ValidationError({"gtin": _l("Every GTIN under this company prefix is taken.")})
@@ -74,6 +81,28 @@ def label_path(gtin14: str, lot: str, serial: str) -> str:
     return f"/01/{gtin14}/10/{quote(lot, safe='')}/21/{quote(serial, safe='')}"
 
 
+def origin_of(url: str) -> str:
+    """scheme://host[:port], lower case, default port left out: what decides whose URL it is."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1  # a port that is not a number matches no origin of ours
+    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
+    netloc = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme.lower()}://{netloc}" + (f":{port}" if port not in (None, default) else "")
+
+
+def on_base(url: str, base_url: str) -> bool:
+    """Whether a label URL lives under a base URL of the service: same origin, and the base's path before /01/."""
+    if "@" in urlsplit(url).netloc:
+        return False  # user info makes a URL that reads like ours but is not
+    path = urlsplit(url).path
+    prefix = urlsplit(base_url).path.rstrip("/")
+    return origin_of(url) == origin_of(base_url) and (path.startswith(prefix + "/01/") or path.startswith(prefix + "/gtin/"))
+
+
 def label_url(base_url: str, gtin14: str, lot: str, serial: str, signature: str) -> str:
     return f"{base_url}{label_path(gtin14, lot, serial)}?8030={signature}"
 
@@ -82,7 +111,7 @@ def label_url(base_url: str, gtin14: str, lot: str, serial: str, signature: str)
 class DigitalLink:
     gtin: str
     qualifiers: dict = field(default_factory=dict)  # AI -> value, in URI order
-    attributes: dict = field(default_factory=dict)  # query AIs -> value
+    attributes: dict = field(default_factory=dict)  # query data elements (AIs or their names) -> value
 
     @property
     def lot(self):
@@ -129,7 +158,7 @@ def parse_digital_link(url: str) -> DigitalLink:
         raise error
     attributes = {}
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
-        if name.isdigit():
+        if name.isdigit() or name in DATA_ELEMENT_NAMES:  # anything else is not GS1 data (a tracking tag)
             if not value:
                 raise DigitalLinkError(f"AI {name} has an empty value")
             if name in attributes:

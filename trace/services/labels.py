@@ -1,26 +1,19 @@
-"""Issuing label runs, signing each serial, and rendering labels as PNG and as a printable PDF sheet."""
-import io
+"""Label runs: issuing serials (each at most once, enforced by the database), cancelling, signing each serial."""
 from dataclasses import dataclass
-from datetime import date
-from functools import lru_cache
-from pathlib import Path
 from typing import Optional
 
-import zxingcpp
 from flask_babel import lazy_gettext as _l
-from fpdf import FPDF
-from PIL import Image, ImageDraw, ImageFont
+from sqlalchemy import update
 from sqlmodel import Session, func, select
 
-from ..models import LabelRun, Lot, Organization, Product, SigningKey
+from ..models import LabelRun, Lot, Product, SigningKey, utcnow
 from . import keys as keys_service
 from . import safety
 from .errors import ValidationError
 from .gs1 import element_string, label_url
-from .lots import best_before
+from .lots import lot_events
 
-FONTS = Path(__file__).resolve().parent.parent / "static" / "fonts"
-MAX_LABELS_PER_RUN = 10_000
+MAX_LABELS_PER_RUN = 100_000
 
 
 @dataclass
@@ -29,9 +22,6 @@ class Label:
     url: str
     gtin: str
     lot_code: str
-    product_name: str
-    producer_name: str
-    best_before: Optional[date]
 
 
 def validate_count(count) -> int:
@@ -41,145 +31,129 @@ def validate_count(count) -> int:
             raise ValidationError({"count": _l("Enter a whole number of labels.")})
         count = int(text)
     if not 1 <= count <= MAX_LABELS_PER_RUN:
-        raise ValidationError({"count": _l("Issue between 1 and %(max)s labels at a time.", max=MAX_LABELS_PER_RUN)})
+        raise ValidationError({"count": _l("Issue between 1 and %(max)s labels at a time.", max=f"{MAX_LABELS_PER_RUN:,}")})
     return count
 
 
-def issue_labels(session: Session, store: keys_service.KeyStore, lot: Lot, count, user_id: Optional[int] = None) -> LabelRun:
-    """Reserve the next `count` serials of a lot under the current signing key, in one transaction."""
+def label_capacity(session: Session, lot: Lot) -> int:
+    """How many labels a lot can carry: the packages it was packed into, else its quantity (whole units).
+
+    Packages counted are consumer packs (packings into no container); cartons packed under an SSCC hold
+    those packs, so they count only when the lot was packed no other way."""
+    packings = [event for event, _site in lot_events(session, lot) if event.step == "packing"]
+    loose = [event for event in packings if event.parent_id is None] or packings
+    packed = sum(int(event.details.get("package_count") or 0) for event in loose)
+    return packed or int(lot.quantity)
+
+
+def labels_issued(session: Session, lot_id: int) -> int:
+    """Labels of a lot in runs that stand (issued, not cancelled)."""
+    count = func.coalesce(func.sum(LabelRun.last_serial - LabelRun.first_serial + 1), 0)
+    return session.exec(select(count).where(LabelRun.lot_id == lot_id, LabelRun.status == "issued",
+                                            LabelRun.cancelled_at.is_(None))).one()
+
+
+def issue_labels(session: Session, store: keys_service.KeyStore, lot: Lot, count, user_id: Optional[int] = None,
+                 over_issue_reason: Optional[str] = None, pending: bool = False) -> LabelRun:
+    """Reserve the next `count` serials of a lot under the current signing key, in one transaction.
+
+    More labels than the lot holds need a reason, kept on the run. A `pending` run (a command writing its
+    file) is not issued until `confirm_run`: killed half-way, it leaves nothing that verifies.
+    """
     count = validate_count(count)
+    reason = (over_issue_reason or "").strip() or None
+    if reason is not None and len(reason) > 500:
+        raise ValidationError({"over_issue_reason": _l("At most 500 characters.")})
     safety.ensure_labellable(session, lot)
+    # One guarded UPDATE takes the range and locks the lot's row: two runs at once queue here and get different
+    # serials, and each sees the other's labels when it counts what is already issued.
+    last = session.execute(update(Lot).where(Lot.id == lot.id).values(serials_issued=Lot.serials_issued + count)
+                           .returning(Lot.serials_issued).execution_options(synchronize_session=False)).scalar_one()
+    capacity, issued = label_capacity(session, lot), labels_issued(session, lot.id)
+    if issued + count > capacity and reason is None:
+        raise ValidationError({"over_issue_reason": _l(
+            "The lot holds %(capacity)s units and %(issued)s labels are issued: %(count)s more make %(total)s. "
+            "To issue more labels than the lot holds, confirm with a reason.",
+            capacity=f"{capacity:,}", issued=f"{issued:,}", count=f"{count:,}", total=f"{issued + count:,}")})
     key = keys_service.ensure_signing_key(session, store)
-    # Lock the lot row so two runs at once cannot take the same serials (PostgreSQL; SQLite serialises writers).
-    session.exec(select(Lot).where(Lot.id == lot.id).with_for_update()).one()
-    last = session.exec(select(func.max(LabelRun.last_serial)).where(LabelRun.lot_id == lot.id)).one() or 0
-    run = LabelRun(lot_id=lot.id, signing_key_id=key.id, first_serial=last + 1, last_serial=last + count,
-                   issued_by_user_id=user_id)
+    run = LabelRun(lot_id=lot.id, signing_key_id=key.id, first_serial=last - count + 1, last_serial=last,
+                   status="pending" if pending else "issued", over_issue_reason=reason, issued_by_user_id=user_id)
     session.add(run)
     session.flush()
     return run
 
 
+def confirm_run(session: Session, run: LabelRun) -> LabelRun:
+    run.status, run.issued_at = "issued", utcnow()
+    session.add(run)
+    session.flush()
+    return run
+
+
+def cancel_run(session: Session, run: LabelRun, reason, user_id: Optional[int] = None) -> LabelRun:
+    """A misprint or a destroyed sheet: the run's labels verify as 'cancelled' from now on."""
+    reason = (reason or "").strip() if isinstance(reason, str) else ""
+    if run.cancelled_at is not None:
+        raise ValidationError({"cancel_reason": _l("This run was already cancelled.")})
+    if not reason or len(reason) > 500:
+        raise ValidationError({"cancel_reason": _l("Say why the run is cancelled (1 to 500 characters).")})
+    run.cancelled_at, run.cancel_reason, run.cancelled_by_user_id = utcnow(), reason, user_id
+    session.add(run)
+    session.flush()
+    return run
+
+
+def serial_range(run: LabelRun, first=None, last=None) -> range:
+    """The serials of a run to print: all of them, or a part given as first and last serial."""
+    def number(value, default, field_name):
+        text = str(value).strip() if value not in (None, "") else ""
+        if not text:
+            return default
+        if not text.isascii() or not text.isdigit() or len(text) > 9:
+            raise ValidationError({field_name: _l("Enter a serial number.")})
+        return int(text)
+
+    start, end = number(first, run.first_serial, "first"), number(last, run.last_serial, "last")
+    if not run.first_serial <= start <= end <= run.last_serial:
+        raise ValidationError({"first": _l("Give serials from %(first)s to %(last)s, the first not after the last.",
+                                           first=run.first_serial, last=run.last_serial)})
+    if run.cancelled_at is not None:
+        raise ValidationError({"first": _l("This run was cancelled: its labels would verify as cancelled.")})
+    return range(start, end + 1)
+
+
+@dataclass
+class Signer:
+    """Signs the serials of one run: Ed25519 is deterministic, so a serial's URL never changes."""
+    gtin: str
+    lot_code: str
+    base_url: str
+    kid: int
+    private: object
+
+    @classmethod
+    def of(cls, session: Session, store: keys_service.KeyStore, base_url: str, run: LabelRun) -> "Signer":
+        lot = session.get(Lot, run.lot_id)
+        kid = session.get(SigningKey, run.signing_key_id).kid
+        return cls(session.get(Product, lot.product_id).gtin, lot.code, base_url, kid, store.load(kid))
+
+    def url(self, serial) -> str:
+        message = element_string(self.gtin, self.lot_code, str(serial)).encode("ascii")
+        return label_url(self.base_url, self.gtin, self.lot_code, str(serial),
+                         keys_service.sign(None, self.kid, message, self.private))
+
+
 def labels_for_run(session: Session, store: keys_service.KeyStore, base_url: str, run: LabelRun,
                    serials: Optional[range] = None) -> list:
-    """The labels of a run, each signed now (Ed25519 is deterministic, so the URLs never change)."""
-    lot = session.get(Lot, run.lot_id)
-    product = session.get(Product, lot.product_id)
-    producer = session.get(Organization, lot.organization_id)
-    kid = session.get(SigningKey, run.signing_key_id).kid
-    private = store.load(kid)
-    expiry = best_before(session, lot, product)
-    labels = []
-    for number in serials or range(run.first_serial, run.last_serial + 1):
-        serial = str(number)
-        signature = keys_service.sign(store, kid, element_string(product.gtin, lot.code, serial).encode("ascii"), private)
-        labels.append(Label(serial, label_url(base_url, product.gtin, lot.code, serial, signature), product.gtin,
-                            lot.code, product.name_vi, producer.name, expiry))
-    return labels
+    """The labels of a run (or of some of its serials) with their signed URLs."""
+    signer = Signer.of(session, store, base_url, run)
+    return [Label(str(serial), signer.url(serial), signer.gtin, signer.lot_code)
+            for serial in serials or range(run.first_serial, run.last_serial + 1)]
 
 
-def qr_symbol(url: str) -> Image.Image:
-    """The QR code (error correction M, no quiet zone) as a one-pixel-per-module image, black on white.
-
-    zxing-cpp's C++ encoder: a tenth of the time of the pure-Python qrcode package (see scripts/bench).
-    """
-    barcode = zxingcpp.create_barcode(url, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
-    modules = memoryview(barcode.to_image(scale=1, add_quiet_zones=False))
-    return Image.frombytes("L", (modules.shape[1], modules.shape[0]), modules.tobytes())
-
-
-@lru_cache(maxsize=8)
-def _font(bold: bool, size: int):
-    return ImageFont.truetype(str(FONTS / ("DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf")), size)
-
-
-def _label_lines(label: Label) -> list:
-    lines = [("Lô/Lot: " + label.lot_code, False), ("Số/No.: " + label.serial, False)]
-    if label.best_before:
-        lines.append(("HSD/Best before: " + label.best_before.strftime("%d/%m/%Y"), False))
-    lines.append(("GTIN " + label.gtin, False))
-    return lines
-
-
-def _wrap(draw: ImageDraw.ImageDraw, text: str, font, width: int, max_lines: int) -> list:
-    words, lines, line = text.split(), [], ""
-    for word in words:
-        trial = f"{line} {word}".strip()
-        if draw.textlength(trial, font=font) <= width:
-            line = trial
-        else:
-            lines.append(line)
-            line = word
-    lines.append(line)
-    if len(lines) > max_lines:
-        lines = lines[:max_lines]
-        lines[-1] = lines[-1].rstrip() + "…"
-    return [item for item in lines if item]
-
-
-def render_png(label: Label, dpi: int = 300) -> bytes:
-    """One 60 × 30 mm label at `dpi`: QR code left, product, lot, serial and best-before right."""
-    width, height = round(60 / 25.4 * dpi), round(30 / 25.4 * dpi)
-    image = Image.new("L", (width, height), 255)
-    draw = ImageDraw.Draw(image)
-    symbol = qr_symbol(label.url)
-    module = max(1, (height - 2) // (symbol.width + 8))  # at least 4 modules of quiet zone each side
-    origin = (height - module * symbol.width) // 2
-    image.paste(symbol.resize((module * symbol.width,) * 2, Image.Resampling.NEAREST), (origin, origin))
-    left = height + dpi // 50
-    text_width = width - left - dpi // 25
-    scale = dpi / 300
-    y = round(24 * scale)
-    for line in _wrap(draw, label.product_name, _font(True, round(30 * scale)), text_width, 2):
-        draw.text((left, y), line, font=_font(True, round(30 * scale)), fill=0)
-        y += round(36 * scale)
-    y += round(6 * scale)
-    for text, bold in _label_lines(label):
-        draw.text((left, y), text, font=_font(bold, round(22 * scale)), fill=0)
-        y += round(29 * scale)
-    for line in _wrap(draw, label.producer_name, _font(False, round(19 * scale)), text_width, 2):
-        draw.text((left, y), line, font=_font(False, round(19 * scale)), fill=0)
-        y += round(24 * scale)
-    out = io.BytesIO()
-    image.save(out, format="PNG", dpi=(dpi, dpi))
-    return out.getvalue()
-
-
-def render_pdf(labels: list, title: str = "") -> bytes:
-    """A4 sheets of 60 × 30 mm labels, 3 across and 9 down."""
-    pdf = FPDF(format="A4", unit="mm")
-    pdf.set_auto_page_break(False)
-    pdf.set_title(title or "Labels")
-    pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
-    pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
-    cols, rows, cell_w, cell_h = 3, 9, 63.5, 31.0
-    margin_x, margin_y = (210 - cols * cell_w) / 2, (297 - rows * cell_h) / 2
-    for index, label in enumerate(labels):
-        if index % (cols * rows) == 0:
-            pdf.add_page()
-        slot = index % (cols * rows)
-        x = margin_x + (slot % cols) * cell_w
-        y = margin_y + (slot // cols) * cell_h
-        _pdf_label(pdf, label, x, y, cell_w, cell_h)
-    return bytes(pdf.output())
-
-
-def _pdf_label(pdf: FPDF, label: Label, x: float, y: float, w: float, h: float) -> None:
-    pdf.set_draw_color(200)
-    pdf.set_line_width(0.1)
-    pdf.rect(x, y, w, h)
-    size = h - 4
-    # A 1-bit image, one pixel a module: sharp at any print resolution, and far cheaper than a rectangle a run.
-    pdf.image(qr_symbol(label.url).convert("1"), x + 2, y + 2, w=size, h=size)
-    left = x + size + 4
-    text_w = x + w - left - 1.5
-    pdf.set_xy(left, y + 2)
-    pdf.set_font("DejaVu", "B", 7.5)
-    pdf.multi_cell(text_w, 3.3, label.product_name, align="L", new_x="LEFT", new_y="NEXT")
-    pdf.set_font("DejaVu", "", 6)
-    for text, _bold in _label_lines(label):
-        pdf.set_x(left)
-        pdf.cell(text_w, 2.9, text, new_x="LEFT", new_y="NEXT")
-    pdf.set_font("DejaVu", "", 5.5)
-    pdf.set_x(left)
-    pdf.multi_cell(text_w, 2.6, label.producer_name, align="L", new_x="LEFT", new_y="NEXT")
+def csv_lines(session: Session, store: keys_service.KeyStore, base_url: str, run: LabelRun, serials: range):
+    """serial,url lines, generated as they are written (a 100,000-label run is never a list in memory)."""
+    signer = Signer.of(session, store, base_url, run)
+    yield "serial,url\r\n"
+    for serial in serials:
+        yield f"{serial},{signer.url(serial)}\r\n"

@@ -2,7 +2,6 @@
 import re
 from datetime import date
 
-from biip.checksums import gs1_standard_check_digit
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 from sqlmodel import Session, select
@@ -21,7 +20,7 @@ from ..models import (
 from . import epcis, safety
 from .errors import NotFound, ValidationError
 from .events import NewShipment, clean, in_force, new_event
-from .gs1 import code_problem, gtin_problem
+from .gs1 import check_digit, code_problem, gtin_problem
 from .ledger import Ledger, short_of_stock
 from .parse import Reader, local_datetime, local_day, row_by_id
 from .units import UNITS, plain
@@ -120,8 +119,8 @@ def _output_line(ledger: Ledger, sub: Reader) -> tuple | None:
 def sscc_problem(value: str) -> str | None:
     if not re.fullmatch(r"[0-9]{18}", value):
         return str(_l("An SSCC has 18 digits."))
-    if int(value[-1]) != gs1_standard_check_digit(value[:-1]):
-        return str(_l("The SSCC check digit is wrong: it should be %(digit)s.", digit=gs1_standard_check_digit(value[:-1])))
+    if int(value[-1]) != check_digit(value[:-1]):
+        return str(_l("The SSCC check digit is wrong: it should be %(digit)s.", digit=check_digit(value[:-1])))
     return None
 
 

@@ -1,14 +1,89 @@
-"""What a scan reveals: the facts Circular 02/2024/TT-BKHCN asks for, for one verified label."""
+"""What a scan reveals: the facts Circular 02/2024/TT-BKHCN asks for, for one verified label, and how often
+and by how many clients that label was scanned (a photocopied label is scanned by many)."""
+import hashlib
+import hmac
+from dataclasses import dataclass
 from datetime import date
+from typing import Optional
 
+from sqlalchemy import distinct, exists
 from sqlalchemy.orm import defer
-from sqlmodel import Session
+from sqlmodel import Session, func, select
 
-from ..models import Product
+from ..models import Holding, Lot, Organization, Product, Scan
 from . import certificates, claims, safety
+from .issuance import serial_number, verify_online
+from .keys import iso_utc
 from .lots import best_before, find_lot, lot_events, producer, production_site
 from .parse import local_datetime, map_link
 from .verification import Verification
+
+# Organizations whose signed-in checks say where a label turned up: shops selling it.
+RETAIL_KINDS = ("retailer", "tourist_outlet")
+DEFAULT_COPY_THRESHOLD = 20
+
+
+@dataclass
+class Scanner:
+    """Who scanned: a salted hash of the client (never its address), and a signed-in shop's organization."""
+    client: str
+    organization_id: Optional[int] = None
+
+
+def client_fingerprint(secret: str, address: str, user_agent: str) -> str:
+    """A keyed hash of address and browser: equal for the same client, meaningless without the secret."""
+    message = f"{address}\n{user_agent}".encode("utf-8", "replace")
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
+
+
+def scan_label(session: Session, url: str, keyset, bases: tuple, today: date, scanner: Optional[Scanner] = None,
+               copy_threshold: int = DEFAULT_COPY_THRESHOLD) -> tuple:
+    """Verify a label online, record the scan when the label is one we issued, and say what the scan reveals."""
+    verification = verify_online(session, url, keyset, bases)
+    facts = scan_facts(session, verification, today)
+    run = verification.run
+    if run is not None and scanner is not None:
+        serial = serial_number(verification.link.serial)
+        session.add(Scan(lot_id=run.lot_id, serial=serial, status=verification.status, client=scanner.client,
+                         organization_id=scanner.organization_id))
+        session.flush()
+        facts["scans"] = scan_summary(session, run.lot_id, serial, copy_threshold)
+    if run is not None and run.cancelled_at is not None:
+        facts["cancelled"] = {"at": iso_utc(run.cancelled_at), "reason": run.cancel_reason}
+    return verification, facts
+
+
+def scan_summary(session: Session, lot_id: int, serial: int, copy_threshold: int) -> dict:
+    """First scan, count, distinct clients, and whether the label looks copied: scanned by more clients than
+    one label in one shopper's hands would be, or checked by a shop that never received the lot."""
+    never_received = ~exists().where(Holding.lot_id == Scan.lot_id, Holding.organization_id == Scan.organization_id)
+    first, count, clients, strangers = session.exec(
+        select(func.min(Scan.scanned_at), func.count(), func.count(distinct(Scan.client)),
+               func.count(distinct(Scan.organization_id)).filter(Scan.organization_id.is_not(None), never_received))
+        .where(Scan.lot_id == lot_id, Scan.serial == serial)).one()
+    return {"first": iso_utc(first), "count": count, "distinct_clients": clients,
+            "suspected_copy": clients > copy_threshold or strangers > 0}
+
+
+def suspected_copies(session: Session, copy_threshold: int, organization_id: Optional[int] = None) -> list:
+    """Serials that look copied, most scanned first: (lot, product, serial, count, clients, first, last)."""
+    never_received = ~exists().where(Holding.lot_id == Scan.lot_id, Holding.organization_id == Scan.organization_id)
+    clients = func.count(distinct(Scan.client))
+    strangers = func.count(distinct(Scan.organization_id)).filter(Scan.organization_id.is_not(None), never_received)
+    query = (select(Lot, Product, Scan.serial, func.count(), clients, func.min(Scan.scanned_at),
+                    func.max(Scan.scanned_at))
+             .join(Lot, Lot.id == Scan.lot_id).join(Product, Product.id == Lot.product_id)
+             .group_by(Lot.id, Product.id, Scan.serial)
+             .having((clients > copy_threshold) | (strangers > 0))
+             .order_by(func.count().desc()).limit(500))
+    if organization_id is not None:
+        query = query.where(Lot.organization_id == organization_id)
+    return session.exec(query).all()
+
+
+def retail_organization(session: Session, organization_id: Optional[int]) -> Optional[int]:
+    organization = session.get(Organization, organization_id) if organization_id else None
+    return organization.id if organization is not None and organization.kind in RETAIL_KINDS else None
 
 # Statuses under which the label is ours and its facts may be shown (with a warning when not genuine).
 SHOWS_FACTS = ("genuine", "revoked_key")
@@ -22,7 +97,7 @@ def scan_facts(session: Session, verification: Verification, today: date) -> dic
         "verification": {"status": verification.status, "kid": verification.kid, "reason": verification.reason},
         "product": None, "lot": None, "serial": None, "producer": None,
         "certifications": [], "standards": [], "ocop": None, "stages": [], "production_area": None,
-        "best_before": None,
+        "best_before": None, "scans": None,
     }
     link = verification.link
     if verification.status not in SHOWS_FACTS or link is None:

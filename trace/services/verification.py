@@ -1,14 +1,18 @@
-"""The one label verifier, used by the scan page, the API, the retailer page and the offline CLI."""
+"""The one label verifier, used by the scan page, the APIs, the retailer page and the offline CLI.
+
+Kept free of the database and the web framework so that offline verification starts fast.
+"""
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from sqlmodel import Session, select
+from .gs1 import DigitalLink, DigitalLinkError, element_string, on_base, parse_digital_link
+from .keys_public import b64url_decode
 
-from ..models import LabelRun, Lot, Product
-from .gs1 import DigitalLink, DigitalLinkError, element_string, parse_digital_link
-from .keys import b64url_decode
-
-STATUSES = ("genuine", "tampered", "unknown_key", "revoked_key", "not_issued", "malformed")
+STATUSES = ("genuine", "tampered", "unknown_key", "revoked_key", "not_issued", "cancelled", "foreign_host",
+            "malformed")
+# The data a label carries; any other GS1 data element in its URL was signed by nobody.
+LABEL_PATH_AIS = ("10", "21")
+LABEL_QUERY_AIS = ("8030",)
 
 
 @dataclass
@@ -17,23 +21,52 @@ class Verification:
     reason: str
     kid: Optional[int] = None
     link: Optional[DigitalLink] = None
+    run: Optional[object] = None  # the LabelRun found by an online check
+    signed: bool = False  # a valid signature by a published key, on our origin: issuance decides the rest
 
     @property
     def genuine(self) -> bool:
         return self.status == "genuine"
 
+    def as_json(self) -> dict:
+        return {"status": self.status, "kid": self.kid, "reason": self.reason}
 
-def verify_label(url: str, keyset: dict, is_issued: Optional[Callable[[DigitalLink], bool]] = None) -> Verification:
-    """Check a label URL: form, signature, key status and, when `is_issued` is given, issuance.
 
-    Offline callers pass no `is_issued`: a valid signature from a good key is then all they can know.
+def verify_label(url: str, keyset, bases: tuple, find_run: Optional[Callable] = None) -> Verification:
+    """Check a label URL: form, signature, origin, then (online, with `find_run`) issuance, then key status.
+
+    `bases` are the base URLs labels of this service live under. Offline callers pass no `find_run`:
+    a valid signature from a good key on our origin is then all they can know.
     """
+    verification = check_signature(url, keyset, bases)
+    if find_run is None or not verification.signed:
+        return verification
+    return with_issuance(verification, find_run(verification.link))
+
+
+def with_issuance(verification: Verification, run) -> Verification:
+    """An offline verdict completed by what the database knows; issuance comes before key status."""
+    if not verification.signed:
+        return verification
+    kid, link = verification.kid, verification.link
+    if run is None or run.status != "issued":
+        return Verification("not_issued", "signed, but no such label was issued", kid, link)
+    if run.cancelled_at is not None:
+        return Verification("cancelled", "issued, then its label run was cancelled", kid, link, run)
+    return Verification(verification.status, verification.reason, kid, link, run)
+
+
+def check_signature(url: str, keyset, bases: tuple) -> Verification:
     try:
         link = parse_digital_link(url)
     except DigitalLinkError as exc:
         return Verification("malformed", f"not a label URL: {exc}")
     if link.lot is None or link.serial is None:
         return Verification("malformed", "a label URL carries a GTIN, a lot (10) and a serial (21)", link=link)
+    extra = [ai for ai in link.qualifiers if ai not in LABEL_PATH_AIS]
+    extra += [name for name in link.attributes if name not in LABEL_QUERY_AIS]
+    if extra:
+        return Verification("malformed", f"unsigned GS1 data in the URL: {', '.join(extra)}", link=link)
     if not link.signature:
         return Verification("malformed", "no signature (8030) in the URL", link=link)
     try:
@@ -49,24 +82,9 @@ def verify_label(url: str, keyset: dict, is_issued: Optional[Callable[[DigitalLi
     message = element_string(link.gtin, link.lot, link.serial).encode("ascii")
     if not key.verifies(raw[2:], message):
         return Verification("tampered", f"the signature does not match the GTIN, lot and serial (key {kid})", kid, link)
+    if not any(on_base(url.strip(), base) for base in bases):
+        return Verification("foreign_host", "a genuine signature, but the URL is not on this service's address: "
+                                            "the QR code sends people to another website", kid, link)
     if key.status == "revoked":
-        return Verification("revoked_key", f"signed by key {kid}, which has been revoked", kid, link)
-    if is_issued is not None and not is_issued(link):
-        return Verification("not_issued", "signed, but no such label was issued", kid, link)
-    return Verification("genuine", f"signature valid (key {kid})", kid, link)
-
-
-def issued_label_run(session: Session, link: DigitalLink) -> Optional[LabelRun]:
-    """The label run that issued this GTIN, lot and serial, if any."""
-    if not link.serial.isdigit() or len(link.serial) > 9 or link.serial.startswith("0"):
-        return None
-    serial = int(link.serial)
-    return session.exec(
-        select(LabelRun).join(Lot, Lot.id == LabelRun.lot_id).join(Product, Product.id == Lot.product_id)
-        .where(Product.gtin == link.gtin, Lot.code == link.lot,
-               LabelRun.first_serial <= serial, LabelRun.last_serial >= serial)
-    ).first()
-
-
-def verify_against_database(session: Session, url: str, keyset: dict) -> Verification:
-    return verify_label(url, keyset, lambda link: issued_label_run(session, link) is not None)
+        return Verification("revoked_key", f"signed by key {kid}, which has been revoked", kid, link, signed=True)
+    return Verification("genuine", f"signature valid (key {kid})", kid, link, signed=True)

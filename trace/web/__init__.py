@@ -19,3 +19,20 @@ def raw_request_path() -> str:
 def today() -> date:
     """Today in the service's time zone (certificates and OCOP ratings are valid by local date)."""
     return datetime.now(ZoneInfo(current_app.config["TRACE_TIMEZONE"])).date()
+
+
+def current_keyset(session):
+    from .. import key_store
+    from ..services.keys import keyset
+    return keyset(session, key_store(current_app))
+
+
+def check_label(session, url: str, organization_id=None) -> tuple:
+    """(verification, scan facts) for a label URL, the scan recorded against this client."""
+    from .. import label_bases
+    from ..services.scan import Scanner, client_fingerprint, retail_organization, scan_label
+    scanner = Scanner(client_fingerprint(current_app.config["SECRET_KEY"], request.remote_addr or "",
+                                         request.headers.get("User-Agent", "")),
+                      retail_organization(session, organization_id))
+    return scan_label(session, url, current_keyset(session), label_bases(current_app), today(), scanner,
+                      current_app.config["TRACE_COPY_THRESHOLD"])

@@ -16,7 +16,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlmodel import select
 
-from .. import key_store
 from ..db import get_session
 from ..models import (
     FARMING_METHODS,
@@ -24,7 +23,6 @@ from ..models import (
     SCHEMES,
     SITE_KINDS,
     Batch,
-    LabelRun,
     Lot,
     Organization,
     Product,
@@ -35,7 +33,6 @@ from ..services import (
     claims,
     corrections,
     epcis,
-    labels,
     lots,
     movements,
     recording,
@@ -69,7 +66,7 @@ def _zone() -> str:
     return current_app.config["TRACE_TIMEZONE"]
 
 
-def _submit(call, success_url_of):
+def _submit(call, success_url_of, message_of=None):
     """Run a recording service on the posted form; commit and redirect, or return the errors to show."""
     session = get_session()
     try:
@@ -78,7 +75,7 @@ def _submit(call, success_url_of):
     except ValidationError as exc:
         session.rollback()
         return None, exc.errors
-    flash(_("Saved."))
+    flash((message_of and message_of(result)) or _("Saved."))
     return redirect(success_url_of(result)), {}
 
 
@@ -108,11 +105,11 @@ def home():
                            waiting=movements.shipments_for(session, _org(), status="in_transit"))
 
 
-def _form_page(template: str, call, success_url_of, context):
+def _form_page(template: str, call, success_url_of, context, message_of=None):
     """GET shows the page; POST runs `call` and redirects, or shows the page again with its errors (422)."""
     errors = {}
     if request.method == "POST":
-        response, errors = _submit(call, success_url_of)
+        response, errors = _submit(call, success_url_of, message_of)
         if response:
             return response
     return render_template(template, errors=errors, values=request.form, **context()), (422 if errors else 200)
@@ -224,30 +221,30 @@ def lot(lot_id: int):
         "error": lambda: _record(corrections.declare_error, request.form.get("event_id"), request.form),
     }
     if owner:
-        actions["labels"] = lambda: labels.issue_labels(session, key_store(current_app), item,
-                                                        request.form.get("count"), current_user.id)
+        actions["labels"] = lambda: label_pages.issue_from_form(session, item)
         actions["recall"] = lambda: safety.recall_lot(session, item, request.form, current_user)
     call = actions.get(form, actions["packing"])
 
     def context():
         product = session.get(Product, item.product_id)
-        runs = session.exec(select(LabelRun).where(LabelRun.lot_id == item.id).order_by(LabelRun.id.desc())).all() \
-            if owner else []
-        sample = None
-        if runs:
-            sample = labels.labels_for_run(session, key_store(current_app), current_app.config["TRACE_BASE_URL"],
-                                           runs[0], range(runs[0].first_serial, runs[0].first_serial + 1))[0]
-        events = lots.lot_events(session, item, with_corrected=True)
         derived = claims.derive(session, item) if owner else None
-        return {"lot": item, "product": product, "runs": runs, "sample": sample, "form": form, "owner": owner,
+        events = lots.lot_events(session, item, with_corrected=True)
+        return {"lot": item, "product": product, "form": form, "owner": owner,
                 "maker": session.get(Organization, item.organization_id), "events": events,
                 "corrections": corrections_of(session, [event.id for event, _ in events]),
                 "sites": recording.list_sites(session, _org()), "held": lots.quantity_held(session, item.id, _org()),
                 "best_before": lots.best_before(session, item, product),
                 "status": safety.lot_status(session, item, derived.upstream if derived else None), "claims": derived,
-                "recalls": safety.recalls_of_lot(session, item.id), "units": UNITS}
+                "recalls": safety.recalls_of_lot(session, item.id), "units": UNITS,
+                **(label_pages.lot_context(session, item) if owner else {"runs": []})}
 
-    return _form_page("producer/lot.html", call, lambda _result: url_for(".lot", lot_id=item.id), context)
+    def success(result):
+        if form == "labels":
+            return url_for(".label_file", file_id=result[1].id)
+        return url_for(".lot", lot_id=item.id)
+
+    return _form_page("producer/lot.html", call, success, context,
+                      label_pages.issued_message if form == "labels" else None)
 
 
 @bp.route("/lots/<id:lot_id>/trace")
@@ -320,30 +317,4 @@ def receive(shipment_id: int):
                         lambda data: _record(movements.record_receiving, shipment_id, data))
 
 
-def _run(run_id: int) -> LabelRun:
-    run = get_session().get(LabelRun, run_id)
-    if run is None:
-        abort(404)
-    _owned(Lot, run.lot_id)
-    return run
-
-
-@bp.route("/label-runs/<id:run_id>/labels.pdf")
-def run_pdf(run_id: int):
-    run = _run(run_id)
-    session = get_session()
-    items = labels.labels_for_run(session, key_store(current_app), current_app.config["TRACE_BASE_URL"], run)
-    pdf = labels.render_pdf(items, title=f"{items[0].product_name} – {items[0].lot_code}")
-    return Response(pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="labels-{items[0].gtin}-{run.first_serial}-{run.last_serial}.pdf"'})
-
-
-@bp.route("/label-runs/<id:run_id>/<id:serial>.png")
-def run_png(run_id: int, serial: int):
-    run = _run(run_id)
-    if not run.first_serial <= serial <= run.last_serial:
-        abort(404)
-    item = labels.labels_for_run(get_session(), key_store(current_app), current_app.config["TRACE_BASE_URL"], run,
-                                 range(serial, serial + 1))[0]
-    return Response(labels.render_png(item), mimetype="image/png", headers={
-        "Content-Disposition": f'inline; filename="label-{item.gtin}-{serial}.png"'})
+from . import label_pages  # noqa: E402  (its routes join this blueprint)

@@ -5,10 +5,7 @@ from flask_login import current_user
 from ..db import get_session
 from ..services import movements, safety, suppliers
 from ..services.ledger import record_one
-from ..services.keys import keyset_from_database
-from ..services.scan import scan_facts
-from ..services.verification import verify_against_database
-from . import today
+from . import check_label, today
 from .auth import role_required
 from .shared import recall_page, receive_page, shipments_context
 
@@ -66,6 +63,6 @@ def verify():
     url = (request.form.get("url") or "").strip()[:2000]
     if request.method == "POST" and url:
         session = get_session()
-        verification = verify_against_database(session, url, keyset_from_database(session))
-        facts = scan_facts(session, verification, today())
+        verification, facts = check_label(session, url, current_user.organization_id)
+        session.commit()
     return render_template("retailer/verify.html", url=url, facts=facts, v=verification)

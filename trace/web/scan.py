@@ -1,13 +1,12 @@
 """Public pages: the scan page a label's URL opens, the JWKS, product images, error pages."""
-from flask import Blueprint, Response, abort, g, jsonify, render_template, request
+from flask import Blueprint, Response, abort, current_app, g, jsonify, render_template, request
 
 from ..db import get_session
 from ..models import Product
 from ..services.errors import NotFound
-from ..services.keys import jwks, keyset_from_database
-from ..services.scan import scan_facts
-from ..services.verification import verify_against_database
-from . import raw_request_path, today
+from .. import key_store
+from ..services.keys import jwks
+from . import check_label, raw_request_path
 
 bp = Blueprint("scan", __name__)
 
@@ -18,7 +17,11 @@ def index():
 
 
 def _requested_label_url() -> str:
-    return request.host_url.rstrip("/") + raw_request_path()
+    """The label URL as issued: this page was reached on our address, whatever Host header a proxy passed on."""
+    path = raw_request_path()
+    if request.script_root and path.startswith(request.script_root):
+        path = path[len(request.script_root):]
+    return current_app.config["TRACE_BASE_URL"] + path
 
 
 def wants_json() -> bool:
@@ -30,8 +33,8 @@ def wants_json() -> bool:
 @bp.route("/gtin/<path:rest>")
 def label(rest: str):
     session = get_session()
-    verification = verify_against_database(session, _requested_label_url(), keyset_from_database(session))
-    facts = scan_facts(session, verification, today())
+    verification, facts = check_label(session, _requested_label_url())
+    session.commit()
     if wants_json():
         response = jsonify(facts)
     else:
@@ -43,7 +46,7 @@ def label(rest: str):
 
 @bp.route("/.well-known/jwks.json")
 def jwks_document():
-    response = jsonify(jwks(get_session()))
+    response = jsonify(jwks(get_session(), key_store(current_app)))
     response.headers["Cache-Control"] = "public, max-age=300"
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
