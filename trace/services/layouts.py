@@ -30,6 +30,7 @@ FONTS = Path(__file__).resolve().parent.parent / "static" / "fonts"
 PT_PER_MM = 72 / 25.4
 QUIET_ZONE = 4  # modules of white around the QR code, inside the label (ISO/IEC 18004)
 MIN_MODULE_MM = 0.33
+TEXT_GAP = 0.4  # mm between the quiet zone and the text column
 MARKS = {"vietgap": "VietGAP", "globalgap": "GlobalG.A.P.", "organic": "Hữu cơ/Organic", "halal": "Halal"}
 
 
@@ -59,8 +60,8 @@ class Layout:
 
 
 LAYOUTS = {layout.name: layout for layout in (
-    Layout("a4-3x8", "A4, 3 × 8 labels of 70 × 37 mm", 210, 297, 70, 37, 3, 8, 0, 0.5, 600, 6.5),
-    Layout("a4-3x9", "A4, 3 × 9 labels of 70 × 32 mm", 210, 297, 70, 32, 3, 9, 0, 4.5, 600, 6),
+    Layout("a4-3x8", "A4, 3 × 8 labels of 70 × 37 mm", 210, 297, 70, 37, 3, 8, 0, 0.5, 600, 6),
+    Layout("a4-3x9", "A4, 3 × 9 labels of 70 × 32 mm", 210, 297, 70, 32, 3, 9, 0, 4.5, 600, 5.4),
     Layout("a4-4x10", "A4, 4 × 10 labels of 48.5 × 25.4 mm", 210, 297, 48.5, 25.4, 4, 10, 8, 21.5, 600, 4.6),
     Layout("roll-50x30", "Thermal roll, one 50 × 30 mm label a page", 50, 30, 50, 30, 1, 1, 0, 0, 203, 5.2, 0.8),
     Layout("roll-40x25", "Thermal roll, one 40 × 25 mm label a page", 40, 25, 40, 25, 1, 1, 0, 0, 203, 4.4, 0.6),
@@ -121,13 +122,23 @@ class RunSheet:
         return items
 
 
-def qr_modules(url: str) -> tuple:
-    """(side in modules, packed 1-bit rows, 1 = white) of the QR code for `url`, error correction M."""
-    barcode = zxingcpp.create_barcode(url, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
+def qr_modules(url: str, ec_level: str = "M") -> tuple:
+    """(side in modules, packed 1-bit rows, 1 = white) of the QR code for `url`."""
+    barcode = zxingcpp.create_barcode(url, zxingcpp.BarcodeFormat.QRCode, ec_level=ec_level)
     image = barcode.to_image(scale=1, add_quiet_zones=False)
     side = image.shape[0]
     from PIL import Image
     return side, Image.frombytes("L", (side, side), bytes(image)).convert("1").tobytes()
+
+
+def choose_symbol(layout: Layout, urls: list) -> tuple:
+    """(error correction level, modules) for a run's codes: level M (15 % of the code may be lost) when its
+    modules still print at least 0.33 mm on this label, else level L, which needs fewer modules."""
+    for ec_level in ("M", "L"):
+        side = max(qr_modules(url, ec_level)[0] for url in urls)
+        if module_size(layout, side) >= MIN_MODULE_MM:
+            return ec_level, side
+    return ec_level, side
 
 
 def module_size(layout: Layout, side: int) -> float:
@@ -283,6 +294,8 @@ class LabelPlan:
     text_left: float
     dropped: list  # texts that did not fit, most important first
     sheet: RunSheet = field(repr=False, default=None)
+    ec_level: str = "M"
+    hri_fits: Callable = field(repr=False, default=None)
 
     def symbol(self, side: int) -> tuple:
         """(left, top, size) in mm of a symbol of `side` modules: the plan's module, or smaller if a serial's
@@ -296,19 +309,14 @@ class LabelPlan:
         return self.layout.margin + (box - size) / 2, (self.layout.label_h - size) / 2, size
 
     def hri_lines(self, serial) -> list:
-        parts = self.sheet.human_readable(serial)
-        if len(self.hri_at) == 1:
-            return ["".join(parts)]
-        if len(self.hri_at) == 2:
-            return [parts[0], parts[1] + parts[2]]
-        return parts
+        return _pack(self.sheet.human_readable(serial), self.hri_fits)
 
 
-def plan_label(sheet: RunSheet, layout: Layout, fonts: dict, side: int) -> LabelPlan:
+def plan_label(sheet: RunSheet, layout: Layout, fonts: dict, side: int, ec_level: str = "M") -> LabelPlan:
     """Fit the text column beside the QR code: the human-readable line first (at the bottom), then the run's
     facts in order of importance while they fit; a name too long for its lines ends in an ellipsis."""
     module = module_size(layout, side)
-    text_left = layout.margin + (side + 2 * QUIET_ZONE) * module
+    text_left = layout.margin + (side + 2 * QUIET_ZONE) * module + TEXT_GAP
     width = layout.label_w - layout.margin - text_left
     regular, bold = fonts["regular"], fonts["bold"]
 
@@ -317,10 +325,11 @@ def plan_label(sheet: RunSheet, layout: Layout, fonts: dict, side: int) -> Label
 
     hri_size = layout.text_pt * 0.85
     parts = sheet.human_readable(sheet.widest_serial)
-    while hri_size > 3.2 and not all(fits(part, regular, hri_size) for part in parts):
-        hri_size -= 0.1
-    joined = ["".join(parts)] if fits("".join(parts), regular, hri_size) else (
-        [parts[0], parts[1] + parts[2]] if fits(parts[1] + parts[2], regular, hri_size) else parts)
+
+    def hri_fits(text):
+        return fits(text, regular, hri_size)
+
+    joined = _pack(parts, hri_fits)
     leading = hri_size * 1.15 / PT_PER_MM
     bottom = layout.label_h - layout.margin
     hri_at, y = [], bottom - leading * (len(joined) - 1) - 0.2
@@ -340,7 +349,24 @@ def plan_label(sheet: RunSheet, layout: Layout, fonts: dict, side: int) -> Label
         for line in lines:
             y += step
             fixed.append(Placed(line, is_bold, size, text_left, y - step * 0.22))
-    return LabelPlan(layout, side, module, fixed, hri_size, hri_at, text_left, dropped, sheet)
+    return LabelPlan(layout, side, module, fixed, hri_size, hri_at, text_left, dropped, sheet, ec_level, hri_fits)
+
+
+def _pack(parts: list, fits: Callable) -> list:
+    """The GS1 line's parts, as many to a line as fit; a part too wide on its own is cut between characters."""
+    lines = []
+    for part in parts:
+        if lines and fits(lines[-1] + part):
+            lines[-1] += part
+            continue
+        while not fits(part) and len(part) > 1:
+            cut = len(part) - 1
+            while cut > 1 and not fits(part[:cut]):
+                cut -= 1
+            lines.append(part[:cut])
+            part = part[cut:]
+        lines.append(part)
+    return lines
 
 
 def _wrap(text: str, fits: Callable, most: int) -> list:
@@ -387,8 +413,8 @@ def write_pdf(out, sheet: RunSheet, serials: range, layout: Layout, progress: Op
     pages_number, catalog, info, form = pdf.reserve(), pdf.reserve(), pdf.reserve(), pdf.reserve()
     font_resources = (f"/Font << /F1 {font_numbers['regular']} 0 R /F2 {font_numbers['bold']} 0 R >>")
     # Planned for the run's longest serial, whose code is the largest; every label of the run uses the plan.
-    plan = plan_label(sheet, layout, fonts, max(qr_modules(sheet.url(serials[0]))[0],
-                                                qr_modules(sheet.url(serials[-1]))[0]))
+    ec_level, side = choose_symbol(layout, [sheet.url(serials[0]), sheet.url(serials[-1])])
+    plan = plan_label(sheet, layout, fonts, side, ec_level)
     fixed = "".join(_text_ops(fonts["bold" if p.bold else "regular"], p.size, p.x, p.baseline, layout.label_h, p.text)
                     for p in plan.fixed)
     pdf.stream(form, f"/Type /XObject /Subtype /Form /BBox [0 0 {layout.label_w * PT_PER_MM:.2f} "
@@ -398,7 +424,7 @@ def write_pdf(out, sheet: RunSheet, serials: range, layout: Layout, progress: Op
         page_serials = serials[start:start + layout.per_page]
         content, images = [], []
         for slot, serial in enumerate(page_serials):
-            side, bits = qr_modules(sheet.url(serial))
+            side, bits = qr_modules(sheet.url(serial), plan.ec_level)
             image = pdf.reserve()
             pdf.stream(image, f"/Type /XObject /Subtype /Image /Width {side} /Height {side} /ColorSpace /DeviceGray "
                               f"/BitsPerComponent 1 /Interpolate false", bits)

@@ -1,0 +1,264 @@
+"""Printed labels, measured: every layout decodes with two independent decoders (zxing-cpp and zbar) at 300 dpi to
+exactly the issued URLs; the quiet zone and the module size are measured on the raster; every character's box,
+from the PDF's own text layer, lies inside its label and clear of the code; pages have the layout's exact size."""
+import io
+from datetime import date
+from trace import key_store
+from trace.db import get_session
+from trace.models import Lot, Organization, Product
+from trace.services import labels, layouts, lots
+from trace.services.keys import sign
+
+import pypdfium2
+import pytest
+import zxingcpp
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from PIL import Image
+from pyzbar import pyzbar
+from sqlmodel import select
+
+from .conftest import BASE_URL
+
+DPI = 300
+PX_PER_MM = DPI / 25.4
+PT_PER_MM = 72 / 25.4
+
+
+class FakeStore:
+    """Signs with a key made for the test: for worst-case text no demo lot has."""
+
+    def __init__(self):
+        self.key = Ed25519PrivateKey.generate()
+
+    def load(self, kid):
+        return self.key
+
+
+def worst_case_sheet(base_url="https://truyxuat-nongsan.thuynguyen.haiphong.gov.vn"):
+    """The longest values the service accepts: 200-character names, a 20-character lot code of the widest
+    letters, a six-digit serial, a long domain, five OCOP stars and every certification mark."""
+    signer = labels.Signer("08936045000014", "MWMWMWMWMWMWMWMWMWMW", base_url, 1, FakeStore().key)
+    return layouts.RunSheet(
+        gtin=signer.gtin, lot_code=signer.lot_code,
+        product_name=("Gạo thơm Bắc Hương hữu cơ Thủy Nguyên loại đặc biệt đóng túi hút chân không " * 3)[:200],
+        producer_name=("Hợp tác xã Dịch vụ Nông nghiệp Lưu Kiếm phường Thủy Nguyên thành phố Hải Phòng " * 3)[:200],
+        packed_on=date(2026, 11, 28), produced_on=date(2026, 11, 20), best_before=date(2027, 11, 28), ocop_stars=5,
+        marks=list(layouts.MARKS.values()), signer=signer, widest_serial="100000")
+
+
+def demo_sheet(app, code):
+    """A demo lot with a run of real serials, as the service prints it."""
+    with app.app_context():
+        session = get_session()
+        lot = session.exec(select(Lot).where(Lot.code == code)).one()
+        run = labels.issue_labels(session, key_store(app), lot, 45, over_issue_reason="layout test")
+        session.commit()
+        return layouts.RunSheet.of(session, key_store(app), BASE_URL, run, date.today()), run
+
+
+def longest_named_lot(app) -> str:
+    """The demo lot whose product and producer names are longest together."""
+    with app.app_context():
+        rows = get_session().exec(select(Lot.code, Product.name_vi, Organization.name)
+                                  .join(Product, Product.id == Lot.product_id)
+                                  .join(Organization, Organization.id == Lot.organization_id)
+                                  .where(Lot.serials_issued > 0)).all()
+    return max(rows, key=lambda row: len(row[1]) + len(row[2]))[0]
+
+
+def page_images(pdf: bytes):
+    document = pypdfium2.PdfDocument(pdf)
+    return document, [document[i].render(scale=DPI / 72, grayscale=True).to_pil() for i in range(len(document))]
+
+
+def cell_box_px(layout, slot):
+    x, y = layout.cell(slot)
+    return (round(x * PX_PER_MM), round(y * PX_PER_MM), round((x + layout.label_w) * PX_PER_MM),
+            round((y + layout.label_h) * PX_PER_MM))
+
+
+def measure_cell(image, layout, slot, expected_url):
+    """Decode one label's cell with both decoders; measure its quiet zone and module; return the code's box (px)."""
+    box = cell_box_px(layout, slot)
+    cell = image.crop(box)
+    found = [r for r in zxingcpp.read_barcodes(cell) if r.format == zxingcpp.BarcodeFormat.QRCode]
+    assert [r.text for r in found] == [expected_url], f"zxing-cpp, {layout.name} slot {slot}"
+    assert [d.data.decode() for d in pyzbar.decode(cell) if d.type == "QRCODE"] == [expected_url], \
+        f"zbar, {layout.name} slot {slot}"
+    side = 17 + 4 * int(found[0].extra["Version"])
+    position = found[0].position
+    left, top = position.top_left.x, position.top_left.y
+    right, bottom = position.bottom_right.x, position.bottom_right.y
+    module = (right - left) / side
+    # Measured over the whole symbol, the raster's error is a pixel for all its modules together.
+    assert (right - left + 1) / side / PX_PER_MM >= 0.33, f"module {module / PX_PER_MM:.3f} mm on {layout.name}"
+    quiet = round(4 * module) - 1  # four modules, less a pixel for anti-aliasing at the edge
+    ring = (left - quiet, top - quiet, right + quiet, bottom + quiet)
+    assert ring[0] >= 0 and ring[1] >= 0 and ring[2] <= cell.width and ring[3] <= cell.height, \
+        f"quiet zone leaves the cell: {layout.name} slot {slot}"
+    zone = cell.crop(ring)
+    dark_outside_code = [xy for xy in _dark_pixels(zone)
+                         if not (quiet - 2 <= xy[0] <= quiet + right - left + 2
+                                 and quiet - 2 <= xy[1] <= quiet + bottom - top + 2)]
+    assert dark_outside_code == [], f"ink in the quiet zone: {layout.name} slot {slot}"
+    return (box[0] + ring[0], box[1] + ring[1], box[0] + ring[2], box[1] + ring[3])
+
+
+def _dark_pixels(image):
+    width = image.width
+    return [(i % width, i // width) for i, value in enumerate(image.convert("L").tobytes()) if value < 128]
+
+
+def text_boxes_pt(document, page_index):
+    """Every character's box on a page from the PDF's text layer, in points from the page's top-left."""
+    page = document[page_index]
+    height = page.get_height()
+    textpage = page.get_textpage()
+    boxes = []
+    for index in range(textpage.count_chars()):
+        text = textpage.get_text_range(index, 1)
+        if text.strip():
+            left, bottom, right, top = textpage.get_charbox(index)
+            boxes.append((text, left, height - top, right, height - bottom))
+    return boxes
+
+
+def check_page(document, image, page_index, layout, urls):
+    """Both decoders, quiet zone, module size for every label on a page; then every character's box."""
+    code_boxes = [measure_cell(image, layout, slot, url) for slot, url in enumerate(urls)]
+    for char, left, top, right, bottom in text_boxes_pt(document, page_index):
+        slot = next((s for s in range(len(urls)) if _inside((left + right) / 2, (top + bottom) / 2,
+                                                               _cell_pt(layout, s), 0)), None)
+        assert slot is not None, f"{char!r} outside every label on {layout.name}"
+        assert _inside_box((left, top, right, bottom), _cell_pt(layout, slot), 0.05), \
+            f"{char!r} crosses the edge of its label on {layout.name}"
+        code = [value * 72 / DPI for value in code_boxes[slot]]
+        assert right <= code[0] or left >= code[2] or bottom <= code[1] or top >= code[3], \
+            f"{char!r} inside the code's quiet zone on {layout.name}"
+
+
+def _cell_pt(layout, slot):
+    x, y = layout.cell(slot)
+    return (x * PT_PER_MM, y * PT_PER_MM, (x + layout.label_w) * PT_PER_MM, (y + layout.label_h) * PT_PER_MM)
+
+
+def _inside(x, y, box, tolerance):
+    return box[0] - tolerance <= x <= box[2] + tolerance and box[1] - tolerance <= y <= box[3] + tolerance
+
+
+def _inside_box(inner, outer, tolerance):
+    return _inside(inner[0], inner[1], outer, tolerance) and _inside(inner[2], inner[3], outer, tolerance)
+
+
+@pytest.mark.parametrize("name", list(layouts.LAYOUTS))
+def test_worst_case_text_fits_and_both_decoders_read_every_label(name):
+    layout = layouts.LAYOUTS[name]
+    sheet = worst_case_sheet()
+    serials = range(100_000 - layout.per_page - 1, 100_000 - 1) if layout.per_page > 1 else range(99_999, 100_001)
+    document, images = page_images(layouts.render_pdf(sheet, serials, layout))
+    urls = [sheet.url(serial) for serial in serials]
+    for index, image in enumerate(images[:2]):
+        check_page(document, image, index, layout, urls[index * layout.per_page:(index + 1) * layout.per_page])
+
+
+def test_a_name_with_no_spaces_is_cut_to_fit_the_smallest_label():
+    layout = layouts.LAYOUTS["roll-40x25"]
+    sheet = worst_case_sheet()
+    sheet.product_name = "GẠOTHƠMBẮCHƯƠNGTHỦYNGUYÊNLOẠIĐẶCBIỆTĐÓNGTÚIHÚTCHÂNKHÔNG"
+    document, images = page_images(layouts.render_pdf(sheet, range(5, 6), layout))
+    check_page(document, images[0], 0, layout, [sheet.url(5)])
+    assert document[0].get_textpage().get_text_range().startswith("GẠOTHƠM")
+
+
+@pytest.mark.parametrize("name", list(layouts.LAYOUTS))
+def test_demo_labels_decode_to_the_issued_urls_on_every_layout(demo_app, name):
+    layout = layouts.LAYOUTS[name]
+    sheet, run = demo_sheet(demo_app, longest_named_lot(demo_app))
+    serials = range(run.first_serial, run.first_serial + min(layout.per_page + 1, 45))
+    pdf = layouts.render_pdf(sheet, serials, layout)
+    document, images = page_images(pdf)
+    with demo_app.app_context():
+        issued = [label.url for label in labels.labels_for_run(get_session(), key_store(demo_app), BASE_URL, run,
+                                                               serials)]
+    assert len(document) == -(-len(serials) // layout.per_page)
+    width, height = document[0].get_size()
+    assert (round(width / PT_PER_MM, 2), round(height / PT_PER_MM, 2)) == (layout.page_w, layout.page_h)
+    check_page(document, images[0], 0, layout, issued[:layout.per_page])
+    text = document[0].get_textpage().get_text_range()
+    assert sheet.product_name.split()[0] in text and f"(21){serials[0]}" in text.replace("\r\n", "")
+
+
+def test_the_label_says_what_the_lot_really_holds(demo_app):
+    """VietGAP rice shows its mark and its OCOP stars; the mixed rice with one uncertified field shows no mark."""
+    certified, _run = demo_sheet(demo_app, "GAO-BH-2610A")
+    mixed, _run = demo_sheet(demo_app, "GAO-XAT-2611")
+    assert (certified.marks, certified.ocop_stars) == (["VietGAP"], 4)
+    assert mixed.marks == []
+    layout = layouts.LAYOUTS["a4-3x8"]
+    document, _ = page_images(layouts.render_pdf(certified, range(1, 2), layout))
+    text = " ".join(document[0].get_textpage().get_text_range().split())
+    for line in ("Gạo Bắc Hương Thủy Nguyên", "Lô/Lot: GAO-BH-2610A", "OCOP ★★★★", "VietGAP",
+                 "HSD/Best before:", "Quét mã để truy xuất", "trace.test", "(01)08936045000014"):
+        assert line in text, line
+    document, _ = page_images(layouts.render_pdf(mixed, range(1, 2), layout))
+    assert "VietGAP" not in document[0].get_textpage().get_text_range()
+
+
+def test_what_does_not_fit_a_small_label_is_left_out_least_important_first():
+    sheet = worst_case_sheet()
+    fonts = {"regular": layouts.EmbeddedFont(layouts.FONTS / "DejaVuSans.ttf", "F1"),
+             "bold": layouts.EmbeddedFont(layouts.FONTS / "DejaVuSans-Bold.ttf", "F2")}
+    small = layouts.plan_label(sheet, layouts.LAYOUTS["roll-40x25"], fonts, 53)
+    order = [text for text, *_ in sheet.lines()]
+    assert small.dropped == order[len(order) - len(small.dropped):] and small.dropped  # a tail of the list
+    assert small.fixed[0].text.startswith("Gạo thơm") and small.fixed[2].text.endswith("…")  # 3 lines of name
+    sheet.product_name, sheet.producer_name, sheet.marks = "Gạo Bắc Hương", "HTX Lưu Kiếm", ["VietGAP"]
+    assert layouts.plan_label(sheet, layouts.LAYOUTS["a4-3x8"], fonts, 53).dropped == []
+
+
+def test_the_run_text_is_laid_out_once_for_the_whole_file():
+    sheet = worst_case_sheet()
+    pdf = layouts.render_pdf(sheet, range(1, 80), layouts.LAYOUTS["a4-3x8"])  # four pages
+    assert pdf.count(b"/Subtype /Form") == 1 and pdf.count(b"/FontFile2") == 2  # each font embedded once, subset
+    document = pypdfium2.PdfDocument(pdf)
+    drawn = [obj.type for page in document for obj in page.get_objects(max_depth=1)]
+    assert drawn.count(pypdfium2.raw.FPDF_PAGEOBJ_FORM) == 79 and drawn.count(pypdfium2.raw.FPDF_PAGEOBJ_IMAGE) == 79
+
+
+@pytest.mark.parametrize("dpi", [150, 300, 600])
+def test_a_png_of_one_label_at_a_chosen_resolution(dpi):
+    sheet = worst_case_sheet(BASE_URL)
+    png = layouts.render_png(sheet, 12345, layouts.LAYOUTS["roll-50x30"], dpi)
+    image = Image.open(io.BytesIO(png))
+    assert abs(image.width - 50 / 25.4 * dpi) < 1 and abs(image.height - 30 / 25.4 * dpi) < 1
+    assert image.info["dpi"][0] == pytest.approx(dpi, abs=1)
+    assert [r.text for r in zxingcpp.read_barcodes(image)] == [sheet.url(12345)]
+
+
+def test_signing_matches_the_label_format():
+    """The URL a sheet prints is the §5 format, signed over the GS1 element string."""
+    sheet = worst_case_sheet(BASE_URL)
+    key = sheet.signer.private
+    expected = sign(None, 1, b"0108936045000014" + b"10MWMWMWMWMWMWMWMWMWMW\x1d21" + b"7", key)
+    assert sheet.url(7) == f"{BASE_URL}/01/08936045000014/10/MWMWMWMWMWMWMWMWMWMW/21/7?8030={expected}"
+
+
+def test_issued_files_from_the_worker_decode_too(demo_app):
+    """The background worker's file for a run is the same PDF the command writes."""
+    from trace.queue import run_pending
+    from trace.services import label_files
+    with demo_app.app_context():
+        session = get_session()
+        lot = lots.find_lot(session, "08936045000014", "GAO-BH-2610A")
+        run = labels.issue_labels(session, key_store(demo_app), lot, 30)
+        label_file = label_files.request_file(session, run, "a4-4x10", run.first_serial + 2, run.first_serial + 4)
+        session.commit()
+        demo_app.extensions["trace.render_label_file"](label_file.id)
+        assert run_pending(demo_app) == 1
+        session.refresh(label_file)
+        assert (label_file.status, label_file.done, label_file.total) == ("ready", 3, 3)
+        pdf = label_files.path_of(demo_app.config["TRACE_FILES_DIR"], label_file).read_bytes()
+        urls = [label.url for label in labels.labels_for_run(session, key_store(demo_app), BASE_URL, run,
+                                                             range(run.first_serial + 2, run.first_serial + 5))]
+    document, images = page_images(pdf)
+    check_page(document, images[0], 0, layouts.LAYOUTS["a4-4x10"], urls)
