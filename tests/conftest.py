@@ -79,6 +79,7 @@ def _make_app(databases, tmp_path, kind, **extra):
     app = create_app({"DATABASE_URL": url, "TRACE_KEYS_DIR": str(keys_dir), "TRACE_BASE_URL": BASE_URL,
                       "SECRET_KEY": "test-secret", "TESTING": True,
                       "TRACE_QUEUE_FILE": str(tmp_path / "queue.sqlite"), "TRACE_FILES_DIR": str(tmp_path / "files"),
+                      "RATELIMIT_ENABLED": False,
                       **extra})
     yield app
     app.extensions["trace.engine"].dispose()

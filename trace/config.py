@@ -18,6 +18,13 @@ def from_environment(instance_path: str) -> dict:
         "TRACE_QUEUE_FILE": os.environ.get("TRACE_QUEUE_FILE", str(Path(instance_path) / "queue.sqlite")),
         "TRACE_REDIS_URL": os.environ.get("TRACE_REDIS_URL") or None,
         "TRACE_FILES_DIR": os.environ.get("TRACE_FILES_DIR", str(Path(instance_path) / "label-files")),
+        # Requests per client; RATELIMIT_ENABLED=0 turns limits off (tests do, except the one that checks them).
+        "TRACE_SCAN_RATE": os.environ.get("TRACE_SCAN_RATE", "120 per minute"),
+        "TRACE_VERIFY_RATE": os.environ.get("TRACE_VERIFY_RATE", "60 per minute"),
+        "TRACE_LOGIN_RATE": os.environ.get("TRACE_LOGIN_RATE", "10 per minute"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("TRACE_RATELIMIT_STORAGE", "memory://"),
+        "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "1") != "0",
+        "RATELIMIT_HEADERS_ENABLED": True,
         "TRACE_KEYS_DIR": os.environ.get("TRACE_KEYS_DIR", str(ROOT / "keys")),
         "TRACE_KEY_PASSPHRASE": os.environ.get("TRACE_KEY_PASSPHRASE") or None,
         "SECRET_KEY": os.environ.get("SECRET_KEY") or _instance_secret(instance_path),

@@ -77,6 +77,8 @@ def create_app(config: dict | None = None) -> Flask:
     from .web import filters
     filters.register(app)
     cli.register(app)
+    from .limits import apply_limits
+    apply_limits(app)
     return app
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import distinct, exists
 from sqlalchemy.orm import defer
 from sqlmodel import Session, func, select
 
-from ..models import Holding, Lot, Organization, Product, Scan
+from ..models import Event, EventLot, Holding, Lot, Organization, Product, Scan, Shipment
 from . import certificates, claims, safety
 from .issuance import serial_number, verify_online
 from .keys import iso_utc
@@ -53,13 +53,21 @@ def scan_label(session: Session, url: str, keyset, bases: tuple, today: date, sc
     return verification, facts
 
 
+def _unexpected_shop():
+    """A scan by a shop the lot was never shipped to (neither in transit nor received there)."""
+    holds = exists().where(Holding.lot_id == Scan.lot_id, Holding.organization_id == Scan.organization_id)
+    shipped = exists().where(EventLot.event_id == Event.id, EventLot.lot_id == Scan.lot_id,
+                             Event.shipment_id == Shipment.id, Shipment.to_organization_id == Scan.organization_id,
+                             Shipment.status != "cancelled")
+    return Scan.organization_id.is_not(None) & ~holds & ~shipped
+
+
 def scan_summary(session: Session, lot_id: int, serial: int, copy_threshold: int) -> dict:
     """First scan, count, distinct clients, and whether the label looks copied: scanned by more clients than
-    one label in one shopper's hands would be, or checked by a shop that never received the lot."""
-    never_received = ~exists().where(Holding.lot_id == Scan.lot_id, Holding.organization_id == Scan.organization_id)
+    one label in one shopper's hands would be, or checked by a shop the lot was never shipped to."""
     first, count, clients, strangers = session.exec(
         select(func.min(Scan.scanned_at), func.count(), func.count(distinct(Scan.client)),
-               func.count(distinct(Scan.organization_id)).filter(Scan.organization_id.is_not(None), never_received))
+               func.count(distinct(Scan.organization_id)).filter(_unexpected_shop()))
         .where(Scan.lot_id == lot_id, Scan.serial == serial)).one()
     return {"first": iso_utc(first), "count": count, "distinct_clients": clients,
             "suspected_copy": clients > copy_threshold or strangers > 0}
@@ -67,9 +75,8 @@ def scan_summary(session: Session, lot_id: int, serial: int, copy_threshold: int
 
 def suspected_copies(session: Session, copy_threshold: int, organization_id: Optional[int] = None) -> list:
     """Serials that look copied, most scanned first: (lot, product, serial, count, clients, first, last)."""
-    never_received = ~exists().where(Holding.lot_id == Scan.lot_id, Holding.organization_id == Scan.organization_id)
     clients = func.count(distinct(Scan.client))
-    strangers = func.count(distinct(Scan.organization_id)).filter(Scan.organization_id.is_not(None), never_received)
+    strangers = func.count(distinct(Scan.organization_id)).filter(_unexpected_shop())
     query = (select(Lot, Product, Scan.serial, func.count(), clients, func.min(Scan.scanned_at),
                     func.max(Scan.scanned_at))
              .join(Lot, Lot.id == Scan.lot_id).join(Product, Product.id == Lot.product_id)

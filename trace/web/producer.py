@@ -38,6 +38,7 @@ from ..services import (
     recording,
     reports,
     safety,
+    scan,
 )
 from ..services.events import corrections_of
 from ..services.ledger import record_one
@@ -102,7 +103,8 @@ def home():
                            products=recording.list_products(session, _org()),
                            certificates=recording.list_certificates(session, _org()),
                            recalls=safety.recalls_affecting(session, _org()),
-                           waiting=movements.shipments_for(session, _org(), status="in_transit"))
+                           waiting=movements.shipments_for(session, _org(), status="in_transit"),
+                           suspicious=scan.suspected_copies(session, current_app.config["TRACE_COPY_THRESHOLD"], _org()))
 
 
 def _form_page(template: str, call, success_url_of, context, message_of=None):

@@ -68,11 +68,15 @@ def register_error_pages(app) -> None:
             session = g.get("db_session")
             if session is not None:
                 session.rollback()  # a failed statement must not break the error page itself
+            detail = getattr(error, "description", title)
+            headers = dict(error.get_response().headers) if code == 429 else {}  # Retry-After, X-RateLimit-*
+            if code == 429:
+                detail = f"Too many requests from your connection ({detail}). Wait a minute and try again."
             if request.path.startswith("/api/"):
-                return jsonify({"type": "about:blank", "title": title, "status": code,
-                                "detail": getattr(error, "description", title)}), code, \
-                    {"Content-Type": "application/problem+json"}
-            return render_template("error.html", code=code, title=title), code
+                return jsonify({"type": "about:blank", "title": title, "status": code, "detail": detail}), code, \
+                    {**headers, "Content-Type": "application/problem+json"}
+            return render_template("error.html", code=code, title=title), code, \
+                {key: value for key, value in headers.items() if key.lower() != "content-type"}
         return handler
 
     app.register_error_handler(400, page(400, "Bad request"))
@@ -81,4 +85,5 @@ def register_error_pages(app) -> None:
     app.register_error_handler(NotFound, page(404, "Not found"))  # a service's: missing, or another's
     app.register_error_handler(405, page(405, "Method not allowed"))
     app.register_error_handler(413, page(413, "Request too large"))
+    app.register_error_handler(429, page(429, "Too many requests"))
     app.register_error_handler(500, page(500, "Internal error"))

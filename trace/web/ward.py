@@ -1,12 +1,13 @@
 """The ward's pages for inspectors: find any lot, trace it, recall it or lift a recall, clear a flagged harvest."""
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlmodel import select
 
 from ..db import get_session
 from ..models import Lot, LotFlag, Organization, Product, Recall
-from ..services import lots, safety
+from .. import key_store
+from ..services import keys, lots, safety, scan
 from ..services.errors import NotFound, ValidationError
 from ..services.events import corrections_of
 from .auth import role_required
@@ -45,7 +46,8 @@ def home():
     recalls = session.exec(select(Recall, Lot, Product).join(Lot, Lot.id == Recall.lot_id)
                            .join(Product, Product.id == Lot.product_id)
                            .order_by(Recall.lifted_at.is_not(None), Recall.recalled_at.desc()).limit(50)).all()
-    return render_template("ward/home.html", flags=flags, recalls=recalls, q=query)
+    suspicious = scan.suspected_copies(session, current_app.config["TRACE_COPY_THRESHOLD"])
+    return render_template("ward/home.html", flags=flags, recalls=recalls, q=query, suspicious=suspicious)
 
 
 def _act(call, success: str):
@@ -96,3 +98,21 @@ def lot_trace(lot_id: int):
         abort(404)
     return render_template("chain/trace.html", **trace_context(
         item, trace_direction(), url_for(".lot", lot_id=item.id), lambda d: url_for(".lot_trace", lot_id=item.id, direction=d)))
+
+
+@bp.route("/keys", methods=["GET", "POST"])
+def signing_keys():
+    """Rotate the signing key, or revoke one (its labels then verify as revoked_key)."""
+    session, store = get_session(), key_store(current_app)
+    errors, form = {}, request.form.get("form")
+    if request.method == "POST":
+        call = (lambda: keys.rotate(session, store)) if form == "rotate" else \
+            (lambda: keys.revoke(session, store, request.form.get("kid"), request.form.get("reason")))
+        result = _act(call, url_for(".signing_keys"))
+        if not isinstance(result, dict):
+            return result
+        errors = result
+    keys.sync_from_disk(session, store)
+    session.commit()
+    return render_template("ward/keys.html", keys=keys.jwks(session, store)["keys"], errors=errors,
+                           values=request.form, form=form), (422 if errors else 200)
