@@ -49,6 +49,7 @@ def test_a_database_from_before_lineage_upgrades_with_its_data(databases):
             config.attributes["connection"] = connection
             command.upgrade(config, "0001")
         with engine.begin() as connection:
+            connection.info["trace.migrating"] = True  # an old database: no revision table to raise yet
             for statement in (
                 "INSERT INTO organization (id, kind, name, address, phone, registration_number, created_at) "
                 "VALUES (1, 'cooperative', 'HTX', '', '', '', '2026-01-01 00:00:00')",
@@ -67,6 +68,7 @@ def test_a_database_from_before_lineage_upgrades_with_its_data(databases):
                 "INSERT INTO eventlot (event_id, lot_id, role, quantity, unit) VALUES (1, 1, 'output', 1234.5, 'kg')",
             ):
                 connection.exec_driver_sql(statement)
+            connection.info.pop("trace.migrating")
         upgrade(engine)
         with Session(engine) as session:
             (holding,) = session.exec(select(Holding)).all()

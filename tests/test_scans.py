@@ -140,3 +140,43 @@ def test_the_inspector_rotates_and_revokes_keys_from_the_ward_page(demo_app, dem
     producer = demo_app.test_client()
     login(producer, "htx.lua@demo.vn")
     assert producer.get("/ward/keys").status_code == 403
+
+
+def test_a_scan_runs_three_statements_and_sees_every_change_at_once(demo_app, demo_client):
+    """The lot's facts are cached per process, keyed by a revision every committed change raises."""
+    from sqlalchemy import event
+    from trace.models import Product, User
+    from trace.services import safety
+    label = issue_one(demo_app)
+    engine = demo_app.extensions["trace.engine"]
+    first = scan_from(demo_client, label.url, "10.5.0.1")
+    assert first["lot"]["recalled"] is False
+    statements = []
+
+    def record(_connection, _cursor, statement, *_args):
+        statements.append(" ".join(statement.split()[:3]).upper())
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        again = scan_from(demo_client, label.url, "10.5.0.1")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert again["product"] == first["product"] and again["scans"]["count"] == 2
+    assert len(statements) == 3 and statements[1].startswith("INSERT INTO SCAN")
+    assert [s for s in statements if s.startswith(("INSERT", "UPDATE", "DELETE"))] == [statements[1]]
+
+    with demo_app.app_context():
+        session = get_session()
+        lot = lots.find_lot(session, "08936045000014", "GAO-BH-2610A")
+        inspector = session.exec(select(User).where(User.email == "kiemtra@demo.vn")).one()
+        safety.recall_lot(session, lot, {"reason": "Dư lượng thuốc bảo vệ thực vật"}, inspector)
+        session.commit()
+    recalled = scan_from(demo_client, label.url, "10.5.0.1")
+    assert (recalled["lot"]["recalled"], recalled["lot"]["recall_reason"]) == (True, "Dư lượng thuốc bảo vệ thực vật")
+    with demo_app.app_context():
+        session = get_session()
+        product = session.exec(select(Product).where(Product.gtin == "08936045000014")).one()
+        product.name_en = "Bac Huong rice"
+        session.add(product)
+        session.commit()
+    assert scan_from(demo_client, label.url, "10.5.0.1")["product"]["name_en"] == "Bac Huong rice"

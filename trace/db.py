@@ -1,4 +1,5 @@
 """Engine, sessions and migrations. SQLite (WAL, foreign keys on) by default, PostgreSQL by URL."""
+import re
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -12,7 +13,41 @@ from sqlmodel import Session, create_engine
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
+# Tables whose rows a scan page does not show: writing them leaves cached scan facts valid.
+UNSHOWN_TABLES = frozenset(("scan", "labelfile", "labelrun", "apitoken", "user", "signingkey", "revision",
+                            "alembic_version"))
+WRITE = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
+
+
+def count_revisions(engine: Engine) -> None:
+    """Raise the revision once in every transaction that writes a table a scan shows, in that transaction."""
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _after(connection, _cursor, statement, _parameters, _context, _executemany):
+        if connection.info.get("trace.revised") or connection.info.get("trace.migrating"):
+            return
+        match = WRITE.match(statement)
+        if match and match.group(1).lower() not in UNSHOWN_TABLES:
+            connection.info["trace.revised"] = True
+            cursor = connection.connection.cursor()  # a cursor of its own: the statement's results stay readable
+            try:
+                cursor.execute("UPDATE revision SET value = value + 1 WHERE id = 1")
+            finally:
+                cursor.close()
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _end(connection):
+        connection.info.pop("trace.revised", None)
+
+
 def make_engine(url: str, **options) -> Engine:
+    engine = _make_engine(url, **options)
+    count_revisions(engine)
+    return engine
+
+
+def _make_engine(url: str, **options) -> Engine:
     if url.startswith("sqlite"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **options)
@@ -41,20 +76,28 @@ def upgrade(engine: Engine) -> None:
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as connection:
-        if sqlite:  # SQLite rebuilds a table to alter it, which foreign keys would forbid; checked after
-            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            connection.commit()
-        with connection.begin():
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
-            if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
-                raise RuntimeError("The migration left rows whose foreign keys point nowhere.")
-        if sqlite:
-            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
-            connection.commit()
+        connection.info["trace.migrating"] = True  # the revision table may not exist yet
+        try:
+            _migrate(connection, config, sqlite)
+        finally:
+            connection.info.pop("trace.migrating", None)  # info lives with the pooled connection
     from .services.epcis import backfill_hash_ids
     with session_scope(engine) as session:
         backfill_hash_ids(session)
+
+
+def _migrate(connection, config: Config, sqlite: bool) -> None:
+    if sqlite:  # SQLite rebuilds a table to alter it, which foreign keys would forbid; checked after
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
+    with connection.begin():
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+        if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
+            raise RuntimeError("The migration left rows whose foreign keys point nowhere.")
+    if sqlite:
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
 
 
 def get_session() -> Session:

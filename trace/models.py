@@ -322,3 +322,9 @@ class LotFlag(SQLModel, table=True):
     resolved_by_user_id: Optional[int] = Field(default=None, foreign_key="user.id")
     resolution_reason: Optional[str] = Field(default=None, max_length=500)
     resolution_reference: Optional[str] = Field(default=None, max_length=120)
+
+
+class Revision(SQLModel, table=True):
+    """One row counting committed changes to what a scan shows; cached scan facts are valid for one value."""
+    id: int = Field(default=1, primary_key=True)
+    value: int = 0

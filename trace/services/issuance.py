@@ -3,7 +3,7 @@ from typing import Optional
 
 from sqlmodel import Session, select
 
-from ..models import LabelRun, Lot, Product
+from ..models import LabelRun, Lot, Product, Revision
 from .gs1 import DigitalLink
 from .verification import Verification, check_signature, verify_label, with_issuance
 
@@ -27,6 +27,20 @@ def issued_label_run(session: Session, link: DigitalLink) -> Optional[LabelRun]:
         .where(Product.gtin == link.gtin, Lot.code == link.lot,
                LabelRun.first_serial <= serial, LabelRun.last_serial >= serial)
     ).first()
+
+
+def issued_run_and_revision(session: Session, link: DigitalLink) -> tuple:
+    """(the run that reserved this label or None, the database's revision), in one statement."""
+    serial = serial_number(link.serial)
+    if serial is None:
+        return None, None
+    revision = select(Revision.value).where(Revision.id == 1).scalar_subquery()
+    row = session.exec(
+        select(LabelRun, revision).join(Lot, Lot.id == LabelRun.lot_id).join(Product, Product.id == Lot.product_id)
+        .where(Product.gtin == link.gtin, Lot.code == link.lot,
+               LabelRun.first_serial <= serial, LabelRun.last_serial >= serial)
+    ).first()
+    return (row[0], row[1]) if row else (None, None)
 
 
 def verify_online(session: Session, url: str, keyset, bases: tuple) -> Verification:

@@ -1,7 +1,9 @@
 """What a scan reveals: the facts Circular 02/2024/TT-BKHCN asks for, for one verified label, and how often
 and by how many clients that label was scanned (a photocopied label is scanned by many)."""
+import copy
 import hashlib
 import hmac
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
 from typing import Optional
@@ -12,11 +14,11 @@ from sqlmodel import Session, func, select
 
 from ..models import Event, EventLot, Holding, Lot, Organization, Product, Scan, Shipment
 from . import certificates, claims, safety
-from .issuance import serial_number, verify_online
+from .issuance import issued_run_and_revision, serial_number
 from .keys import iso_utc
 from .lots import best_before, find_lot, lot_events, producer, production_site
 from .parse import local_datetime, map_link
-from .verification import Verification
+from .verification import Verification, check_signature, with_issuance
 
 # Organizations whose signed-in checks say where a label turned up: shops selling it.
 RETAIL_KINDS = ("retailer", "tourist_outlet")
@@ -38,10 +40,20 @@ def client_fingerprint(secret: str, address: str, user_agent: str) -> str:
 
 def scan_label(session: Session, url: str, keyset, bases: tuple, today: date, scanner: Optional[Scanner] = None,
                copy_threshold: int = DEFAULT_COPY_THRESHOLD) -> tuple:
-    """Verify a label online, record the scan when the label is one we issued, and say what the scan reveals."""
-    verification = verify_online(session, url, keyset, bases)
-    facts = scan_facts(session, verification, today)
-    run = verification.run
+    """Verify a label online, record the scan when the label is one we issued, and say what the scan reveals.
+
+    Three statements for a label we issued: its run (with the database's revision), the scan record, the scan
+    counts. What the label's lot shows is cached per process until the revision changes.
+    """
+    verification = check_signature(url, keyset, bases)
+    run = revision = None
+    if verification.signed:
+        run, revision = issued_run_and_revision(session, verification.link)
+        verification = with_issuance(verification, run)
+    if verification.status in SHOWS_FACTS:
+        facts = cached_facts(session, verification, today, run.lot_id, revision)
+    else:
+        facts = scan_facts(session, verification, today)
     if run is not None and scanner is not None:
         serial = serial_number(verification.link.serial)
         session.add(Scan(lot_id=run.lot_id, serial=serial, status=verification.status, client=scanner.client,
@@ -51,6 +63,27 @@ def scan_label(session: Session, url: str, keyset, bases: tuple, today: date, sc
     if run is not None and run.cancelled_at is not None:
         facts["cancelled"] = {"at": iso_utc(run.cancelled_at), "reason": run.cancel_reason}
     return verification, facts
+
+
+_facts_cache: OrderedDict = OrderedDict()
+FACTS_CACHED = 4096  # lots
+
+
+def cached_facts(session: Session, verification: Verification, today: date, lot_id: int, revision: int) -> dict:
+    """The lot's part of the scan facts, built once per revision of the database and day."""
+    key = (str(session.get_bind().url), lot_id, revision, today)
+    found = _facts_cache.get(key)
+    if found is None:
+        found = scan_facts(session, verification, today, session.get(Lot, lot_id))
+        _facts_cache[key] = found
+        while len(_facts_cache) > FACTS_CACHED:
+            _facts_cache.popitem(last=False)
+    else:
+        _facts_cache.move_to_end(key)
+    facts = copy.deepcopy(found)
+    facts["verification"] = verification.as_json()
+    facts["serial"] = verification.link.serial
+    return facts
 
 
 def _unexpected_shop():
@@ -98,7 +131,7 @@ SHOWS_FACTS = ("genuine", "revoked_key")
 PRODUCTION_STAGES = ("planting", "stocking", "input_application", "harvest", "storing", "transformation", "packing")
 
 
-def scan_facts(session: Session, verification: Verification, today: date) -> dict:
+def scan_facts(session: Session, verification: Verification, today: date, lot: Optional[Lot] = None) -> dict:
     """The scan JSON contract; product facts only for a label this service really issued."""
     facts = {
         "verification": {"status": verification.status, "kid": verification.kid, "reason": verification.reason},
@@ -109,7 +142,7 @@ def scan_facts(session: Session, verification: Verification, today: date) -> dic
     link = verification.link
     if verification.status not in SHOWS_FACTS or link is None:
         return facts
-    lot = find_lot(session, link.gtin, link.lot)
+    lot = lot or find_lot(session, link.gtin, link.lot)
     if lot is None:
         return facts
     # The photo is served by its own URL; its bytes need not travel with every scan.
