@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from trace import create_app, key_store  # noqa: E402
 from trace.db import get_session, session_scope, upgrade  # noqa: E402
 from trace.models import LabelRun  # noqa: E402
-from trace.services import labels  # noqa: E402
+from trace.services import labels, layouts  # noqa: E402
 from trace.services.demo import create_demo  # noqa: E402
 
 import qrcode  # noqa: E402
@@ -40,7 +40,8 @@ def median_of(fn, n=PER_ROUND) -> float:
 def main():
     tmp = Path(tempfile.mkdtemp())
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp / 'bench.sqlite'}", "TRACE_KEYS_DIR": str(tmp / "keys"),
-                      "SECRET_KEY": "bench", "TRACE_BASE_URL": "http://127.0.0.1:5000"})
+                      "SECRET_KEY": "bench", "TRACE_BASE_URL": "http://127.0.0.1:5000",
+                      "TRACE_QUEUE_FILE": str(tmp / "queue.sqlite"), "RATELIMIT_ENABLED": False})
     engine = app.extensions["trace.engine"]
     upgrade(engine)
     with session_scope(engine) as session:
@@ -50,7 +51,8 @@ def main():
         run = session.exec(select(LabelRun)).first()
         label = labels.labels_for_run(session, key_store(app), app.config["TRACE_BASE_URL"], run,
                                       range(run.first_serial, run.first_serial + 1))[0]
-        sheet = labels.labels_for_run(session, key_store(app), app.config["TRACE_BASE_URL"], run)
+        sheet = layouts.RunSheet.of(session, key_store(app), app.config["TRACE_BASE_URL"], run)
+        serial = run.first_serial
     path = label.url.removeprefix(app.config["TRACE_BASE_URL"])
     client = app.test_client()
 
@@ -71,8 +73,9 @@ def main():
         qrcode.make(label.url, error_correction=qrcode.constants.ERROR_CORRECT_M).save(tmp / "ref.png")
 
     qr_ref = median_of(qr_reference, 20)
-    png = median_of(lambda: labels.render_png(label), 20)
-    pdf_page = median_of(lambda: labels.render_pdf(sheet[:27]), 2)
+    png = median_of(lambda: layouts.render_png(sheet, serial, layouts.LAYOUTS["roll-50x30"]), 20)
+    page_of_24 = range(serial, serial + 24)
+    pdf_page = median_of(lambda: layouts.render_pdf(sheet, page_of_24, layouts.LAYOUTS["a4-3x8"]), 2)
 
     print(f"scan page: {len(page.data):,} bytes of HTML (CSS inline, no script) + product photo {len(image.data):,} bytes")
     print(f"reference, bare Flask page:      {reference * 1e3:7.2f} ms")
@@ -80,9 +83,9 @@ def main():
     print(f"scan page (JSON), verified:      {scan_json * 1e3:7.2f} ms  = {scan_json / reference:5.1f} × reference")
     print(f"POST /api/v1/verify:             {verify_api * 1e3:7.2f} ms  = {verify_api / reference:5.1f} × reference")
     print(f"reference, qrcode PIL image:     {qr_ref * 1e3:7.2f} ms")
-    print(f"one 60×30 mm label PNG, 300 dpi: {png * 1e3:7.2f} ms  = {png / qr_ref:5.1f} × reference")
-    print(f"A4 PDF page of 27 labels:        {pdf_page * 1e3:7.2f} ms  = {pdf_page / qr_ref:5.1f} × reference "
-          f"({pdf_page / 27 * 1e3:.2f} ms a label)")
+    print(f"one 50×30 mm label PNG, 300 dpi: {png * 1e3:7.2f} ms  = {png / qr_ref:5.1f} × reference")
+    print(f"A4 PDF page of 24 labels (3×8):  {pdf_page * 1e3:7.2f} ms  = {pdf_page / qr_ref:5.1f} × reference "
+          f"(a whole file: fonts embedded once; see scripts/bench-labels for runs)")
 
 
 if __name__ == "__main__":

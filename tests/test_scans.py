@@ -180,3 +180,24 @@ def test_a_scan_runs_three_statements_and_sees_every_change_at_once(demo_app, de
         session.add(product)
         session.commit()
     assert scan_from(demo_client, label.url, "10.5.0.1")["product"]["name_en"] == "Bac Huong rice"
+
+
+def test_a_cached_scan_page_shows_each_label_its_own_serial_and_address(demo_app, demo_client):
+    """The page is rendered once per lot and language; the serial and the page's own address are put in after."""
+    import html
+    from urllib.parse import parse_qs, urlsplit
+    first, second = issue_one(demo_app), issue_one(demo_app)
+    pages = {}
+    for label in (first, second, first):
+        page = demo_client.get(label.url).get_data(as_text=True)
+        pages.setdefault(label.serial, []).append(page)
+        path = label.url.removeprefix(BASE_URL)
+        assert f"<dt>Số sê-ri</dt><dd>{label.serial}</dd>" in page
+        language_link = html.unescape(re.search(r'<a class="lang" href="([^"]+)"', page).group(1))
+        assert parse_qs(urlsplit(language_link).query)["next"] == [path]
+    other = first.serial if first.serial != second.serial else None
+    assert other and f"<dd>{second.serial}</dd>" not in pages[first.serial][0]
+    assert pages[first.serial][0] == pages[first.serial][1]  # the same label: the same page, from the cache
+    demo_client.set_cookie("lang", "en", domain="trace.test")
+    english = demo_client.get(second.url).get_data(as_text=True)
+    assert f"<dt>Serial</dt><dd>{second.serial}</dd>" in english and "Tiếng Việt" in english

@@ -17,6 +17,8 @@ def from_environment(instance_path: str) -> dict:
         # Background jobs (label files): a Huey queue in a SQLite file, or on Redis when a URL is given.
         "TRACE_QUEUE_FILE": os.environ.get("TRACE_QUEUE_FILE", str(Path(instance_path) / "queue.sqlite")),
         "TRACE_REDIS_URL": os.environ.get("TRACE_REDIS_URL") or None,
+        # The share of one processor the worker takes while rendering: it rests between pages so scans stay fast.
+        "TRACE_RENDER_CPU_SHARE": float(os.environ.get("TRACE_RENDER_CPU_SHARE", "0.5")),
         "TRACE_FILES_DIR": os.environ.get("TRACE_FILES_DIR", str(Path(instance_path) / "label-files")),
         # Requests per client; RATELIMIT_ENABLED=0 turns limits off (tests do, except the one that checks them).
         "TRACE_SCAN_RATE": os.environ.get("TRACE_SCAN_RATE", "120 per minute"),

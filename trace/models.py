@@ -279,7 +279,8 @@ class LabelFile(SQLModel, table=True):
 
 class Scan(SQLModel, table=True):
     """One look at a label: the client only as a salted hash, never its address."""
-    __table_args__ = (Index("ix_scan_lot_serial", "lot_id", "serial"),)
+    # The client in the index lets the distinct-client count read the index alone.
+    __table_args__ = (Index("ix_scan_lot_serial_client", "lot_id", "serial", "client"),)
     id: Optional[int] = Field(default=None, primary_key=True)
     lot_id: int = Field(foreign_key="lot.id")
     serial: int

@@ -19,7 +19,7 @@ def make_queue(app: Flask):
         with app.app_context():
             today = datetime.now(ZoneInfo(app.config["TRACE_TIMEZONE"])).date()
             render_file(app.extensions["trace.engine"], key_store(app), app.config["TRACE_BASE_URL"],
-                        app.config["TRACE_FILES_DIR"], file_id, today)
+                        app.config["TRACE_FILES_DIR"], file_id, today, app.config["TRACE_RENDER_CPU_SHARE"])
 
     app.extensions["trace.queue"] = queue
     app.extensions["trace.render_label_file"] = render_label_file

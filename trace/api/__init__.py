@@ -299,7 +299,7 @@ def verify():
     if not isinstance(url, str) or not url.strip() or len(url) > 2000:
         raise ValidationError({"url": "Give the label's URL as a string."})
     session = get_session()
-    _verification, facts = check_label(session, url, getattr(g, "api_user", None) and g.api_user.organization_id)
+    _verification, facts, _key = check_label(session, url, getattr(g, "api_user", None) and g.api_user.organization_id)
     session.commit()
     return jsonify(facts)
 

@@ -1,6 +1,7 @@
 """GS1 identifiers and the one Digital Link builder and parser (GS1 Digital Link URI syntax 1.2)."""
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from .errors import ValidationError, _l
@@ -19,7 +20,7 @@ DATA_ELEMENT_NAMES = frozenset((
 
 def check_digit(body: str) -> int:
     """The GS1 mod-10 check digit of a string of digits (weights 3 and 1 from the right)."""
-    total = sum(int(digit) * (3 if position % 2 == 0 else 1) for position, digit in enumerate(reversed(body)))
+    total = 3 * sum(map(int, body[::-1][::2])) + sum(map(int, body[::-1][1::2]))
     return -total % 10
 
 
@@ -83,7 +84,10 @@ def label_path(gtin14: str, lot: str, serial: str) -> str:
 
 def origin_of(url: str) -> str:
     """scheme://host[:port], lower case, default port left out: what decides whose URL it is."""
-    parts = urlsplit(url)
+    return _origin(urlsplit(url))
+
+
+def _origin(parts) -> str:
     host = (parts.hostname or "").lower()
     try:
         port = parts.port
@@ -94,13 +98,19 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme.lower()}://{netloc}" + (f":{port}" if port not in (None, default) else "")
 
 
-def on_base(url: str, base_url: str) -> bool:
-    """Whether a label URL lives under a base URL of the service: same origin, and the base's path before /01/."""
-    if "@" in urlsplit(url).netloc:
+@lru_cache(maxsize=64)
+def _base(base_url: str) -> tuple:
+    return origin_of(base_url), urlsplit(base_url).path.rstrip("/")
+
+
+def on_base(url, base_url: str) -> bool:
+    """Whether a label URL (text, or already split) lives under a base URL of the service: same origin, and the
+    base's path before /01/."""
+    parts = urlsplit(url) if isinstance(url, str) else url
+    if "@" in parts.netloc:
         return False  # user info makes a URL that reads like ours but is not
-    path = urlsplit(url).path
-    prefix = urlsplit(base_url).path.rstrip("/")
-    return origin_of(url) == origin_of(base_url) and (path.startswith(prefix + "/01/") or path.startswith(prefix + "/gtin/"))
+    origin, prefix = _base(base_url)
+    return _origin(parts) == origin and (parts.path.startswith(prefix + "/01/") or parts.path.startswith(prefix + "/gtin/"))
 
 
 def label_url(base_url: str, gtin14: str, lot: str, serial: str, signature: str) -> str:
@@ -112,6 +122,7 @@ class DigitalLink:
     gtin: str
     qualifiers: dict = field(default_factory=dict)  # AI -> value, in URI order
     attributes: dict = field(default_factory=dict)  # query data elements (AIs or their names) -> value
+    parts: object = field(default=None, repr=False, compare=False)  # the URL, split
 
     @property
     def lot(self):
@@ -164,7 +175,7 @@ def parse_digital_link(url: str) -> DigitalLink:
             if name in attributes:
                 raise DigitalLinkError(f"AI {name} appears twice")
             attributes[name] = value
-    return DigitalLink(gtin=gtin.zfill(14), qualifiers=qualifiers, attributes=attributes)
+    return DigitalLink(gtin=gtin.zfill(14), qualifiers=qualifiers, attributes=attributes, parts=parts)
 
 
 def _parse_gtin_path(segments: list) -> tuple:

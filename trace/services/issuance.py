@@ -1,6 +1,7 @@
 """Online verification: which label run issued a label, for one URL or for ten thousand at once."""
 from typing import Optional
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from ..models import LabelRun, Lot, Product, Revision
@@ -29,18 +30,23 @@ def issued_label_run(session: Session, link: DigitalLink) -> Optional[LabelRun]:
     ).first()
 
 
+# Built once: composing a statement costs more than running it.
+RUN_AND_REVISION = (
+    select(LabelRun.id, LabelRun.lot_id, LabelRun.status, LabelRun.cancelled_at, LabelRun.cancel_reason,
+           select(Revision.value).where(Revision.id == 1).scalar_subquery().label("revision"))
+    .join(Lot, Lot.id == LabelRun.lot_id).join(Product, Product.id == Lot.product_id)
+    .where(Product.gtin == bindparam("gtin"), Lot.code == bindparam("code"),
+           LabelRun.first_serial <= bindparam("serial"), LabelRun.last_serial >= bindparam("serial")))
+
+
 def issued_run_and_revision(session: Session, link: DigitalLink) -> tuple:
-    """(the run that reserved this label or None, the database's revision), in one statement."""
+    """(the run that reserved this label, as a row with the run's id, lot_id, status, cancelled_at and
+    cancel_reason, or None; the database's revision), in one statement without the ORM's cost."""
     serial = serial_number(link.serial)
     if serial is None:
         return None, None
-    revision = select(Revision.value).where(Revision.id == 1).scalar_subquery()
-    row = session.exec(
-        select(LabelRun, revision).join(Lot, Lot.id == LabelRun.lot_id).join(Product, Product.id == Lot.product_id)
-        .where(Product.gtin == link.gtin, Lot.code == link.lot,
-               LabelRun.first_serial <= serial, LabelRun.last_serial >= serial)
-    ).first()
-    return (row[0], row[1]) if row else (None, None)
+    row = session.connection().execute(RUN_AND_REVISION, {"gtin": link.gtin, "code": link.lot, "serial": serial}).first()
+    return (row, row.revision) if row else (None, None)
 
 
 def verify_online(session: Session, url: str, keyset, bases: tuple) -> Verification:

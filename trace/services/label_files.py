@@ -1,5 +1,6 @@
 """Printable label files, rendered by the background worker so that web workers stay free to answer scans."""
 import logging
+import time
 from datetime import date
 from pathlib import Path
 from typing import Optional
@@ -42,8 +43,12 @@ def files_of_runs(session: Session, run_ids: list) -> list:
     return session.exec(select(LabelFile).where(LabelFile.run_id.in_(run_ids)).order_by(LabelFile.id.desc())).all()
 
 
-def render_file(engine: Engine, store, base_url: str, files_dir, file_id: int, today: date) -> None:
-    """Render one requested file to disk, saying how far it got as it goes; a failure is recorded, not lost."""
+def render_file(engine: Engine, store, base_url: str, files_dir, file_id: int, today: date,
+                cpu_share: float = 1.0) -> None:
+    """Render one requested file to disk, saying how far it got as it goes; a failure is recorded, not lost.
+
+    With `cpu_share` below 1 the worker rests after each page, so that on a small machine the web workers
+    answering scans keep most of the processors (scheduling priority alone does not give them that)."""
     with Session(engine, expire_on_commit=False) as session:
         label_file = session.get(LabelFile, file_id)
         if label_file is None or label_file.status == "ready":
@@ -55,9 +60,12 @@ def render_file(engine: Engine, store, base_url: str, files_dir, file_id: int, t
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(".part")
         step = max(1, int(label_file.total * PROGRESS_EVERY))
-        reported = [0]
+        reported, page_started = [0], [time.monotonic()]
 
         def progress(done: int) -> None:
+            if cpu_share < 1:
+                time.sleep((time.monotonic() - page_started[0]) * (1 / cpu_share - 1))
+                page_started[0] = time.monotonic()
             if done - reported[0] >= step or done == label_file.total:
                 reported[0] = done
                 label_file.done = done

@@ -162,9 +162,13 @@ class EmbeddedFont:
         self.advances = {gid: w for gid, (w, _) in enumerate(self.font["hmtx"].metrics[name]
                                                                for name in self.font.getGlyphOrder())}
         self.used: dict = {}  # glyph id -> character
+        self.glyphs: dict = {}  # character -> glyph id
 
     def glyph(self, char: str) -> int:
-        return self.font.getGlyphID(self.cmap[ord(char)]) if ord(char) in self.cmap else 0
+        gid = self.glyphs.get(char)
+        if gid is None:
+            gid = self.glyphs[char] = self.font.getGlyphID(self.cmap[ord(char)]) if ord(char) in self.cmap else 0
+        return gid
 
     def width(self, text: str, size: float) -> float:
         """Advance width of `text` at `size` points, in points."""
@@ -178,22 +182,13 @@ class EmbeddedFont:
             gids.append(f"{gid:04X}")
         return "<" + "".join(gids) + ">"
 
-    def write(self, pdf: "PdfWriter", number: int) -> None:
-        options = subset.Options()
-        options.retain_gids = True
-        options.notdef_outline = True
-        options.name_IDs = ["*"]
-        options.drop_tables += ["FFTM"]
-        font = TTFont(str(self.path))
-        subsetter = subset.Subsetter(options)
-        subsetter.populate(gids=sorted(self.used) or [0])
-        subsetter.subset(font)
-        data = io.BytesIO()
-        font.save(data)
+    def write(self, pdf: "PdfWriter", number: int, whole: bool = False) -> None:
+        """`whole` embeds the font file as it is: for a page rasterised at once, cutting it costs more than it saves."""
+        data = _font_file(self.path) if whole else _subset(self.path, frozenset(self.used) or frozenset((0,)))
         head, hhea = self.font["head"], self.font["hhea"]
         name = "TRACE+" + self.font["name"].getDebugName(6).replace(" ", "")
         file_number, descriptor, cid, unicode = (pdf.reserve() for _ in range(4))
-        pdf.stream(file_number, f"/Length1 {len(data.getvalue())}", data.getvalue())
+        pdf.stream(file_number, f"/Length1 {len(data)}", data)
         pdf.object(descriptor, (
             f"<< /Type /FontDescriptor /FontName /{name} /Flags 4 /FontBBox [{round(head.xMin * self.scale)} "
             f"{round(head.yMin * self.scale)} {round(head.xMax * self.scale)} {round(head.yMax * self.scale)}] "
@@ -207,6 +202,30 @@ class EmbeddedFont:
         pdf.stream(unicode, "", _to_unicode(self.used))
         pdf.object(number, (f"<< /Type /Font /Subtype /Type0 /BaseFont /{name} /Encoding /Identity-H "
                             f"/DescendantFonts [{cid} 0 R] /ToUnicode {unicode} 0 R >>"))
+
+
+@lru_cache(maxsize=4)
+def _font_file(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+@lru_cache(maxsize=64)
+def _subset(path: Path, gids: frozenset) -> bytes:
+    """The font cut down to these glyphs, at their own glyph ids (so text needs no re-encoding). The tables for
+    shaping (GSUB, GPOS...) are left out: Vietnamese is written with precomposed letters, one glyph each."""
+    options = subset.Options()
+    options.retain_gids = True
+    options.notdef_outline = True
+    options.name_IDs = ["*"]
+    options.layout_features = []
+    options.drop_tables += ["FFTM", "GSUB", "GPOS", "GDEF", "kern", "MATH"]
+    font = TTFont(str(path))
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(gids=sorted(gids))
+    subsetter.subset(font)
+    out = io.BytesIO()
+    font.save(out)
+    return out.getvalue()
 
 
 @lru_cache(maxsize=4)
@@ -404,7 +423,8 @@ def _text_ops(font: EmbeddedFont, size: float, x_mm: float, baseline_mm: float, 
             f"{(label_h - baseline_mm) * PT_PER_MM:.2f} Tm {font.encode(text)} Tj ET\n")
 
 
-def write_pdf(out, sheet: RunSheet, serials: range, layout: Layout, progress: Optional[Callable] = None) -> int:
+def write_pdf(out, sheet: RunSheet, serials: range, layout: Layout, progress: Optional[Callable] = None,
+              whole_fonts: bool = False) -> int:
     """Write the labels of `serials` as PDF pages of `layout` to the binary file `out`; returns the page count."""
     pdf = PdfWriter(out)
     fonts = {"regular": EmbeddedFont(FONTS / "DejaVuSans.ttf", "F1"),
@@ -447,7 +467,7 @@ def write_pdf(out, sheet: RunSheet, serials: range, layout: Layout, progress: Op
         if progress is not None:
             progress(start + len(page_serials))
     for key, font in fonts.items():
-        font.write(pdf, font_numbers[key])
+        font.write(pdf, font_numbers[key], whole_fonts)
     pdf.object(pages_number, f"<< /Type /Pages /Count {len(kids)} /Kids [{' '.join(f'{k} 0 R' for k in kids)}] >>")
     pdf.object(catalog, f"<< /Type /Catalog /Pages {pages_number} 0 R >>")
     pdf.object(info, f"<< /Title {_pdf_text(f'{sheet.product_name} – {sheet.lot_code}')} /Producer (trace) >>")
@@ -455,9 +475,9 @@ def write_pdf(out, sheet: RunSheet, serials: range, layout: Layout, progress: Op
     return len(kids)
 
 
-def render_pdf(sheet: RunSheet, serials: range, layout: Layout) -> bytes:
+def render_pdf(sheet: RunSheet, serials: range, layout: Layout, whole_fonts: bool = False) -> bytes:
     out = io.BytesIO()
-    write_pdf(out, sheet, serials, layout)
+    write_pdf(out, sheet, serials, layout, whole_fonts=whole_fonts)
     return out.getvalue()
 
 
@@ -466,7 +486,7 @@ def render_png(sheet: RunSheet, serial: int, layout: Layout, dpi: int = 300) -> 
     import pypdfium2
     single = Layout(layout.name, layout.title, layout.label_w, layout.label_h, layout.label_w, layout.label_h,
                     1, 1, 0, 0, layout.printer_dpi, layout.text_pt, layout.margin)
-    document = pypdfium2.PdfDocument(render_pdf(sheet, range(serial, serial + 1), single))
+    document = pypdfium2.PdfDocument(render_pdf(sheet, range(serial, serial + 1), single, whole_fonts=True))
     try:
         image = document[0].render(scale=dpi / 72, grayscale=True).to_pil()
     finally:

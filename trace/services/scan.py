@@ -1,6 +1,5 @@
 """What a scan reveals: the facts Circular 02/2024/TT-BKHCN asks for, for one verified label, and how often
 and by how many clients that label was scanned (a photocopied label is scanned by many)."""
-import copy
 import hashlib
 import hmac
 from collections import OrderedDict
@@ -8,11 +7,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Optional
 
-from sqlalchemy import distinct, exists
+from sqlalchemy import bindparam, distinct, exists, insert
 from sqlalchemy.orm import defer
 from sqlmodel import Session, func, select
 
-from ..models import Event, EventLot, Holding, Lot, Organization, Product, Scan, Shipment
+from ..models import Event, EventLot, Holding, Lot, Organization, Product, Scan, Shipment, utcnow
 from . import certificates, claims, safety
 from .issuance import issued_run_and_revision, serial_number
 from .keys import iso_utc
@@ -40,37 +39,36 @@ def client_fingerprint(secret: str, address: str, user_agent: str) -> str:
 
 def scan_label(session: Session, url: str, keyset, bases: tuple, today: date, scanner: Optional[Scanner] = None,
                copy_threshold: int = DEFAULT_COPY_THRESHOLD) -> tuple:
-    """Verify a label online, record the scan when the label is one we issued, and say what the scan reveals.
+    """Verify a label online, record the scan when the label is one we issued, and say what the scan reveals:
+    (verification, facts, the key the lot's facts are cached under or None).
 
     Three statements for a label we issued: its run (with the database's revision), the scan record, the scan
     counts. What the label's lot shows is cached per process until the revision changes.
     """
     verification = check_signature(url, keyset, bases)
-    run = revision = None
+    run = revision = key = None
     if verification.signed:
         run, revision = issued_run_and_revision(session, verification.link)
         verification = with_issuance(verification, run)
     if verification.status in SHOWS_FACTS:
-        facts = cached_facts(session, verification, today, run.lot_id, revision)
+        facts, key = cached_facts(session, verification, today, run.lot_id, revision)
     else:
         facts = scan_facts(session, verification, today)
     if run is not None and scanner is not None:
         serial = serial_number(verification.link.serial)
-        session.add(Scan(lot_id=run.lot_id, serial=serial, status=verification.status, client=scanner.client,
-                         organization_id=scanner.organization_id))
-        session.flush()
+        record_scan(session, run.lot_id, serial, verification.status, scanner)
         facts["scans"] = scan_summary(session, run.lot_id, serial, copy_threshold)
     if run is not None and run.cancelled_at is not None:
         facts["cancelled"] = {"at": iso_utc(run.cancelled_at), "reason": run.cancel_reason}
-    return verification, facts
+    return verification, facts, key
 
 
 _facts_cache: OrderedDict = OrderedDict()
 FACTS_CACHED = 4096  # lots
 
 
-def cached_facts(session: Session, verification: Verification, today: date, lot_id: int, revision: int) -> dict:
-    """The lot's part of the scan facts, built once per revision of the database and day."""
+def cached_facts(session: Session, verification: Verification, today: date, lot_id: int, revision: int) -> tuple:
+    """(facts, cache key): the lot's part of the scan facts, built once per revision of the database and day."""
     key = (str(session.get_bind().url), lot_id, revision, today)
     found = _facts_cache.get(key)
     if found is None:
@@ -80,10 +78,10 @@ def cached_facts(session: Session, verification: Verification, today: date, lot_
             _facts_cache.popitem(last=False)
     else:
         _facts_cache.move_to_end(key)
-    facts = copy.deepcopy(found)
+    facts = dict(found)  # its nested parts are shared and never changed; only top-level keys are set
     facts["verification"] = verification.as_json()
     facts["serial"] = verification.link.serial
-    return facts
+    return facts, key
 
 
 def _unexpected_shop():
@@ -95,13 +93,22 @@ def _unexpected_shop():
     return Scan.organization_id.is_not(None) & ~holds & ~shipped
 
 
+# Built once: composing a statement costs more than running it.
+SUMMARY = (select(func.min(Scan.scanned_at), func.count(), func.count(distinct(Scan.client)),
+                  func.count(distinct(Scan.organization_id)).filter(_unexpected_shop()))
+           .where(Scan.lot_id == bindparam("lot_id"), Scan.serial == bindparam("serial")))
+RECORD = insert(Scan)
+
+
+def record_scan(session: Session, lot_id: int, serial: int, status: str, scanner: Scanner) -> None:
+    session.connection().execute(RECORD, {"lot_id": lot_id, "serial": serial, "status": status, "client": scanner.client,
+                             "organization_id": scanner.organization_id, "scanned_at": utcnow()})
+
+
 def scan_summary(session: Session, lot_id: int, serial: int, copy_threshold: int) -> dict:
     """First scan, count, distinct clients, and whether the label looks copied: scanned by more clients than
     one label in one shopper's hands would be, or checked by a shop the lot was never shipped to."""
-    first, count, clients, strangers = session.exec(
-        select(func.min(Scan.scanned_at), func.count(), func.count(distinct(Scan.client)),
-               func.count(distinct(Scan.organization_id)).filter(_unexpected_shop()))
-        .where(Scan.lot_id == lot_id, Scan.serial == serial)).one()
+    first, count, clients, strangers = session.connection().execute(SUMMARY, {"lot_id": lot_id, "serial": serial}).one()
     return {"first": iso_utc(first), "count": count, "distinct_clients": clients,
             "suspected_copy": clients > copy_threshold or strangers > 0}
 

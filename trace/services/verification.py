@@ -82,7 +82,7 @@ def check_signature(url: str, keyset, bases: tuple) -> Verification:
     message = element_string(link.gtin, link.lot, link.serial).encode("ascii")
     if not key.verifies(raw[2:], message):
         return Verification("tampered", f"the signature does not match the GTIN, lot and serial (key {kid})", kid, link)
-    if not any(on_base(url.strip(), base) for base in bases):
+    if not any(on_base(link.parts, base) for base in bases):
         return Verification("foreign_host", "a genuine signature, but the URL is not on this service's address: "
                                             "the QR code sends people to another website", kid, link)
     if key.status == "revoked":

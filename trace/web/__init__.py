@@ -28,7 +28,8 @@ def current_keyset(session):
 
 
 def check_label(session, url: str, organization_id=None) -> tuple:
-    """(verification, scan facts) for a label URL, the scan recorded against this client."""
+    """(verification, scan facts, cache key of the lot's facts) for a label URL, the scan recorded against
+    this client."""
     from .. import label_bases
     from ..services.scan import Scanner, client_fingerprint, retail_organization, scan_label
     scanner = Scanner(client_fingerprint(current_app.config["SECRET_KEY"], request.remote_addr or "",

@@ -63,6 +63,6 @@ def verify():
     url = (request.form.get("url") or "").strip()[:2000]
     if request.method == "POST" and url:
         session = get_session()
-        verification, facts = check_label(session, url, current_user.organization_id)
+        verification, facts, _key = check_label(session, url, current_user.organization_id)
         session.commit()
     return render_template("retailer/verify.html", url=url, facts=facts, v=verification)

@@ -1,5 +1,11 @@
 """Public pages: the scan page a label's URL opens, the JWKS, product images, error pages."""
-from flask import Blueprint, Response, abort, current_app, g, jsonify, render_template, request
+from collections import OrderedDict
+
+from flask import Blueprint, Response, abort, current_app, g, jsonify, render_template, request, url_for
+from flask import session as cookie_session
+from flask_babel import get_locale
+from flask_login import current_user
+from markupsafe import Markup, escape
 
 from ..db import get_session
 from ..models import Product
@@ -33,15 +39,60 @@ def wants_json() -> bool:
 @bp.route("/gtin/<path:rest>")
 def label(rest: str):
     session = get_session()
-    verification, facts = check_label(session, _requested_label_url())
+    verification, facts, key = check_label(session, _requested_label_url())
     session.commit()
     if wants_json():
         response = jsonify(facts)
     else:
-        response = Response(render_template("scan/label.html", facts=facts, v=verification))
+        response = Response(cached_page(facts, verification, key) or
+                            render_template("scan/label.html", facts=facts, v=verification,
+                                            lot_html=lot_fragment(facts, key)))
     response.headers["Vary"] = "Accept, Cookie"
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+SERIAL_SLOT, PATH_SLOT = "\x00serial\x00", "/path-slot"
+_fragments: OrderedDict = OrderedDict()
+_pages: OrderedDict = OrderedDict()
+
+
+def _remember(cache: OrderedDict, key, value):
+    cache[key] = value
+    while len(cache) > 4096:
+        cache.popitem(last=False)
+    return value
+
+
+def cached_page(facts: dict, verification, key) -> str | None:
+    """A shopper's whole scan page, rendered once per lot's facts, language and verdict; the serial and the
+    page's own address put in after. Signed-in users, pending messages and warnings about this very label
+    (cancelled, possibly copied) are rendered afresh."""
+    if (key is None or current_user.is_authenticated or cookie_session.get("_flashes") or facts.get("cancelled")
+            or (facts.get("scans") or {}).get("suspected_copy")):
+        return None
+    locale = str(get_locale())
+    page_key = (key, locale, verification.status, verification.kid)
+    html = _pages.get(page_key)
+    if html is None:
+        page = render_template("scan/label.html", facts={**facts, "serial": SERIAL_SLOT}, v=verification,
+                               lot_html=lot_fragment({**facts, "serial": SERIAL_SLOT}, key), page_path=PATH_SLOT)
+        html = _remember(_pages, page_key, page)
+    other = "en" if locale == "vi" else "vi"
+    return (html.replace(SERIAL_SLOT, str(escape(facts["serial"])))
+            .replace(str(escape(url_for("auth.set_language", code=other, next=PATH_SLOT))),
+                     str(escape(url_for("auth.set_language", code=other, next=raw_request_path())))))
+
+
+def lot_fragment(facts: dict, key) -> Markup | None:
+    """The lot's part of the scan page, rendered once per cached facts and language; the serial put in after."""
+    if key is None:
+        return None
+    slot = (key, str(get_locale()))
+    html = _fragments.get(slot)
+    if html is None:
+        html = _remember(_fragments, slot, render_template("scan/_lot.html", facts={**facts, "serial": SERIAL_SLOT}))
+    return Markup(html.replace(SERIAL_SLOT, str(escape(facts["serial"]))))
 
 
 @bp.route("/.well-known/jwks.json")

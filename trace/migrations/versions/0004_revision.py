@@ -1,4 +1,5 @@
 """A revision counter: every transaction that changes what a scan shows raises it, so scan facts can be cached.
+Scans are indexed with their client, so counting a label's distinct clients reads the index alone.
 
 Revision ID: 0004
 Revises: 0003
@@ -22,7 +23,13 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     op.bulk_insert(table, [{"id": 1, "value": 0}])
+    with op.batch_alter_table('scan', schema=None) as batch_op:
+        batch_op.drop_index('ix_scan_lot_serial')
+        batch_op.create_index('ix_scan_lot_serial_client', ['lot_id', 'serial', 'client'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('scan', schema=None) as batch_op:
+        batch_op.drop_index('ix_scan_lot_serial_client')
+        batch_op.create_index('ix_scan_lot_serial', ['lot_id', 'serial'], unique=False)
     op.drop_table('revision')
