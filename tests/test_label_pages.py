@@ -1,5 +1,6 @@
 """The producer's label pages: over-issue needs a confirmed reason, runs are cancelled and reprinted from their
 page, files are rendered by the background worker (here the real `huey_consumer`, as ./scripts/serve runs it)."""
+import io
 import os
 import re
 import subprocess
@@ -12,6 +13,7 @@ from trace.queue import run_pending
 
 import pypdfium2
 import zxingcpp
+from PIL import Image
 from sqlmodel import Session, select
 
 from .conftest import BASE_URL, login, post_form
@@ -63,6 +65,10 @@ def test_a_run_is_cancelled_and_reprinted_in_part_from_its_page(demo_app, demo_c
     decoded = [zxingcpp.read_barcodes(document[i].render(scale=300 / 72).to_pil())[0].text for i in range(3)]
     assert [url.split("/21/")[1].split("?")[0] for url in decoded] == ["30", "31", "32"]
     assert demo_client.get(decoded[0], headers=JSON).get_json()["verification"]["status"] == "genuine"
+    png = demo_client.get(f"{run_path}/png?serial=40&layout=roll-40x25&dpi=203", follow_redirects=True)
+    assert png.mimetype == "image/png" and png.request.path == f"{run_path}/40.png"
+    assert zxingcpp.read_barcodes(Image.open(io.BytesIO(png.data)))[0].text.split("/21/")[1].startswith("40?")
+    assert demo_client.get(f"{run_path}/png?serial=99").status_code == 404
 
     assert post_form(demo_client, run_path, {"form": "cancel", "cancel_reason": ""}).status_code == 422
     cancelled = post_form(demo_client, run_path, {"form": "cancel", "cancel_reason": "Kẹt giấy"})

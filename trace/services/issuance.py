@@ -18,18 +18,6 @@ def serial_number(serial: str) -> Optional[int]:
     return None
 
 
-def issued_label_run(session: Session, link: DigitalLink) -> Optional[LabelRun]:
-    """The label run that reserved this GTIN, lot and serial, if any (pending or cancelled included)."""
-    serial = serial_number(link.serial)
-    if serial is None:
-        return None
-    return session.exec(
-        select(LabelRun).join(Lot, Lot.id == LabelRun.lot_id).join(Product, Product.id == Lot.product_id)
-        .where(Product.gtin == link.gtin, Lot.code == link.lot,
-               LabelRun.first_serial <= serial, LabelRun.last_serial >= serial)
-    ).first()
-
-
 # Built once: composing a statement costs more than running it.
 RUN_AND_REVISION = (
     select(LabelRun.id, LabelRun.lot_id, LabelRun.status, LabelRun.cancelled_at, LabelRun.cancel_reason,
@@ -50,7 +38,7 @@ def issued_run_and_revision(session: Session, link: DigitalLink) -> tuple:
 
 
 def verify_online(session: Session, url: str, keyset, bases: tuple) -> Verification:
-    return verify_label(url, keyset, bases, lambda link: issued_label_run(session, link))
+    return verify_label(url, keyset, bases, lambda link: issued_run_and_revision(session, link)[0])
 
 
 def verify_many(session: Session, urls: list, keyset, bases: tuple) -> list:

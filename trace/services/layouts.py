@@ -182,9 +182,11 @@ class EmbeddedFont:
             gids.append(f"{gid:04X}")
         return "<" + "".join(gids) + ">"
 
-    def write(self, pdf: "PdfWriter", number: int, whole: bool = False) -> None:
-        """`whole` embeds the font file as it is: for a page rasterised at once, cutting it costs more than it saves."""
-        data = _font_file(self.path) if whole else _subset(self.path, frozenset(self.used) or frozenset((0,)))
+    def write(self, pdf: "PdfWriter", number: int) -> None:
+        # Every digit goes in, so the labels of a run share one subset, cut once and kept (a PNG's page is cheap).
+        for digit in "0123456789":
+            self.encode(digit)
+        data = _subset(self.path, frozenset(self.used))
         head, hhea = self.font["head"], self.font["hhea"]
         name = "TRACE+" + self.font["name"].getDebugName(6).replace(" ", "")
         file_number, descriptor, cid, unicode = (pdf.reserve() for _ in range(4))
@@ -202,11 +204,6 @@ class EmbeddedFont:
         pdf.stream(unicode, "", _to_unicode(self.used))
         pdf.object(number, (f"<< /Type /Font /Subtype /Type0 /BaseFont /{name} /Encoding /Identity-H "
                             f"/DescendantFonts [{cid} 0 R] /ToUnicode {unicode} 0 R >>"))
-
-
-@lru_cache(maxsize=4)
-def _font_file(path: Path) -> bytes:
-    return path.read_bytes()
 
 
 @lru_cache(maxsize=64)
@@ -423,8 +420,7 @@ def _text_ops(font: EmbeddedFont, size: float, x_mm: float, baseline_mm: float, 
             f"{(label_h - baseline_mm) * PT_PER_MM:.2f} Tm {font.encode(text)} Tj ET\n")
 
 
-def write_pdf(out, sheet: RunSheet, serials: range, layout: Layout, progress: Optional[Callable] = None,
-              whole_fonts: bool = False) -> int:
+def write_pdf(out, sheet: RunSheet, serials: range, layout: Layout, progress: Optional[Callable] = None) -> int:
     """Write the labels of `serials` as PDF pages of `layout` to the binary file `out`; returns the page count."""
     pdf = PdfWriter(out)
     fonts = {"regular": EmbeddedFont(FONTS / "DejaVuSans.ttf", "F1"),
@@ -467,7 +463,7 @@ def write_pdf(out, sheet: RunSheet, serials: range, layout: Layout, progress: Op
         if progress is not None:
             progress(start + len(page_serials))
     for key, font in fonts.items():
-        font.write(pdf, font_numbers[key], whole_fonts)
+        font.write(pdf, font_numbers[key])
     pdf.object(pages_number, f"<< /Type /Pages /Count {len(kids)} /Kids [{' '.join(f'{k} 0 R' for k in kids)}] >>")
     pdf.object(catalog, f"<< /Type /Catalog /Pages {pages_number} 0 R >>")
     pdf.object(info, f"<< /Title {_pdf_text(f'{sheet.product_name} – {sheet.lot_code}')} /Producer (trace) >>")
@@ -475,9 +471,9 @@ def write_pdf(out, sheet: RunSheet, serials: range, layout: Layout, progress: Op
     return len(kids)
 
 
-def render_pdf(sheet: RunSheet, serials: range, layout: Layout, whole_fonts: bool = False) -> bytes:
+def render_pdf(sheet: RunSheet, serials: range, layout: Layout) -> bytes:
     out = io.BytesIO()
-    write_pdf(out, sheet, serials, layout, whole_fonts=whole_fonts)
+    write_pdf(out, sheet, serials, layout)
     return out.getvalue()
 
 
@@ -486,7 +482,7 @@ def render_png(sheet: RunSheet, serial: int, layout: Layout, dpi: int = 300) -> 
     import pypdfium2
     single = Layout(layout.name, layout.title, layout.label_w, layout.label_h, layout.label_w, layout.label_h,
                     1, 1, 0, 0, layout.printer_dpi, layout.text_pt, layout.margin)
-    document = pypdfium2.PdfDocument(render_pdf(sheet, range(serial, serial + 1), single, whole_fonts=True))
+    document = pypdfium2.PdfDocument(render_pdf(sheet, range(serial, serial + 1), single))
     try:
         image = document[0].render(scale=dpi / 72, grayscale=True).to_pil()
     finally:

@@ -1,5 +1,5 @@
 """Producer pages for label runs: issue, cancel, print files rendered in the background, PNG of one label."""
-from flask import Response, abort, current_app, render_template, request, send_file, url_for
+from flask import Response, abort, current_app, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlmodel import select
@@ -117,6 +117,17 @@ def label_file_pdf(file_id: int):
         abort(404)
     return send_file(path, mimetype="application/pdf", as_attachment=True,
                      download_name=f"labels-run{item.run_id}-{item.first_serial}-{item.last_serial}-{item.layout}.pdf")
+
+
+@bp.route("/label-runs/<id:run_id>/png")
+def run_png_form(run_id: int):
+    """The run page's 'one label as PNG' form: on to that label's PNG."""
+    run = _run(run_id)
+    serial = request.args.get("serial", "")
+    if not serial.isascii() or not serial.isdigit() or not run.first_serial <= int(serial) <= run.last_serial:
+        abort(404)
+    return redirect(url_for(".run_png", run_id=run.id, serial=int(serial), layout=request.args.get("layout"),
+                            dpi=request.args.get("dpi")))
 
 
 @bp.route("/label-runs/<id:run_id>/<id:serial>.png")
