@@ -35,7 +35,7 @@ def test_over_issue_is_a_confirm_step_in_the_page(demo_app, demo_client):
     asked = post_form(demo_client, lot_path, {"form": "labels", "count": "5000", "layout": "a4-3x8"})
     body = asked.get_data(as_text=True)
     assert asked.status_code == 422 and 'name="over_issue_reason"' in body and "Xác nhận và phát hành" in body
-    assert "Lô có 3,700 đơn vị và đã phát hành 24 tem: thêm 5,000 tem thành 5,024." in body
+    assert "Lô có 3.700 đơn vị và đã phát hành 24 tem: thêm 5.000 tem thành 5.024." in body
     with demo_app.app_context():
         assert len(get_session().exec(select(LabelRun)).all()) == 9  # the demo's runs, nothing more
     done = post_form(demo_client, lot_path, {"form": "labels", "count": "5000", "layout": "a4-3x8",

@@ -12,6 +12,7 @@ from . import safety
 from .errors import ValidationError
 from .gs1 import element_string, label_url
 from .lots import lot_events
+from .units import count_text
 
 MAX_LABELS_PER_RUN = 100_000
 
@@ -31,7 +32,8 @@ def validate_count(count) -> int:
             raise ValidationError({"count": _l("Enter a whole number of labels.")})
         count = int(text)
     if not 1 <= count <= MAX_LABELS_PER_RUN:
-        raise ValidationError({"count": _l("Issue between 1 and %(max)s labels at a time.", max=f"{MAX_LABELS_PER_RUN:,}")})
+        raise ValidationError({"count": _l("Issue between 1 and %(max)s labels at a time.",
+                                           max=count_text(MAX_LABELS_PER_RUN))})
     return count
 
 
@@ -74,7 +76,8 @@ def issue_labels(session: Session, store: keys_service.KeyStore, lot: Lot, count
         raise ValidationError({"over_issue_reason": _l(
             "The lot holds %(capacity)s units and %(issued)s labels are issued: %(count)s more make %(total)s. "
             "To issue more labels than the lot holds, confirm with a reason.",
-            capacity=f"{capacity:,}", issued=f"{issued:,}", count=f"{count:,}", total=f"{issued + count:,}")})
+            capacity=count_text(capacity), issued=count_text(issued), count=count_text(count),
+            total=count_text(issued + count))})
     key = keys_service.ensure_signing_key(session, store)
     run = LabelRun(lot_id=lot.id, signing_key_id=key.id, first_serial=last - count + 1, last_serial=last,
                    status="pending" if pending else "issued", over_issue_reason=reason, issued_by_user_id=user_id)

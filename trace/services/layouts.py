@@ -23,6 +23,7 @@ from sqlmodel import Session
 
 from ..models import LabelRun, Lot, Organization, Product
 from . import certificates, claims
+from .errors import _l
 from .labels import Signer
 from .lots import best_before, packing_date
 
@@ -37,7 +38,7 @@ MARKS = {"vietgap": "VietGAP", "globalgap": "GlobalG.A.P.", "organic": "Hữu c�
 @dataclass(frozen=True)
 class Layout:
     name: str
-    title: str
+    title: object  # a lazy translation
     page_w: float  # mm
     page_h: float
     label_w: float
@@ -60,11 +61,11 @@ class Layout:
 
 
 LAYOUTS = {layout.name: layout for layout in (
-    Layout("a4-3x8", "A4, 3 × 8 labels of 70 × 37 mm", 210, 297, 70, 37, 3, 8, 0, 0.5, 600, 6),
-    Layout("a4-3x9", "A4, 3 × 9 labels of 70 × 32 mm", 210, 297, 70, 32, 3, 9, 0, 4.5, 600, 5.4),
-    Layout("a4-4x10", "A4, 4 × 10 labels of 48.5 × 25.4 mm", 210, 297, 48.5, 25.4, 4, 10, 8, 21.5, 600, 4.6),
-    Layout("roll-50x30", "Thermal roll, one 50 × 30 mm label a page", 50, 30, 50, 30, 1, 1, 0, 0, 203, 5.2, 0.8),
-    Layout("roll-40x25", "Thermal roll, one 40 × 25 mm label a page", 40, 25, 40, 25, 1, 1, 0, 0, 203, 4.4, 0.6),
+    Layout("a4-3x8", _l("A4, 3 × 8 labels of 70 × 37 mm"), 210, 297, 70, 37, 3, 8, 0, 0.5, 600, 6),
+    Layout("a4-3x9", _l("A4, 3 × 9 labels of 70 × 32 mm"), 210, 297, 70, 32, 3, 9, 0, 4.5, 600, 5.4),
+    Layout("a4-4x10", _l("A4, 4 × 10 labels of 48.5 × 25.4 mm"), 210, 297, 48.5, 25.4, 4, 10, 8, 21.5, 600, 4.6),
+    Layout("roll-50x30", _l("Thermal roll, one 50 × 30 mm label a page"), 50, 30, 50, 30, 1, 1, 0, 0, 203, 5.2, 0.8),
+    Layout("roll-40x25", _l("Thermal roll, one 40 × 25 mm label a page"), 40, 25, 40, 25, 1, 1, 0, 0, 203, 4.4, 0.6),
 )}
 DEFAULT_LAYOUT = "a4-3x8"
 

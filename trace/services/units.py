@@ -12,6 +12,28 @@ FROM_UNECE = {code: unit for unit, code in UNECE.items()}
 QUANTUM = Decimal("0.001")  # quantities are kept to three decimals
 
 
+def grouped_number(value, language: str = "en") -> str:
+    """'18,500' in English, '18.500' in Vietnamese; decimals kept, no trailing zeros."""
+    if value in (None, ""):
+        return ""
+    number = Decimal(str(value)).normalize()
+    whole, _, fraction = format(number, "f").partition(".")
+    grouped = format(int(whole), ",") if whole.lstrip("-").isdigit() else whole
+    if language == "vi":
+        return grouped.replace(",", ".") + ("," + fraction if fraction else "")
+    return grouped + ("." + fraction if fraction else "")
+
+
+def count_text(value) -> str:
+    """A count as the reader writes numbers: the request's language, English elsewhere (commands)."""
+    from flask import has_request_context
+    language = "en"
+    if has_request_context():
+        from flask_babel import get_locale
+        language = get_locale().language
+    return grouped_number(value, language)
+
+
 class UnitMismatch(ValueError):
     """Two units that do not convert by themselves; the message says what to give."""
 

@@ -7,6 +7,7 @@ from flask_babel import get_locale
 from .. import LOCALES
 from ..services.parse import local_datetime, map_link
 from ..services.safety import flag_reason
+from ..services.units import grouped_number
 from . import raw_request_path
 from .vocab import name_of
 
@@ -30,15 +31,7 @@ def hectares(value) -> str:
 
 def quantity(value) -> str:
     """'18,500' / '18.500' with the reader's thousands separator, decimals kept, no trailing zeros."""
-    if value in (None, ""):
-        return ""
-    number = Decimal(str(value)).normalize()
-    whole, _, fraction = format(number, "f").partition(".")
-    grouped = format(int(whole), ",") if whole.lstrip("-").isdigit() else whole
-    if get_locale().language == "vi":
-        grouped = grouped.replace(",", ".")
-        return grouped + ("," + fraction if fraction else "")
-    return grouped + ("." + fraction if fraction else "")
+    return grouped_number(value, get_locale().language)
 
 
 def option(value, namer=None) -> tuple:

@@ -9,6 +9,7 @@ from ..db import get_session
 from ..models import LabelFile, LabelRun, Lot
 from ..services import label_files, labels, layouts
 from ..services.errors import ValidationError
+from ..services.units import count_text
 from . import today
 from .producer import _form_page, _owned, bp
 
@@ -37,7 +38,7 @@ def _enqueue_after_commit(session, label_file: LabelFile) -> None:
 def issued_message(result) -> str:
     run = result[0]
     return _("Issued %(count)s labels: serials %(first)s to %(last)s. Their file is being prepared.",
-             count=f"{run.count:,}", first=run.first_serial, last=run.last_serial)
+             count=count_text(run.count), first=run.first_serial, last=run.last_serial)
 
 
 def lot_context(session, lot) -> dict:
