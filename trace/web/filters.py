@@ -1,7 +1,9 @@
 """Jinja filters and globals: Vietnamese date order (dd/mm/yyyy) in both languages, as labels print it."""
 from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
+from flask import current_app
 from flask_babel import get_locale
 
 from .. import LOCALES
@@ -17,6 +19,8 @@ def dmy(value) -> str:
         return ""
     if isinstance(value, str):
         value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+        if isinstance(value, datetime) and value.tzinfo is not None:  # a UTC time from JSON: the reader's clock
+            value = value.astimezone(ZoneInfo(current_app.config["TRACE_TIMEZONE"]))
     if isinstance(value, datetime):
         return value.strftime("%d/%m/%Y %H:%M")
     return value.strftime("%d/%m/%Y")
