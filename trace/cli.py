@@ -1,6 +1,7 @@
 """`flask --app trace …` commands; they read the same environment as the web app."""
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -15,6 +16,15 @@ from .services.errors import NotFound, ValidationError
 from .services.gs1 import normalize_gtin
 from .services.units import plain
 from .services.issuance import verify_many
+
+
+@contextmanager
+def refused_as_click_error():
+    """A service's refusal, as the command's error message (exit 1)."""
+    try:
+        yield
+    except ValidationError as exc:
+        raise click.ClickException("; ".join(exc.errors.values())) from None
 
 
 def _engine():
@@ -90,11 +100,9 @@ def keys_rotate():
 @click.option("--reason", required=True, help="Why (published with the key).")
 def keys_revoke(kid: str, reason: str):
     """Revoke key KID: its labels verify as revoked_key from now on."""
-    try:
+    with refused_as_click_error():
         with session_scope(_engine()) as session:
             row = keys.revoke(session, _store(), kid, reason)
-    except ValidationError as exc:
-        raise click.ClickException("; ".join(exc.errors.values())) from None
     click.echo(f"Key {row.kid} revoked. Labels it signed now verify as revoked_key; new labels use another key.")
 
 
@@ -134,10 +142,8 @@ def labels_issue(gtin: str, lot_code: str, count: int, out: Path, layout: str, d
     _check_suffix(out)
     with session_scope(_engine()) as session:
         lot = _lot_of(session, gtin, lot_code)
-        try:
+        with refused_as_click_error():
             run = labels.issue_labels(session, _store(), lot, count, over_issue_reason=over_issue_reason, pending=True)
-        except ValidationError as exc:
-            raise click.ClickException("; ".join(exc.errors.values())) from None
         run_id = run.id
     with session_scope(_engine()) as session:
         run = session.get(LabelRun, run_id)
@@ -161,10 +167,8 @@ def labels_reprint(run_id: int, first, last, out: Path, layout: str, dpi: int):
         run = session.get(LabelRun, run_id)
         if run is None or run.status != "issued":
             raise click.ClickException(f"No issued label run {run_id}.")
-        try:
+        with refused_as_click_error():
             serials = labels.serial_range(run, first, last)
-        except ValidationError as exc:
-            raise click.ClickException("; ".join(exc.errors.values())) from None
         _write_labels(session, run, serials, out, layout, dpi)
     click.echo(f"Wrote serials {serials.start}–{serials.stop - 1} of run {run_id} to {out}.")
 
@@ -178,10 +182,8 @@ def labels_cancel(run_id: int, reason: str):
         run = session.get(LabelRun, run_id)
         if run is None:
             raise click.ClickException(f"No label run {run_id}.")
-        try:
+        with refused_as_click_error():
             labels.cancel_run(session, run, reason)
-        except ValidationError as exc:
-            raise click.ClickException("; ".join(exc.errors.values())) from None
     click.echo(f"Run {run_id} cancelled: serials {run.first_serial}–{run.last_serial} now verify as cancelled.")
 
 
@@ -304,10 +306,8 @@ def recall_command(gtin: str, lot_code: str, reason: str):
     """Recall a lot and every lot made from it; prints who received what."""
     with session_scope(_engine()) as session:
         lot = _find_lot(session, gtin, lot_code)
-        try:
+        with refused_as_click_error():
             recall = safety.recall_lot(session, lot, {"reason": reason})
-        except ValidationError as exc:
-            raise click.ClickException("; ".join(exc.errors.values())) from None
         rows = safety.recall_notice(session, recall)
     click.echo(f"Recall {recall.id}: {len({row.lot.id for row in rows})} lots.")
     for row in rows:
