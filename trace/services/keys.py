@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import Session, func, select
 
 from ..models import SigningKey, utcnow
-from .errors import ValidationError
+from .errors import ValidationError, _l
 from .keys_public import PublicKey, b64url, b64url_decode, keyset_from_jwks  # noqa: F401  (the one place to get them)
 
 KEY_FILE = re.compile(r"kid-(\d+)\.pem")
@@ -175,11 +175,11 @@ def revoke(session: Session, store: KeyStore, kid, reason: str) -> SigningKey:
     row = session.exec(select(SigningKey).where(SigningKey.kid == int(number))).first() \
         if number.isascii() and number.isdigit() and len(number) <= 5 else None
     if row is None:
-        errors["kid"] = "No key has this number."
+        errors["kid"] = _l("No key has this number.")
     elif row.status == "revoked":
-        errors["kid"] = f"Key {row.kid} is already revoked."
+        errors["kid"] = _l("Key %(kid)s is already revoked.", kid=row.kid)
     if not reason or len(reason) > 300:
-        errors["reason"] = "Give the reason (1 to 300 characters): it is published with the key."
+        errors["reason"] = _l("Give the reason (1 to 300 characters): it is published with the key.")
     if errors:
         raise ValidationError(errors)
     row.status, row.revoked_at, row.revoke_reason = "revoked", utcnow(), reason
