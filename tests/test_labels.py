@@ -474,3 +474,25 @@ def test_cli_issue_refuses_over_issue_without_a_reason(demo_app, tmp_path):
                                "--over-issue-reason", "Export order"])
     assert done.exit_code == 0 and "Issued 5,000 labels, serials 25–5024" in done.output
     assert len((tmp_path / "x.csv").read_text().splitlines()) == 5001
+
+
+def test_the_offline_verifier_takes_the_origin_from_the_jwks_url(demo_app):
+    """`--jwks https://…/.well-known/jwks.json` without --origin: that service's address is the one trusted."""
+    from werkzeug.serving import make_server
+    server = make_server("127.0.0.1", 0, demo_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    live = f"http://127.0.0.1:{server.server_port}"
+    try:
+        with demo_app.app_context():
+            session = get_session()
+            run = session.exec(select(LabelRun).order_by(LabelRun.id)).first()
+            ours = labels.labels_for_run(session, key_store(demo_app), live, run, range(1, 2))[0].url
+        elsewhere = ours.replace(live, "https://evil.example")
+        done = subprocess.run([sys.executable, "-m", "trace.offline", "--jwks", f"{live}/.well-known/jwks.json",
+                               ours, elsewhere], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+    assert [line.split("\t")[:2] for line in done.stdout.splitlines()] == [["genuine", ours],
+                                                                          ["foreign_host", elsewhere]]
