@@ -157,11 +157,7 @@ class EmbeddedFont:
 
     def __init__(self, path: Path, resource: str):
         self.path, self.resource = path, resource
-        self.font = _ttfont(path)
-        self.cmap = self.font.getBestCmap()
-        self.scale = 1000 / self.font["head"].unitsPerEm
-        self.advances = {gid: w for gid, (w, _) in enumerate(self.font["hmtx"].metrics[name]
-                                                               for name in self.font.getGlyphOrder())}
+        self.font, self.cmap, self.scale, self.advances = _metrics(path)
         self.used: dict = {}  # glyph id -> character
         self.glyphs: dict = {}  # character -> glyph id
 
@@ -227,13 +223,17 @@ def _subset(path: Path, gids: frozenset) -> bytes:
 
 
 @lru_cache(maxsize=4)
-def _ttfont(path: Path) -> TTFont:
-    return TTFont(str(path), lazy=False)
+def _metrics(path: Path) -> tuple:
+    """(font, character map, units to 1/1000 em, advance width of every glyph id), read once per font."""
+    font = TTFont(str(path), lazy=False)
+    advances = {gid: font["hmtx"].metrics[name][0] for gid, name in enumerate(font.getGlyphOrder())}
+    return font, font.getBestCmap(), 1000 / font["head"].unitsPerEm, advances
 
 
 def _to_unicode(used: dict) -> bytes:
-    entries = [f"<{gid:04X}> <{''.join(f'{b:02X}' for b in char.encode('utf-16-be'))}>" for gid, char in sorted(used.items())]
-    chunks = ["".join(f"{len(entries[i:i + 100])} beginbfchar\n" + "\n".join(entries[i:i + 100]) + "\nendbfchar\n")
+    """The CMap that maps glyph ids back to text, so the PDF's text can be searched and read aloud."""
+    entries = [f"<{gid:04X}> <{char.encode('utf-16-be').hex().upper()}>" for gid, char in sorted(used.items())]
+    chunks = [f"{len(entries[i:i + 100])} beginbfchar\n" + "\n".join(entries[i:i + 100]) + "\nendbfchar\n"
               for i in range(0, len(entries), 100)]
     return ("/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CIDSystemInfo << /Registry (Adobe) "
             "/Ordering (UCS) /Supplement 0 >> def /CMapName /Adobe-Identity-UCS def /CMapType 2 def "
