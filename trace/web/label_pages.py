@@ -2,6 +2,7 @@
 from flask import Response, abort, current_app, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import event
 from sqlmodel import select
 
 from .. import key_store
@@ -28,7 +29,6 @@ def issue_from_form(session, lot) -> tuple:
 
 def _enqueue_after_commit(session, label_file: LabelFile) -> None:
     """The worker must find the file's row: queue it once the request's transaction is committed."""
-    from sqlalchemy import event
 
     @event.listens_for(session, "after_commit", once=True)
     def _queue(_session):
