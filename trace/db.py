@@ -1,5 +1,7 @@
 """Engine, sessions and migrations. SQLite (WAL, foreign keys on) by default, PostgreSQL by URL."""
+import os
 import re
+import stat
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -47,9 +49,17 @@ def make_engine(url: str, **options) -> Engine:
     return engine
 
 
+def _private_file(path: Path) -> None:
+    """The database file readable by its owner only (SQLite gives its -wal and -shm files the same mode)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    if path.stat().st_uid == os.getuid() and stat.S_IMODE(path.stat().st_mode) & 0o077:
+        path.chmod(0o600)
+
+
 def _make_engine(url: str, **options) -> Engine:
     if url.startswith("sqlite"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        _private_file(Path(url.removeprefix("sqlite:///")))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **options)
 
         @event.listens_for(engine, "connect")

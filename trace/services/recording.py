@@ -42,6 +42,8 @@ from .units import UNITS
 INPUT_CATEGORIES = ("fertiliser", "pesticide", "feed", "veterinary_drug")
 WITHHOLDING_REQUIRED = ("pesticide", "veterinary_drug")
 MAX_IMAGE_BYTES = 3 * 1024 * 1024
+IMAGE_FORMATS = ("JPEG", "PNG", "WEBP")
+MAX_IMAGE_PIXELS = 50_000_000  # a 50-megapixel phone photo; a decompression bomb has far more
 
 
 def owned(session: Session, model, object_id, organization_id: int):
@@ -128,11 +130,22 @@ def prepare_image(raw: bytes) -> tuple:
     """A product photo scaled to at most 480 px and stored as JPEG, small enough for a phone on 3G."""
     if len(raw) > MAX_IMAGE_BYTES:
         raise ValidationError({"image": _l("The image is larger than 3 MB.")})
+    too_large = ValidationError({"image": _l("The image is too large: at most %(max)s megapixels.",
+                                             max=MAX_IMAGE_PIXELS // 10**6)})
     try:
-        image = Image.open(io.BytesIO(raw))
-        image.load()
+        # Only the formats a phone takes photos in: no other decoder (EPS would run Ghostscript) is ever tried.
+        image = Image.open(io.BytesIO(raw), formats=IMAGE_FORMATS)
+    except Image.DecompressionBombError:
+        raise too_large from None
     except Exception:  # Pillow raises many kinds of error on hostile or broken files
-        raise ValidationError({"image": _l("This file is not an image (use JPEG or PNG).")}) from None
+        raise ValidationError({"image": _l("This file is not a photo: use JPEG, PNG or WebP.")}) from None
+    if image.width * image.height > MAX_IMAGE_PIXELS:  # read from the header, before anything is decoded
+        raise too_large
+    try:
+        image.draft("RGB", (960, 960))  # a JPEG is decoded at a fraction of its size when that is enough
+        image.load()
+    except Exception:
+        raise ValidationError({"image": _l("This file is not a photo: use JPEG, PNG or WebP.")}) from None
     image = image.convert("RGB")
     image.thumbnail((480, 480))
     out = io.BytesIO()

@@ -1,7 +1,7 @@
 """Log in and out, and the language switch that sticks (cookie, and the user's preference)."""
 from urllib.parse import urlsplit
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -21,9 +21,10 @@ def load_user(user_id: str):
 
 def _safe_next(target: str | None, default: str) -> str:
     """Only same-site paths: a `next` pointing elsewhere is an open redirect."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+    if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and target.isprintable() and not urlsplit(target).netloc):
         return target
-    return default
+    return default  # also for control characters (a CR/LF would split the Location header) and backslashes
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -51,7 +52,8 @@ def set_language(code: str):
     if code not in LOCALES:
         code = "vi"
     response = redirect(_safe_next(request.args.get("next"), url_for("scan.index")))
-    response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax")
+    response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax",
+                        secure=current_app.config["SESSION_COOKIE_SECURE"])
     if current_user.is_authenticated and current_user.locale != code:
         session = get_session()
         current_user.locale = code
