@@ -1,6 +1,7 @@
 """Responses carry security headers, pages cannot be framed, cookies stay on our site, a `next` with control
 characters is not followed, and the SQLite file is private to its owner."""
 import os
+import re
 import stat
 from trace import create_app
 
@@ -64,3 +65,59 @@ def test_the_producer_forms_cannot_be_framed(demo_client):
     login(demo_client, "htx.lua@demo.vn")
     headers = demo_client.get("/producer/products").headers
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"] and headers["X-Frame-Options"] == "DENY"
+
+
+def _token(app, email):
+    from trace.db import get_session
+    from trace.services import accounts
+    with app.app_context():
+        token = accounts.create_token(get_session(), email)
+        get_session().commit()
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_lists_of_ids_are_bounded_and_looked_up_in_one_query(demo_app, demo_client):
+    from sqlalchemy import event
+    from trace.db import get_session
+    from trace.models import Certificate
+    from sqlmodel import func, select
+    headers = _token(demo_app, "htx.lua@demo.vn")
+    certificate = {"scheme": "vietgap", "certifier": "QUACERT", "number": "VG-BOUND-1", "valid_from": "2026-01-01",
+                   "valid_to": "2027-06-30"}
+    with demo_app.app_context():
+        before = get_session().exec(select(func.count()).select_from(Certificate)).one()
+    too_many = demo_client.post("/api/v1/certificates", json={**certificate, "site_ids": list(range(1, 1002))},
+                                headers=headers)
+    assert too_many.status_code == 422 and too_many.get_json()["errors"]["site_ids"] == "At most 1000 items."
+    site_lookups = []
+
+    def record(_connection, _cursor, statement, *_args):
+        if re.search(r"\bFROM site\b", statement):
+            site_lookups.append(statement)
+
+    engine = demo_app.extensions["trace.engine"]
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        unknown = demo_client.post("/api/v1/certificates", json={**certificate, "site_ids": list(range(5000, 6000))},
+                                   headers=headers)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert unknown.status_code == 422 and len(site_lookups) == 1
+    with demo_app.app_context():
+        assert get_session().exec(select(func.count()).select_from(Certificate)).one() == before
+
+
+def test_an_unknown_e_mail_is_checked_against_a_password_hash_like_a_known_one(demo_app, monkeypatch):
+    """No timing in tests: the same work is done (a password hash checked) whether or not the e-mail exists."""
+    from trace.db import get_session
+    from trace.services import accounts
+    checked = []
+    real = accounts.check_password_hash
+    monkeypatch.setattr(accounts, "check_password_hash", lambda hashed, password: checked.append(hashed) or
+                        real(hashed, password))
+    with demo_app.app_context():
+        session = get_session()
+        assert accounts.authenticate(session, "nobody@demo.vn", "demo1234") is None
+        assert accounts.authenticate(session, "htx.lua@demo.vn", "wrong") is None
+        assert accounts.authenticate(session, "htx.lua@demo.vn", "demo1234").email == "htx.lua@demo.vn"
+    assert len(checked) == 3 and checked[0].split("$")[0] == checked[1].split("$")[0]  # same method and cost

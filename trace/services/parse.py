@@ -31,6 +31,9 @@ def row_by_id(session, model, raw_id):
     return row
 
 
+MAX_IDS = 1000  # areas or products named in one request
+
+
 class Reader:
     """Typed access to an input mapping; call `done()` to raise all collected problems at once."""
 
@@ -160,10 +163,13 @@ class Reader:
             return self._fail(name, _l("Must be a date and time, YYYY-MM-DDTHH:MM."))
         return moment if moment.tzinfo is not None else moment.replace(tzinfo=ZoneInfo(zone))
 
-    def ids(self, name):
+    def ids(self, name, most: int = MAX_IDS):
+        """A list of at most `most` database ids: a longer one is refused before anything is looked up."""
         value = self.data.getlist(name) if hasattr(self.data, "getlist") else self.data.get(name, [])
         if value is None:
             return []
+        if isinstance(value, list) and len(value) > most:
+            return self._fail(name, _l("At most %(most)s items.", most=most)) or []
         if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, (int, str)) for v in value):
             return self._fail(name, _l("Must be a list of ids.")) or []
         try:
