@@ -7,10 +7,10 @@ from flask_babel import get_locale
 from flask_login import current_user
 from markupsafe import Markup, escape
 
+from .. import key_store
 from ..db import get_session
 from ..models import Product
 from ..services.errors import NotFound
-from .. import key_store
 from ..services.keys import jwks
 from . import check_label, raw_request_path
 
