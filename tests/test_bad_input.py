@@ -189,10 +189,13 @@ def not_a_problem(response, field=None):
 
 def sign_in(client, app, email):
     """Log in without the password check (the password hash makes a real login slow); see conftest.login for that."""
+    from trace.services import accounts
     with app.app_context():
-        user_id = get_session().exec(select(User.id).where(User.email == email)).one()
+        user = get_session().exec(select(User).where(User.email == email)).one()
+        login_id = accounts.start_login(get_session(), user, remember=False)
+        get_session().commit()
     with client.session_transaction() as session:
-        session["_user_id"], session["_fresh"] = str(user_id), True
+        session["_user_id"], session["_fresh"] = login_id, True
 
 
 class Cases:

@@ -121,3 +121,36 @@ def test_an_unknown_e_mail_is_checked_against_a_password_hash_like_a_known_one(d
         assert accounts.authenticate(session, "htx.lua@demo.vn", "wrong") is None
         assert accounts.authenticate(session, "htx.lua@demo.vn", "demo1234").email == "htx.lua@demo.vn"
     assert len(checked) == 3 and checked[0].split("$")[0] == checked[1].split("$")[0]  # same method and cost
+
+
+def test_remember_me_only_when_asked_and_logging_out_ends_that_login_everywhere(demo_app):
+    def log_in(client, remember):
+        data = {"email": "htx.lua@demo.vn", "password": "demo1234", "csrf_token": csrf_token(client, "/login")}
+        if remember:
+            data["remember"] = "1"
+        response = client.post("/login", data=data)
+        assert response.status_code == 302
+        return response
+
+    phone, laptop = demo_app.test_client(), demo_app.test_client()
+    log_in(phone, remember=False)
+    assert phone.get_cookie("remember_token") is None
+    log_in(laptop, remember=True)
+    remember = laptop.get_cookie("remember_token").value
+    session = laptop.get_cookie("session").value
+    assert laptop.get("/producer/").status_code == 200
+
+    laptop.post("/logout", data={"csrf_token": csrf_token(laptop, "/producer/")})
+    for name, value in (("session", session), ("remember_token", remember)):
+        replayed = demo_app.test_client()
+        replayed.set_cookie(name, value)
+        response = replayed.get("/producer/")
+        assert response.status_code == 302 and "/login" in response.headers["Location"], name
+    assert phone.get("/producer/").status_code == 200  # another login of the same user goes on
+
+
+def test_a_forged_session_naming_only_a_user_id_is_not_a_login(demo_app):
+    client = demo_app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"], session["_fresh"] = "1", True
+    assert client.get("/producer/").status_code == 302

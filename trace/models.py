@@ -48,6 +48,22 @@ class User(UserMixin, SQLModel, table=True):
     locale: Optional[str] = Field(default=None, max_length=5)
     created_at: datetime = Field(default_factory=utcnow)
 
+    def get_id(self) -> str:
+        """The login this request belongs to ('user id.login token'), which both cookies carry: ending the
+        login ends them."""
+        from flask import g
+        return g.get("login_id") or str(self.id)
+
+
+class LoginSession(SQLModel, table=True):
+    """One login of a user, named by its session cookie and, when asked for, its remember-me cookie."""
+    id: Optional[int] = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    remember: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+    ended_at: Optional[datetime] = None
+
 
 class ApiToken(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)

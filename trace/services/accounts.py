@@ -7,7 +7,7 @@ from typing import Optional
 from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..models import ApiToken, Organization, User, utcnow
+from ..models import ApiToken, LoginSession, Organization, User, utcnow
 
 
 def create_organization(session: Session, **fields) -> Organization:
@@ -39,6 +39,31 @@ def authenticate(session: Session, email: str, password: str) -> Optional[User]:
     # An unknown e-mail costs the same hashing as a known one, so the answer's time does not tell them apart.
     matches = check_password_hash(user.password_hash if user else _nobody_hash(), password or "")
     return user if user and matches else None
+
+
+def start_login(session: Session, user: User, remember: bool) -> str:
+    """A new login of `user`: the 'user id.token' its cookies carry (only the token's hash is stored)."""
+    token = secrets.token_urlsafe(24)
+    session.add(LoginSession(user_id=user.id, token_hash=_token_hash(token), remember=remember))
+    session.flush()
+    return f"{user.id}.{token}"
+
+
+def user_of_login(session: Session, login_id: str) -> Optional[User]:
+    """The user of a login that has not ended, or None (a forged, old or logged-out cookie)."""
+    user_id, _dot, token = (login_id or "").partition(".")
+    if not user_id.isascii() or not user_id.isdigit() or len(user_id) > 9 or not token:
+        return None
+    return session.exec(select(User).join(LoginSession, LoginSession.user_id == User.id).where(
+        User.id == int(user_id), LoginSession.token_hash == _token_hash(token), LoginSession.ended_at.is_(None))).first()
+
+
+def end_login(session: Session, login_id: str) -> None:
+    _user_id, _dot, token = (login_id or "").partition(".")
+    row = session.exec(select(LoginSession).where(LoginSession.token_hash == _token_hash(token))).first()
+    if row is not None and row.ended_at is None:
+        row.ended_at = utcnow()
+        session.add(row)
 
 
 def _token_hash(token: str) -> str:

@@ -1,13 +1,12 @@
 """Log in and out, and the language switch that sticks (cookie, and the user's preference)."""
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from .. import LOCALES, login_manager
 from ..db import get_session
-from ..models import User
 from ..services import accounts
 
 bp = Blueprint("auth", __name__)
@@ -15,8 +14,12 @@ HOME_BY_ROLE = {"producer": "producer.home", "retailer": "retailer.home", "inspe
 
 
 @login_manager.user_loader
-def load_user(user_id: str):
-    return get_session().get(User, int(user_id)) if user_id.isdigit() else None
+def load_user(login_id: str):
+    """The user of a login still open: a cookie of a login that was logged out no longer works."""
+    user = accounts.user_of_login(get_session(), login_id)
+    if user is not None:
+        g.login_id = login_id
+    return user
 
 
 def _safe_next(target: str | None, default: str) -> str:
@@ -35,7 +38,10 @@ def login():
     if request.method == "POST":
         user = accounts.authenticate(get_session(), request.form.get("email", ""), request.form.get("password", ""))
         if user:
-            login_user(user, remember=True)
+            remember = request.form.get("remember") == "1"  # remembered on this device only when asked
+            g.login_id = accounts.start_login(get_session(), user, remember)
+            get_session().commit()
+            login_user(user, remember=remember)
             return redirect(_safe_next(request.args.get("next"), url_for(HOME_BY_ROLE.get(user.role, "scan.index"))))
         error = _("Wrong e-mail or password.")
     return render_template("auth/login.html", error=error, email=request.form.get("email", "")), (401 if error else 200)
@@ -43,6 +49,10 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    """Ends this login: its session cookie and its remember-me cookie stop working, here and wherever copied."""
+    if current_user.is_authenticated:
+        accounts.end_login(get_session(), g.get("login_id"))
+        get_session().commit()
     logout_user()
     return redirect(url_for("scan.index"))
 
