@@ -5,6 +5,7 @@ qrcode's own PIL image of the same URL (the floor of any label). The machine is 
 noisy, so each figure is the median of several rounds.
 """
 import statistics
+from datetime import date
 import sys
 import tempfile
 import time
@@ -51,7 +52,7 @@ def main():
         run = session.exec(select(LabelRun)).first()
         label = labels.labels_for_run(session, key_store(app), app.config["TRACE_BASE_URL"], run,
                                       range(run.first_serial, run.first_serial + 1))[0]
-        sheet = layouts.RunSheet.of(session, key_store(app), app.config["TRACE_BASE_URL"], run)
+        sheet = layouts.RunSheet.of(session, key_store(app), app.config["TRACE_BASE_URL"], run, date.today())
         serial = run.first_serial
     path = label.url.removeprefix(app.config["TRACE_BASE_URL"])
     client = app.test_client()

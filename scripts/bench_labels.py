@@ -5,6 +5,7 @@ background worker (each in a process of its own, peak resident set size from the
     ./scripts/bench-labels [--count 10000] [--big 100000]
 """
 import argparse
+from datetime import date
 import os
 import subprocess
 import sys
@@ -85,7 +86,7 @@ def main():
             runs[name] = labels.issue_labels(session, key_store(app), lot, args.count, over_issue_reason="benchmark")
         session.commit()
         first = next(iter(runs.values()))
-        sheet = layouts.RunSheet.of(session, key_store(app), app.config["TRACE_BASE_URL"], first)
+        sheet = layouts.RunSheet.of(session, key_store(app), app.config["TRACE_BASE_URL"], first, date.today())
 
         serials = range(first.first_serial, first.last_serial + 1)
         start = time.perf_counter()
@@ -105,7 +106,7 @@ def main():
         print(f"reference: bare Ed25519 signing {bare_sign:6.2f} s + bare zxing-cpp QR encoding {bare_encode:6.2f} s"
               f" = {reference:6.2f} s ({args.count / reference:,.0f} labels/s); signed URLs alone {signing:.2f} s")
         for name, run in runs.items():
-            sheet = layouts.RunSheet.of(session, key_store(app), app.config["TRACE_BASE_URL"], run)
+            sheet = layouts.RunSheet.of(session, key_store(app), app.config["TRACE_BASE_URL"], run, date.today())
             path = tmp / f"{name}.pdf"
             start = time.perf_counter()
             with path.open("wb") as out:

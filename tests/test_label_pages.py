@@ -111,3 +111,28 @@ def test_the_real_worker_renders_a_requested_file(demo_app, demo_client, tmp_pat
     assert "Tải tệp PDF" in page and 'http-equiv="refresh"' not in page
     pdf = demo_client.get(re.search(r'href="(/producer/label-files/\d+\.pdf)"', page).group(1))
     assert len(pypdfium2.PdfDocument(pdf.data)) == 2  # 50 labels, 40 a page
+
+
+def test_another_organizations_label_runs_files_and_pngs_do_not_exist_for_a_producer(demo_app, demo_client):
+    """A run, its files, its PNGs and its CSV belong to the lot's maker: anyone else gets a 404, and cannot cancel."""
+    from trace.services import accounts
+    login(demo_client, "htx.lua@demo.vn")
+    issued = post_form(demo_client, rice_lot_path(demo_client), {"form": "labels", "count": "3", "layout": "a4-3x8"})
+    file_path = issued.headers["Location"]
+    run_pending(demo_app)
+    with demo_app.app_context():
+        run = get_session().exec(select(LabelRun).order_by(LabelRun.id.desc())).first()
+        token = accounts.create_token(get_session(), "thuysan@demo.vn")
+        get_session().commit()
+    other = demo_app.test_client()
+    login(other, "thuysan@demo.vn")
+    run_path = f"/producer/label-runs/{run.id}"
+    for path in (file_path, f"{file_path}.pdf", run_path, f"{run_path}/{run.first_serial}.png",
+                 f"{run_path}/png?serial={run.first_serial}"):
+        assert other.get(path).status_code == 404, path
+    assert post_form(other, run_path, {"form": "cancel", "cancel_reason": "x"}, form_page="/producer/").status_code == 404
+    headers = {"Authorization": f"Bearer {token}"}
+    assert demo_client.post(f"/api/v1/label-runs/{run.id}/cancel", json={"reason": "x"}, headers=headers).status_code == 404
+    assert demo_client.get(f"/api/v1/label-runs/{run.id}/labels.csv", headers=headers).status_code == 404
+    with demo_app.app_context():
+        assert get_session().get(LabelRun, run.id).cancelled_at is None

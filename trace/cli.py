@@ -16,6 +16,7 @@ from .services.errors import NotFound, ValidationError
 from .services.gs1 import normalize_gtin
 from .services.units import plain
 from .services.issuance import verify_many
+from .web import today
 
 
 @contextmanager
@@ -216,7 +217,7 @@ def _write_labels(session, run, serials: range, out: Path, layout: str, dpi: int
     out.parent.mkdir(parents=True, exist_ok=True)
     base_url, suffix = current_app.config["TRACE_BASE_URL"], out.suffix.lower()
     if suffix == ".png":
-        sheet = layouts.RunSheet.of(session, _store(), base_url, run)
+        sheet = layouts.RunSheet.of(session, _store(), base_url, run, today())
         for serial in serials:
             target = out if len(serials) == 1 else out.with_name(f"{out.stem}-{serial}{out.suffix}")
             target.write_bytes(layouts.render_png(sheet, serial, layouts.LAYOUTS[layout], dpi))
@@ -226,7 +227,7 @@ def _write_labels(session, run, serials: range, out: Path, layout: str, dpi: int
         if suffix == ".csv":
             f.writelines(line.encode() for line in labels.csv_lines(session, _store(), base_url, run, serials))
         else:
-            layouts.write_pdf(f, layouts.RunSheet.of(session, _store(), base_url, run), serials,
+            layouts.write_pdf(f, layouts.RunSheet.of(session, _store(), base_url, run, today()), serials,
                               layouts.LAYOUTS[layout])
     partial.replace(out)
 

@@ -1,7 +1,4 @@
 """The background job queue: Huey, on a SQLite file by default, on Redis when TRACE_REDIS_URL is set."""
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from flask import Flask
 from huey import RedisHuey, SqliteHuey
 
@@ -16,10 +13,10 @@ def make_queue(app: Flask):
     def render_label_file(file_id: int) -> None:
         from . import key_store
         from .services.label_files import render_file
+        from .web import today
         with app.app_context():
-            today = datetime.now(ZoneInfo(app.config["TRACE_TIMEZONE"])).date()
             render_file(app.extensions["trace.engine"], key_store(app), app.config["TRACE_BASE_URL"],
-                        app.config["TRACE_FILES_DIR"], file_id, today, app.config["TRACE_RENDER_CPU_SHARE"])
+                        app.config["TRACE_FILES_DIR"], file_id, today(), app.config["TRACE_RENDER_CPU_SHARE"])
 
     app.extensions["trace.queue"] = queue
     app.extensions["trace.render_label_file"] = render_label_file

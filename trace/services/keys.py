@@ -105,6 +105,11 @@ def _status_record(row: SigningKey) -> dict:
             "retired": iso_utc(row.retired_at), "revoked": iso_utc(row.revoked_at), "reason": row.revoke_reason}
 
 
+def _stricter_on_disk(on_disk: dict, row: SigningKey) -> bool:
+    """Whether the status written beside the key is further along (active < retired < revoked) than the row's."""
+    return STATUS_RANK.get(on_disk.get("status"), -1) > STATUS_RANK[row.status]
+
+
 def _parse_time(text):
     return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
 
@@ -133,7 +138,7 @@ def sync_from_disk(session: Session, store: KeyStore) -> None:
             session.add(rows[kid])
     for kid, row in rows.items():
         on_disk = store.read_status(kid)
-        if STATUS_RANK.get(on_disk.get("status"), -1) > STATUS_RANK[row.status]:
+        if _stricter_on_disk(on_disk, row):
             row.status = on_disk["status"]
             row.retired_at = _parse_time(on_disk.get("retired")) or row.retired_at
             row.revoked_at = _parse_time(on_disk.get("revoked")) or row.revoked_at
@@ -215,7 +220,7 @@ def jwks(session: Session, store: KeyStore | None = None) -> dict:
     for row in session.exec(select(SigningKey).order_by(SigningKey.kid)).all():
         entry = jwk(row)
         on_disk = store.read_status(row.kid) if store is not None else {}
-        if STATUS_RANK.get(on_disk.get("status"), -1) > STATUS_RANK[row.status]:
+        if _stricter_on_disk(on_disk, row):
             entry.update(status=on_disk["status"], retired=on_disk.get("retired"), revoked=on_disk.get("revoked"),
                          revoke_reason=on_disk.get("reason"))
         keys.append(entry)

@@ -86,10 +86,11 @@ class RunSheet:
     widest_serial: str = "1"
 
     @classmethod
-    def of(cls, session: Session, store, base_url: str, run: LabelRun, today: Optional[date] = None) -> "RunSheet":
+    def of(cls, session: Session, store, base_url: str, run: LabelRun, today: date) -> "RunSheet":
+        """`today` in the service's time zone: the OCOP rating printed is the one valid that day."""
         lot = session.get(Lot, run.lot_id)
         product = session.get(Product, lot.product_id)
-        rating = certificates.current_ocop(session, product.id, today or date.today())
+        rating = certificates.current_ocop(session, product.id, today)
         return cls(product.gtin, lot.code, product.name_vi, session.get(Organization, lot.organization_id).name,
                    packing_date(session, lot), lot.produced_on, best_before(session, lot, product),
                    rating.stars if rating else None, [MARKS[s] for s in claims.derive(session, lot).standards()

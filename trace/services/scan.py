@@ -15,7 +15,7 @@ from ..models import Event, EventLot, Holding, Lot, Organization, Product, Scan,
 from . import certificates, claims, safety
 from .issuance import issued_run_and_revision, serial_number
 from .keys import iso_utc
-from .lots import best_before, find_lot, lot_events, producer, production_site
+from .lots import best_before, lot_events, producer, production_site
 from .parse import local_datetime, map_link
 from .verification import Verification, check_signature, with_issuance
 
@@ -139,9 +139,9 @@ PRODUCTION_STAGES = ("planting", "stocking", "input_application", "harvest", "st
 
 
 def scan_facts(session: Session, verification: Verification, today: date, lot: Optional[Lot] = None) -> dict:
-    """The scan JSON contract; product facts only for a label this service really issued."""
+    """The scan JSON contract; product facts only for a label this service really issued (its run's `lot`)."""
     facts = {
-        "verification": {"status": verification.status, "kid": verification.kid, "reason": verification.reason},
+        "verification": verification.as_json(),
         "product": None, "lot": None, "serial": None, "producer": None,
         "certifications": [], "standards": [], "ocop": None, "stages": [], "production_area": None,
         "best_before": None, "scans": None,
@@ -149,7 +149,6 @@ def scan_facts(session: Session, verification: Verification, today: date, lot: O
     link = verification.link
     if verification.status not in SHOWS_FACTS or link is None:
         return facts
-    lot = lot or find_lot(session, link.gtin, link.lot)
     if lot is None:
         return facts
     # The photo is served by its own URL; its bytes need not travel with every scan.
