@@ -16,7 +16,7 @@ from .services.errors import NotFound, ValidationError
 from .services.gs1 import normalize_gtin
 from .services.units import plain
 from .services.issuance import verify_many
-from .web import today
+from .clock import today, zone_name
 
 
 @contextmanager
@@ -363,7 +363,7 @@ def epcis_capture(file, email: str):
         if user is None:
             raise click.ClickException(f"No user {email}.")
         try:
-            result = capture.capture(session, user, document, current_app.config["TRACE_TIMEZONE"])
+            result = capture.capture(session, user, document, zone_name())
         except capture.CaptureError as exc:
             for item in exc.problems:
                 click.echo(json.dumps(item, ensure_ascii=False), err=True)
@@ -388,7 +388,7 @@ def report_command(gtin_or_url, lot_code, direction, start, end, out: Path):
             lot = _find_lot(session, gtin_or_url, lot_code)
             history, title = lineage.trace(session, lot, direction).events, f"{lot.code} ({direction})"
         elif start and end:
-            history = reports.events_between(session, start.date(), end.date(), current_app.config["TRACE_TIMEZONE"], None)
+            history = reports.events_between(session, start.date(), end.date(), zone_name(), None)
             title = f"{start.date()} – {end.date()}"
         else:
             raise click.UsageError("Give GTIN and LOT (or a label URL), or --from and --to.")

@@ -2,6 +2,8 @@
 import os
 from pathlib import Path
 
+from .clock import DEFAULT_ZONE
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -32,7 +34,7 @@ def from_environment(instance_path: str) -> dict:
         "SECRET_KEY": os.environ.get("SECRET_KEY") or _instance_secret(instance_path),
         # GS1 company prefix the service allocates GTINs under when a producer has none of its own.
         "TRACE_GS1_COMPANY_PREFIX": os.environ.get("TRACE_GS1_COMPANY_PREFIX", "8930000"),
-        "TRACE_TIMEZONE": os.environ.get("TRACE_TIMEZONE", "Asia/Ho_Chi_Minh"),
+        "TRACE_TIMEZONE": os.environ.get("TRACE_TIMEZONE", DEFAULT_ZONE),
         "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
         "BABEL_DEFAULT_LOCALE": "vi",
         "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "trace" / "translations"),

@@ -14,7 +14,8 @@ from ..services.issuance import MAX_BATCH, verify_many
 from ..services.keys import iso_utc
 from ..services.ledger import record_one
 from ..services.parse import local_datetime
-from ..web import check_label, current_keyset, today
+from ..clock import today, zone_name
+from ..web import check_label, current_keyset
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -85,13 +86,9 @@ def _org() -> int:
     return g.api_user.organization_id
 
 
-def _zone() -> str:
-    return current_app.config["TRACE_TIMEZONE"]
-
-
 def _record(function, *args):
     """Record one event by the token's organization and user, as entered by hand."""
-    return record_one(get_session(), _org(), g.api_user.id, _zone(), function, *args)
+    return record_one(get_session(), _org(), g.api_user.id, zone_name(), function, *args)
 
 
 def _created(payload: dict):

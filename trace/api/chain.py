@@ -3,9 +3,10 @@ import json
 from datetime import timezone
 from urllib.parse import urlencode
 
-from flask import Response, current_app, g, jsonify, request
+from flask import Response, g, jsonify, request
 from sqlmodel import select
 
+from ..clock import zone_name
 from ..db import get_session
 from ..models import EventLot, Lot, LotFlag, Product, Recall
 from ..services import capture, claims, corrections, epcis, lineage, lots, movements, reports, safety
@@ -191,7 +192,7 @@ def flag_json(flag: LotFlag) -> dict:
 def _time_filters() -> tuple:
     """(since, until) in UTC from `from` and `to`: each a date (its local midnight) or an ISO 8601 date-time."""
     r = Reader(request.args)
-    bounds = [r.instant(name, current_app.config["TRACE_TIMEZONE"], required=False) for name in ("from", "to")]
+    bounds = [r.instant(name, zone_name(), required=False) for name in ("from", "to")]
     r.done()
     return tuple(bound.astimezone(timezone.utc) if bound else None for bound in bounds)
 
@@ -231,7 +232,7 @@ def epcis_capture():
     """Record the events of an EPCISDocument, all or nothing; an event already recorded is skipped."""
     document = body()
     try:
-        result = capture.capture(get_session(), g.api_user, document, current_app.config["TRACE_TIMEZONE"])
+        result = capture.capture(get_session(), g.api_user, document, zone_name())
     except capture.CaptureError as exc:
         get_session().rollback()
         return problem(422, "EPCIS document refused", "Nothing was recorded; every problem is listed in errors.",
@@ -262,7 +263,7 @@ def fsma204():
         if start is None or end is None or end < start or (end - start).days > 366:
             raise ValidationError({"from": "Give gtin and lot, or a range of at most a year: from=YYYY-MM-DD&to=YYYY-MM-DD."})
         organization = None if g.api_user.role == "inspector" else g.api_user.organization_id
-        history = reports.events_between(session, start, end, current_app.config["TRACE_TIMEZONE"], organization)
+        history = reports.events_between(session, start, end, zone_name(), organization)
         title = f"{start.isoformat()} – {end.isoformat()}"
     rows = reports.cte_rows(session, history)
     if kind == "csv":

@@ -4,6 +4,7 @@ from typing import Optional
 
 from sqlmodel import Session, select
 
+from ..clock import local_day
 from ..models import Batch, Event, EventLot, Holding, Lot, Organization, Product, Site
 from .errors import NotFound, ValidationError
 from .events import ERROR_DECLARATION, in_force
@@ -77,7 +78,7 @@ def packing_date(session: Session, lot: Lot) -> Optional[date]:
         select(Event).join(EventLot, EventLot.event_id == Event.id)
         .where(EventLot.lot_id == lot.id, Event.step == "packing", in_force()).order_by(Event.event_time)
     ).first()
-    return event.event_time.date() if event else None
+    return local_day(event.event_time, event.event_time_zone_offset) if event else None
 
 
 def best_before(session: Session, lot: Lot, product: Product) -> Optional[date]:

@@ -1,9 +1,9 @@
 """HTML blueprints, one per audience: auth, producer, retailer, and the public scan pages."""
-from datetime import date, datetime
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from flask import current_app, request
+
+from ..clock import today
 
 
 
@@ -14,11 +14,6 @@ def raw_request_path() -> str:
         return raw
     query = request.query_string.decode("latin-1")
     return quote(request.path) + ("?" + query if query else "")
-
-
-def today() -> date:
-    """Today in the service's time zone (certificates and OCOP ratings are valid by local date)."""
-    return datetime.now(ZoneInfo(current_app.config["TRACE_TIMEZONE"])).date()
 
 
 def current_keyset(session):

@@ -3,9 +3,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import get_locale
 
+from ..clock import zone_name
 from .. import LOCALES
 from ..services.parse import local_datetime, map_link
 from ..services.safety import flag_reason
@@ -20,7 +20,7 @@ def dmy(value) -> str:
     if isinstance(value, str):
         value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
         if isinstance(value, datetime) and value.tzinfo is not None:  # a UTC time from JSON: the reader's clock
-            value = value.astimezone(ZoneInfo(current_app.config["TRACE_TIMEZONE"]))
+            value = value.astimezone(ZoneInfo(zone_name()))
     if isinstance(value, datetime):
         return value.strftime("%d/%m/%Y %H:%M")
     return value.strftime("%d/%m/%Y")

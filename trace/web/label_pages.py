@@ -11,7 +11,7 @@ from ..models import LabelFile, LabelRun, Lot
 from ..services import label_files, labels, layouts
 from ..services.errors import ValidationError
 from ..services.units import count_text
-from . import today
+from ..clock import today
 from .producer import _form_page, _owned, bp
 
 

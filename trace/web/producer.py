@@ -44,7 +44,7 @@ from ..services.events import corrections_of
 from ..services.ledger import record_one
 from ..services.units import UNITS
 from ..services.errors import ValidationError
-from . import today
+from ..clock import today, zone_name
 from .auth import role_required
 from .shared import (
     form_rows,
@@ -63,10 +63,6 @@ def _org() -> int:
     return current_user.organization_id
 
 
-def _zone() -> str:
-    return current_app.config["TRACE_TIMEZONE"]
-
-
 def _submit(call, success_url_of, message_of=None):
     """Run a recording service on the posted form; commit and redirect, or return the errors to show."""
     session = get_session()
@@ -82,7 +78,7 @@ def _submit(call, success_url_of, message_of=None):
 
 def _record(function, *args):
     """Record one event by the logged-in producer, from the posted form."""
-    return record_one(get_session(), _org(), current_user.id, _zone(), function, *args)
+    return record_one(get_session(), _org(), current_user.id, zone_name(), function, *args)
 
 
 def _owned(model, object_id):

@@ -1,7 +1,8 @@
 """Retailer pages: verify suppliers and labels, receive shipments, read recall notices (every logged-in role)."""
-from flask import Blueprint, current_app, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user
 
+from ..clock import zone_name
 from ..db import get_session
 from ..services import movements, safety, suppliers
 from ..services.ledger import record_one
@@ -36,7 +37,7 @@ def shipments():
 @bp.route("/shipments/<id:shipment_id>", methods=["GET", "POST"])
 def receive(shipment_id: int):
     return receive_page(shipment_id, url_for(".shipments"), lambda data: record_one(
-        get_session(), current_user.organization_id, current_user.id, current_app.config["TRACE_TIMEZONE"],
+        get_session(), current_user.organization_id, current_user.id, zone_name(),
         movements.record_receiving, shipment_id, data))
 
 
