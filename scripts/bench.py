@@ -17,7 +17,7 @@ from trace import create_app, key_store  # noqa: E402
 from trace.db import get_session, session_scope, upgrade  # noqa: E402
 from trace.models import LabelRun  # noqa: E402
 from trace.services import labels, layouts  # noqa: E402
-from trace.services.demo import create_demo  # noqa: E402
+from trace.services.demo import create_demo, new_password  # noqa: E402
 
 import qrcode  # noqa: E402
 from flask import Flask  # noqa: E402
@@ -46,7 +46,7 @@ def main():
     engine = app.extensions["trace.engine"]
     upgrade(engine)
     with session_scope(engine) as session:
-        create_demo(session, key_store(app), app.config["TRACE_BASE_URL"])
+        create_demo(session, key_store(app), app.config["TRACE_BASE_URL"], new_password())
     with app.app_context():
         session = get_session()
         run = session.exec(select(LabelRun)).first()

@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 from trace import create_app, key_store  # noqa: E402
 from trace.db import get_session, session_scope, upgrade  # noqa: E402
 from trace.services import labels, layouts, lots  # noqa: E402
-from trace.services.demo import create_demo  # noqa: E402
+from trace.services.demo import create_demo, new_password  # noqa: E402
 from trace.services.gs1 import element_string  # noqa: E402
 
 import zxingcpp  # noqa: E402
@@ -75,7 +75,7 @@ def main():
     engine = app.extensions["trace.engine"]
     upgrade(engine)
     with session_scope(engine) as session:
-        create_demo(session, key_store(app), app.config["TRACE_BASE_URL"])
+        create_demo(session, key_store(app), app.config["TRACE_BASE_URL"], new_password())
 
     print(f"{args.count:,} labels a run; each figure from one run in this process (the machine is shared and noisy)")
     with app.app_context():

@@ -9,7 +9,7 @@ import re
 import shutil
 from trace import create_app
 from trace.db import make_engine, session_scope, upgrade
-from trace.services.demo import DEMO_PASSWORD, create_demo
+from trace.services.demo import create_demo
 from trace.services.keys import KeyStore
 
 import pytest
@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 BASE_URL = "http://trace.test"
+DEMO_PASSWORD = "demo1234"  # the test ward's; a served demo gets a random one
 ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgresql")
 
 
@@ -51,7 +52,7 @@ class Databases:
             upgrade(engine)
             if kind == "demo":
                 with session_scope(engine) as session:
-                    create_demo(session, KeyStore(keys), BASE_URL)
+                    create_demo(session, KeyStore(keys), BASE_URL, DEMO_PASSWORD)
             engine.dispose()
             self.templates[kind] = (name, keys)
         return self.templates[kind]
@@ -79,7 +80,7 @@ def _make_app(databases, tmp_path, kind, **extra):
     app = create_app({"DATABASE_URL": url, "TRACE_KEYS_DIR": str(keys_dir), "TRACE_BASE_URL": BASE_URL,
                       "SECRET_KEY": "test-secret", "TESTING": True,
                       "TRACE_QUEUE_FILE": str(tmp_path / "queue.sqlite"), "TRACE_FILES_DIR": str(tmp_path / "files"),
-                      "RATELIMIT_ENABLED": False,
+                      "RATELIMIT_ENABLED": False, "TRACE_DEMO_PASSWORD_FILE": str(tmp_path / "demo-password"),
                       **extra})
     yield app
     app.extensions["trace.engine"].dispose()

@@ -12,13 +12,14 @@ from trace.db import get_session
 from trace.queue import run_pending
 from trace.models import LabelRun, Lot, Product, SigningKey
 from trace.services import labels
-from trace.services.demo import DEMO_PASSWORD
 from urllib.parse import urlsplit
 
 import pypdfium2
 import pytest
 from sqlmodel import func, select
 from werkzeug.serving import make_server
+
+from .conftest import DEMO_PASSWORD
 
 pytestmark = pytest.mark.browser
 

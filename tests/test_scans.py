@@ -126,20 +126,21 @@ def test_scans_verification_and_login_are_rate_limited_per_client(limited_app):
     assert client.get("/login", environ_base={"REMOTE_ADDR": "10.4.0.1"}).status_code == 200  # reading is free
 
 
-def test_the_inspector_rotates_and_revokes_keys_from_the_ward_page(demo_app, demo_client):
+def test_the_administrator_rotates_and_revokes_keys(demo_app, demo_client):
     old = issue_one(demo_app).url
-    login(demo_client, "kiemtra@demo.vn")
-    page = demo_client.get("/ward/keys").get_data(as_text=True)
+    login(demo_client, "quantri@demo.vn")
+    page = demo_client.get("/admin/keys").get_data(as_text=True)
     assert '<tr><td>1</td><td><span class="badge ok">' in page
-    assert post_form(demo_client, "/ward/keys", {"form": "rotate"}).status_code == 302
-    refused = post_form(demo_client, "/ward/keys", {"form": "revoke", "kid": "1", "reason": ""})
+    assert post_form(demo_client, "/admin/keys", {"form": "rotate"}).status_code == 302
+    refused = post_form(demo_client, "/admin/keys", {"form": "revoke", "kid": "1", "reason": ""})
     assert refused.status_code == 422
-    assert post_form(demo_client, "/ward/keys", {"form": "revoke", "kid": "1", "reason": "Máy tính bị mất"}).status_code == 302
+    assert post_form(demo_client, "/admin/keys", {"form": "revoke", "kid": "1", "reason": "Máy tính bị mất"}).status_code == 302
     assert demo_client.get(old, headers=JSON).get_json()["verification"]["status"] == "revoked_key"
-    assert "Máy tính bị mất" in demo_client.get("/ward/keys").get_data(as_text=True)
-    producer = demo_app.test_client()
-    login(producer, "htx.lua@demo.vn")
-    assert producer.get("/ward/keys").status_code == 403
+    assert "Máy tính bị mất" in demo_client.get("/admin/keys").get_data(as_text=True)
+    for email in ("htx.lua@demo.vn", "kiemtra@demo.vn"):
+        other = demo_app.test_client()
+        login(other, email)
+        assert other.get("/admin/keys").status_code == 403
 
 
 def test_a_scan_runs_three_statements_and_sees_every_change_at_once(demo_app, demo_client):

@@ -1,5 +1,6 @@
 """`flask --app trace …` commands; they read the same environment as the web app."""
 import json
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +27,8 @@ def refused_as_click_error():
         yield
     except ValidationError as exc:
         raise click.ClickException("; ".join(exc.errors.values())) from None
+    except NotFound as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _engine():
@@ -48,15 +51,72 @@ def init_db():
 @click.command("demo")
 @with_appcontext
 def demo():
-    """Create the demo Thủy Nguyên ward (idempotent) and print its logins."""
-    from .services.demo import DEMO_PASSWORD, create_demo
+    """Create the demo Thủy Nguyên ward (idempotent) and print its logins and their password."""
+    from .services.demo import create_demo
+    if not current_app.config["TRACE_DEMO"]:
+        click.echo("The demo is turned off (TRACE_DEMO=0): no demo accounts are created.")
+        return
     upgrade(_engine())
+    password = _demo_password(Path(current_app.config["TRACE_DEMO_PASSWORD_FILE"]))
     with session_scope(_engine()) as session:
-        created, users = create_demo(session, _store(), current_app.config["TRACE_BASE_URL"])
+        created, users = create_demo(session, _store(), current_app.config["TRACE_BASE_URL"], password)
     click.echo("Demo ward created." if created else "Demo ward already present; nothing changed.")
-    click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+    click.echo(f"Demo logins (password for all: {password}):")
     for email, role, organization in users:
         click.echo(f"  {email:<28} {role:<10} {organization}")
+
+
+def _demo_password(path: Path) -> str:
+    """The demo accounts' password: made at random on first start and kept (0600) in instance/ to print again."""
+    from .services.demo import new_password
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(new_password())
+    return path.read_text().strip()
+
+
+users_group = AppGroup("users", help="Accounts.")
+
+
+@users_group.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(accounts.ROLES), required=True)
+@click.option("--organization", "organization_id", type=int,
+              help="The organization's id (default for admin and inspector: the ward's own office).")
+@click.option("--name", default="", help="The person's name.")
+def users_create(email: str, role: str, organization_id, name: str):
+    """Open an account and print a one-time link to set its password (the first administrator starts here)."""
+    with session_scope(_engine()) as session, refused_as_click_error():
+        organization = accounts.organization_for_new_user(session, organization_id, role)
+        user, token = accounts.open_account(session, organization, email, role, name)
+    click.echo(f"Account {user.email} ({role}) in {organization.name}.")
+    click.echo(f"Set its password within {accounts.LINK_LIFETIME['reset'].days} days at: {_link_url(token)}")
+
+
+@users_group.command("list")
+def users_list():
+    """Every account, one a line: id, e-mail, role, organization, and whether it is disabled."""
+    with session_scope(_engine()) as session:
+        for user, organization in accounts.all_users(session):
+            state = "disabled" if user.disabled_at else "active"
+            click.echo(f"{user.id}\t{user.email}\t{user.role}\t{organization.name}\t{state}")
+
+
+@users_group.command("reset-password")
+@click.argument("email")
+def users_reset_password(email: str):
+    """End every login of the account and print a one-time link to set a new password."""
+    with session_scope(_engine()) as session, refused_as_click_error():
+        user = accounts.user_by_email(session, email)
+        token = accounts.reset_password(session, None, user)
+    click.echo(f"Every login of {user.email} has ended. New password within "
+               f"{accounts.LINK_LIFETIME['reset'].days} days at: {_link_url(token)}")
+
+
+def _link_url(token: str) -> str:
+    return f"{current_app.config['TRACE_BASE_URL']}/welcome/{token}"
 
 
 keys_group = AppGroup("keys", help="Signing keys.")
@@ -402,18 +462,42 @@ tokens_group = AppGroup("tokens", help="API tokens.")
 
 @tokens_group.command("create")
 @click.argument("email")
-def tokens_create(email: str):
+@click.option("--name", default="", help="What the token is for, e.g. 'shop till 2'.")
+def tokens_create(email: str, name: str):
     """Create an API token for the user and print it (shown once; only its hash is stored)."""
-    with session_scope(_engine()) as session:
+    with session_scope(_engine()) as session, refused_as_click_error():
         try:
-            token = accounts.create_token(session, email)
+            token = accounts.create_token(session, email, name)
         except LookupError as exc:
             raise click.ClickException(str(exc)) from None
     click.echo(token)
 
 
+@tokens_group.command("list")
+def tokens_list():
+    """Every API token, one a line: id, owner, name, first characters, created, last used, revoked."""
+    with session_scope(_engine()) as session:
+        for token, user in accounts.tokens(session):
+            when = [_minute(token.created_at), _minute(token.last_used_at) or "never used",
+                    f"revoked {_minute(token.revoked_at)}" if token.revoked_at else "active"]
+            click.echo("\t".join([str(token.id), user.email, token.name or "-", token.prefix + "…", *when]))
+
+
+def _minute(moment) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else ""
+
+
+@tokens_group.command("revoke")
+@click.argument("token_id")
+def tokens_revoke(token_id: str):
+    """Stop a token working at once (its id is the first column of 'tokens list')."""
+    with session_scope(_engine()) as session, refused_as_click_error():
+        token = accounts.revoke_token(session, token_id)
+    click.echo(f"Token {token.id} ({token.prefix}…) is revoked.")
+
+
 def register(app) -> None:
-    for command in (init_db, demo, keys_group, lots_group, labels_group, verify, tokens_group, trace_command,
+    for command in (init_db, demo, users_group, keys_group, lots_group, labels_group, verify, tokens_group, trace_command,
                     recall_command, epcis_group, report_command):
         app.cli.add_command(command)
 

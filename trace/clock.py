@@ -18,17 +18,16 @@ def today() -> date:
     return datetime.now(ZoneInfo(zone_name())).date()
 
 
-def local_day(moment: datetime, offset: str | None = None) -> date:
-    """The calendar day of a moment where it happened: stored times are UTC, their offset kept beside them.
+def local_datetime(moment: datetime, offset: str) -> datetime:
+    """The moment at a '+07:00'-style offset: the wall-clock time where it happened."""
+    sign = 1 if offset.startswith("+") else -1
+    zone = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6])))
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(zone)
 
-    Without an offset the service's zone is used, so a lot packed at 06:30 in Hải Phòng is dated that day,
-    not the day before (its UTC date)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+
+def local_day(moment: datetime, offset: str | None = None) -> date:
+    """The calendar day of a stored (UTC) moment where it happened, at its recorded offset, else in the service's
+    zone: a lot packed at 06:30 in Hải Phòng is dated that day, not the day before (its UTC date)."""
     if offset:
-        sign = -1 if offset.startswith("-") else 1
-        hours, minutes = offset.lstrip("+-").split(":")
-        zone = timezone(sign * timedelta(hours=int(hours), minutes=int(minutes)))
-    else:
-        zone = ZoneInfo(zone_name())
-    return moment.astimezone(zone).date()
+        return local_datetime(moment, offset).date()
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(ZoneInfo(zone_name())).date()

@@ -32,8 +32,17 @@ def from_environment(instance_path: str) -> dict:
         "TRACE_KEYS_DIR": os.environ.get("TRACE_KEYS_DIR", str(ROOT / "keys")),
         "TRACE_KEY_PASSPHRASE": os.environ.get("TRACE_KEY_PASSPHRASE") or None,
         "SECRET_KEY": os.environ.get("SECRET_KEY") or _instance_secret(instance_path),
-        # GS1 company prefix the service allocates GTINs under when a producer has none of its own.
-        "TRACE_GS1_COMPANY_PREFIX": os.environ.get("TRACE_GS1_COMPANY_PREFIX", "8930000"),
+        "TRACE_DEMO": os.environ.get("TRACE_DEMO", "1") != "0",  # 0 for a real deployment: no demo ward, ever
+        "TRACE_DEMO_PASSWORD_FILE": os.environ.get("TRACE_DEMO_PASSWORD_FILE",
+                                                   str(Path(instance_path) / "demo-password")),
+        "TRACE_LOGIN_ACCOUNT_RATE": os.environ.get("TRACE_LOGIN_ACCOUNT_RATE", "10 per 15 minutes"),
+        # Invitations and password resets are also e-mailed when an SMTP server is set.
+        "TRACE_SMTP_HOST": os.environ.get("TRACE_SMTP_HOST") or None,
+        "TRACE_SMTP_PORT": int(os.environ.get("TRACE_SMTP_PORT", "587")),
+        "TRACE_SMTP_USER": os.environ.get("TRACE_SMTP_USER") or None,
+        "TRACE_SMTP_PASSWORD": os.environ.get("TRACE_SMTP_PASSWORD") or None,
+        "TRACE_SMTP_STARTTLS": os.environ.get("TRACE_SMTP_STARTTLS", "1") != "0",
+        "TRACE_MAIL_FROM": os.environ.get("TRACE_MAIL_FROM", "truy-xuat@localhost"),
         "TRACE_TIMEZONE": os.environ.get("TRACE_TIMEZONE", DEFAULT_ZONE),
         "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
         "BABEL_DEFAULT_LOCALE": "vi",

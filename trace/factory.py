@@ -65,8 +65,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     from . import cli
     from .api import bp as api_bp
-    from .web import auth, producer, retailer, scan, ward
+    from .web import account, admin, auth, producer, retailer, scan, ward
     app.register_blueprint(auth.bp)
+    app.register_blueprint(account.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(producer.bp)
     app.register_blueprint(retailer.bp)
     app.register_blueprint(scan.bp)

@@ -33,8 +33,22 @@ class Organization(SQLModel, table=True):
     address: str = Field(default="", max_length=300)
     phone: str = Field(default="", max_length=30)
     registration_number: str = Field(default="", max_length=50)
+    tax_code: str = Field(default="", max_length=14)
     gln: Optional[str] = Field(default=None, max_length=13)
-    gs1_company_prefix: Optional[str] = Field(default=None, max_length=12)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CompanyPrefix(SQLModel, table=True):
+    """A GS1 company prefix licensed to an organization: the GTINs it may register start with it."""
+    prefix: str = Field(primary_key=True, max_length=12)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AssignedGtin(SQLModel, table=True):
+    """A GTIN assigned to an organization one by one (it holds no company prefix of its own)."""
+    gtin: str = Field(primary_key=True, max_length=14)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -47,6 +61,11 @@ class User(UserMixin, SQLModel, table=True):
     role: str = Field(max_length=20)
     locale: Optional[str] = Field(default=None, max_length=5)
     created_at: datetime = Field(default_factory=utcnow)
+    disabled_at: Optional[datetime] = None
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.disabled_at is None
 
     def get_id(self) -> str:
         """The login this request belongs to ('user id.login token'), which both cookies carry: ending the
@@ -65,9 +84,26 @@ class LoginSession(SQLModel, table=True):
     ended_at: Optional[datetime] = None
 
 
+class AccountLink(SQLModel, table=True):
+    """A one-time link the administrator passes on: an invitation to open an account, or a password reset."""
+    id: Optional[int] = Field(default=None, primary_key=True)
+    purpose: str = Field(max_length=10)  # "invite" or "reset"
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    email: str = Field(max_length=254)
+    role: str = Field(max_length=20)
+    name: str = Field(default="", max_length=120)
+    user_id: Optional[int] = Field(default=None, foreign_key="user.id", index=True)  # the account a reset is for
+    token_hash: str = Field(max_length=64, unique=True)
+    created_by_user_id: Optional[int] = Field(default=None, foreign_key="user.id")  # none: made on the command line
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    used_at: Optional[datetime] = None
+
+
 class ApiToken(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", index=True)
+    name: str = Field(default="", max_length=80)
     token_hash: str = Field(max_length=64, unique=True)
     prefix: str = Field(max_length=12)
     created_at: datetime = Field(default_factory=utcnow)

@@ -145,7 +145,7 @@ def sites():
 def products():
     session = get_session()
     if request.method == "POST":
-        product = recording.create_product(session, _org(), body(), current_app.config["TRACE_GS1_COMPANY_PREFIX"])
+        product = recording.create_product(session, _org(), body())
         return _created(product_json(product))
     return jsonify([product_json(p) for p in recording.list_products(session, _org())])
 

@@ -1,12 +1,13 @@
 """Reading plain values from a form or a JSON body, collecting every problem before anything is written."""
 import json
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 
+from ..clock import local_datetime
 from ..models import MAX_ID
 from .errors import NotFound, ValidationError
 
@@ -272,13 +273,6 @@ def centroid(geometry):
         return lat, lon
     ring = geometry["coordinates"][0][:-1]
     return sum(p[1] for p in ring) / len(ring), sum(p[0] for p in ring) / len(ring)
-
-
-def local_datetime(moment: datetime, offset: str) -> datetime:
-    """The moment at a '+07:00'-style offset: the wall-clock time where it happened."""
-    sign = 1 if offset.startswith("+") else -1
-    zone = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6])))
-    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(zone)
 
 
 def local_day(moment: tuple) -> date:

@@ -26,14 +26,13 @@ from ..models import (
     EventLot,
     Lot,
     OcopRating,
-    Organization,
     Product,
     Site,
 )
-from . import safety
+from . import organizations, safety
 from .errors import NotFound, ValidationError
 from .events import clean, corrections_of, in_force, new_event
-from .gs1 import allocate_gtin, code_problem, normalize_gtin
+from .gs1 import code_problem, normalize_gtin
 from .ledger import Ledger
 from .lineage import event_ids
 from .parse import Reader, local_datetime, local_day, row_by_id
@@ -92,8 +91,9 @@ def list_sites(session: Session, organization_id: int) -> list:
 
 # --- products and OCOP ---
 
-def create_product(session: Session, organization_id: int, data, default_company_prefix: str,
-                   image: Optional[bytes] = None) -> Product:
+def create_product(session: Session, organization_id: int, data, image: Optional[bytes] = None) -> Product:
+    """A product under a GTIN the organization owns: given, it must fall under one of its GS1 company prefixes
+    or be assigned to it; left out, the next free one is taken."""
     r = Reader(data)
     product = Product(
         organization_id=organization_id, name_vi=r.text("name_vi"),
@@ -108,11 +108,13 @@ def create_product(session: Session, organization_id: int, data, default_company
         else:
             if session.exec(select(Product.id).where(Product.gtin == product.gtin)).first():
                 r.errors["gtin"] = _l("This GTIN is already registered.")
+            else:
+                problem = organizations.ownership_problem(session, organization_id, product.gtin)
+                if problem:
+                    r.errors["gtin"] = problem
     else:
-        organization = session.get(Organization, organization_id)
-        taken = set(session.exec(select(Product.gtin)).all())
         try:
-            product.gtin = allocate_gtin(organization.gs1_company_prefix or default_company_prefix, taken)
+            product.gtin = organizations.next_free_gtin(session, organization_id)
         except ValidationError as exc:
             r.errors.update(exc.errors)
     if image is not None:

@@ -1,7 +1,7 @@
 """Log in and out, and the language switch that sticks (cookie, and the user's preference)."""
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -10,7 +10,8 @@ from ..db import get_session
 from ..services import accounts
 
 bp = Blueprint("auth", __name__)
-HOME_BY_ROLE = {"producer": "producer.home", "retailer": "retailer.home", "inspector": "ward.home"}
+HOME_BY_ROLE = {"producer": "producer.home", "retailer": "retailer.home", "inspector": "ward.home",
+                "admin": "admin.home"}
 
 
 @login_manager.user_loader
@@ -23,26 +24,33 @@ def load_user(login_id: str):
 
 
 def _safe_next(target: str | None, default: str) -> str:
-    """Only same-site paths: a `next` pointing elsewhere is an open redirect."""
-    if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
-            and target.isprintable() and not urlsplit(target).netloc):
+    """Only same-site paths: a `next` pointing elsewhere is an open redirect, and is not followed. One with a
+    control character (a CR/LF would split the Location header) is refused outright."""
+    if target and not target.isprintable():
+        abort(400)
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target \
+            and not urlsplit(target).netloc:
         return target
-    return default  # also for control characters (a CR/LF would split the Location header) and backslashes
+    return default
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
+    target = _safe_next(request.args.get("next"), None)  # a bad one is refused before anything is written
     if current_user.is_authenticated:
         return redirect(url_for(HOME_BY_ROLE.get(current_user.role, "scan.index")))
     error = None
     if request.method == "POST":
         user = accounts.authenticate(get_session(), request.form.get("email", ""), request.form.get("password", ""))
+        if user and not user.is_active:
+            return render_template("auth/login.html", email=request.form.get("email", ""), error=_(
+                "This account is disabled. Ask the ward administrator.")), 403
         if user:
             remember = request.form.get("remember") == "1"  # remembered on this device only when asked
             g.login_id = accounts.start_login(get_session(), user, remember)
             get_session().commit()
             login_user(user, remember=remember)
-            return redirect(_safe_next(request.args.get("next"), url_for(HOME_BY_ROLE.get(user.role, "scan.index"))))
+            return redirect(target or url_for(HOME_BY_ROLE.get(user.role, "scan.index")))
         error = _("Wrong e-mail or password.")
     return render_template("auth/login.html", error=error, email=request.form.get("email", "")), (401 if error else 200)
 

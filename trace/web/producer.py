@@ -6,13 +6,10 @@ from flask import (
     Response,
     abort,
     current_app,
-    flash,
-    redirect,
     render_template,
     request,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlmodel import select
 
@@ -43,10 +40,10 @@ from ..services import (
 from ..services.events import corrections_of
 from ..services.ledger import record_one
 from ..services.units import UNITS
-from ..services.errors import ValidationError
 from ..clock import today, zone_name
 from .auth import role_required
 from .shared import (
+    form_page as _form_page,
     form_rows,
     receive_page,
     shipments_context,
@@ -61,19 +58,6 @@ bp = Blueprint("producer", __name__, url_prefix="/producer")
 
 def _org() -> int:
     return current_user.organization_id
-
-
-def _submit(call, success_url_of, message_of=None):
-    """Run a recording service on the posted form; commit and redirect, or return the errors to show."""
-    session = get_session()
-    try:
-        result = call()
-        session.commit()
-    except ValidationError as exc:
-        session.rollback()
-        return None, exc.errors
-    flash((message_of and message_of(result)) or _("Saved."))
-    return redirect(success_url_of(result)), {}
 
 
 def _record(function, *args):
@@ -103,16 +87,6 @@ def home():
                            suspicious=scan.suspected_copies(session, current_app.config["TRACE_COPY_THRESHOLD"], _org()))
 
 
-def _form_page(template: str, call, success_url_of, context, message_of=None):
-    """GET shows the page; POST runs `call` and redirects, or shows the page again with its errors (422)."""
-    errors = {}
-    if request.method == "POST":
-        response, errors = _submit(call, success_url_of, message_of)
-        if response:
-            return response
-    return render_template(template, errors=errors, values=request.form, **context()), (422 if errors else 200)
-
-
 @bp.route("/sites", methods=["GET", "POST"])
 def sites():
     session = get_session()
@@ -137,8 +111,7 @@ def products():
                 "ocop": {p.id: certificates.current_ocop(session, p.id, today()) for p in items}}
 
     return _form_page("producer/products.html",
-                      lambda: recording.create_product(session, _org(), request.form,
-                                                       current_app.config["TRACE_GS1_COMPANY_PREFIX"], _uploaded_image()),
+                      lambda: recording.create_product(session, _org(), request.form, _uploaded_image()),
                       lambda product: url_for(".product", product_id=product.id), context)
 
 

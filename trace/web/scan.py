@@ -119,6 +119,8 @@ def register_error_pages(app) -> None:
             session = g.get("db_session")
             if session is not None:
                 session.rollback()  # a failed statement must not break the error page itself
+            if code == 429 and getattr(error, "response", None) is not None:
+                return error.response  # a limit that says itself why (a locked account on the login page)
             detail = getattr(error, "description", title)
             headers = dict(error.get_response().headers) if code == 429 else {}  # Retry-After, X-RateLimit-*
             if code == 429:

@@ -100,3 +100,26 @@ def recall_page(recall_id: int, csv: bool = False):
     return render_template("chain/recall.html", recall=recall, rows=rows, lot=lot,
                            product=session.get(Product, lot.product_id),
                            ordered_by=session.get(Organization, recall.organization_id))
+
+
+def submit_form(call, success_url_of, message_of=None):
+    """Run a recording service on the posted form; commit and redirect, or return the errors to show."""
+    session = get_session()
+    try:
+        result = call()
+        session.commit()
+    except ValidationError as exc:
+        session.rollback()
+        return None, exc.errors
+    flash((message_of and message_of(result)) or _("Saved."))
+    return redirect(success_url_of(result)), {}
+
+
+def form_page(template: str, call, success_url_of, context, message_of=None):
+    """GET shows the page; POST runs `call` and redirects, or shows the page again with its errors (422)."""
+    errors = {}
+    if request.method == "POST":
+        response, errors = submit_form(call, success_url_of, message_of)
+        if response:
+            return response
+    return render_template(template, errors=errors, values=request.form, **context()), (422 if errors else 200)

@@ -42,7 +42,7 @@ NAMES = {
     # OCOP levels
     "ward": _l("Ward"), "city": _l("City"), "national": _l("National"),
     # roles
-    "producer": _l("Producer"), "inspector": _l("Inspector"),
+    "producer": _l("Producer"), "inspector": _l("Inspector"), "admin": _l("Ward administrator"),
 }
 
 

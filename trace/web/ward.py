@@ -6,8 +6,7 @@ from sqlmodel import select
 
 from ..db import get_session
 from ..models import Lot, LotFlag, Organization, Product, Recall
-from .. import key_store
-from ..services import keys, lots, safety, scan
+from ..services import lots, safety, scan
 from ..services.errors import NotFound, ValidationError
 from ..services.events import corrections_of
 from .auth import role_required
@@ -98,21 +97,3 @@ def lot_trace(lot_id: int):
         abort(404)
     return render_template("chain/trace.html", **trace_context(
         item, trace_direction(), url_for(".lot", lot_id=item.id), lambda d: url_for(".lot_trace", lot_id=item.id, direction=d)))
-
-
-@bp.route("/keys", methods=["GET", "POST"])
-def signing_keys():
-    """Rotate the signing key, or revoke one (its labels then verify as revoked_key)."""
-    session, store = get_session(), key_store(current_app)
-    errors, form = {}, request.form.get("form")
-    if request.method == "POST":
-        call = (lambda: keys.rotate(session, store)) if form == "rotate" else \
-            (lambda: keys.revoke(session, store, request.form.get("kid"), request.form.get("reason")))
-        result = _act(call, url_for(".signing_keys"))
-        if not isinstance(result, dict):
-            return result
-        errors = result
-    keys.sync_from_disk(session, store)
-    session.commit()
-    return render_template("ward/keys.html", keys=keys.jwks(session, store)["keys"], errors=errors,
-                           values=request.form, form=form), (422 if errors else 200)
