@@ -327,3 +327,48 @@ def test_a_shop_sees_a_recall_first_and_prints_the_notice(browser, demo_app, liv
         assert not page.locator("header.top").is_visible()  # the printed notice is the notice alone
     finally:
         context.close()
+
+
+def test_the_administrator_onboards_a_cooperative_that_then_records_on_a_phone(browser, live_server, shot):
+    """Entirely in the browser: register the cooperative, invite its member, who sets a password by the link
+    and registers a production area and a product under the cooperative's own GS1 company prefix."""
+    admin = _context(browser, DESKTOP).new_page()
+    _log_in(admin, live_server, "quantri@demo.vn")
+    admin.locator("summary", has_text="Đăng ký tổ chức").click()
+    admin.select_option("#f-kind", "cooperative")
+    admin.fill("#f-name", "HTX Dịch vụ Nông nghiệp Kiền Bái")
+    admin.fill("#f-tax_code", "0201234567")
+    admin.fill("#f-prefixes", "8936051")
+    admin.locator("details button[type=submit]").click()
+    admin.wait_for_url(lambda url: "/admin/organizations/" in url)
+    admin.fill("#f-email", "binh@kienbai.vn")
+    admin.fill("#f-name", "Nguyễn Văn Bình")
+    admin.locator("button", has_text="Tạo liên kết mời").click()
+    link = admin.locator("#link").inner_text()
+    admin.screenshot(path=shot("admin-invitation-desktop-vi.png"), full_page=True)
+    _assert_no_horizontal_overflow(admin, DESKTOP["width"])
+
+    member = _context(browser).new_page()
+    member.goto(live_server + urlsplit(link).path)
+    assert member.locator("h1").inner_text() == "Chào mừng"
+    member.fill("#f-password", "Lúa-thơm-2026")
+    member.fill("#f-password_again", "Lúa-thơm-2026")
+    member.locator("main button[type=submit]").click()
+    member.wait_for_url(lambda url: url.endswith("/producer/"))
+    _assert_no_horizontal_overflow(member)
+    member.goto(live_server + "/producer/sites")
+    member.fill("#f-name", "Ruộng Kiền Bái")
+    member.select_option("#f-kind", "rice_field")
+    member.fill("#f-crop", "Lúa nếp cái hoa vàng")
+    member.fill("#f-area_ha", "5.1")
+    member.locator("main button[type=submit]").click()
+    assert member.locator("main table").inner_text().count("Ruộng Kiền Bái") == 1
+    member.goto(live_server + "/producer/products")
+    member.fill("#f-name_vi", "Gạo nếp cái hoa vàng Kiền Bái")
+    member.select_option("#f-unit", "kg")
+    member.locator("main form button[type=submit]").click()
+    member.wait_for_url(lambda url: "/producer/products/" in url)
+    assert "08936051000015" in member.locator("main").inner_text()
+    member.screenshot(path=shot("new-member-products-phone-vi.png"), full_page=True)
+    _assert_no_horizontal_overflow(member)
+    assert member.goto(live_server + urlsplit(link).path).status == 410  # the link worked once
