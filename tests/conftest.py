@@ -9,7 +9,7 @@ import re
 import shutil
 from html.parser import HTMLParser
 from trace import create_app
-from trace.db import make_engine, session_scope, upgrade
+from trace.db import get_session, make_engine, session_scope, upgrade
 from trace.services.demo import DEMO_PASSWORD, create_demo
 from trace.services.keys import KeyStore
 
@@ -194,3 +194,13 @@ def definitions(page: str) -> dict:
     """{term: description} of the page's <dt>/<dd> pairs."""
     items = element_texts(page, "dt", "dd")
     return {term: text for (kind, term), (_, text) in zip(items, items[1:]) if kind == "dt"}
+
+
+def table_rows(app, but=()) -> dict:
+    """Every row of every table (`but` those named), in primary-key order: what a refused request must leave
+    exactly as it was. A request through a login or a token notes its use: leave out 'loginsession' or 'apitoken'."""
+    from sqlmodel import SQLModel
+    with app.app_context():
+        session = get_session()
+        return {name: [tuple(row) for row in session.execute(table.select().order_by(*table.primary_key.columns))]
+                for name, table in SQLModel.metadata.tables.items() if name not in but}
