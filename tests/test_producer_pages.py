@@ -144,29 +144,30 @@ def test_bad_form_input_shows_a_message_and_writes_nothing(producer, demo_app, p
     assert count(demo_app, model) == before
 
 
-@pytest.mark.parametrize("lot_code,message", [("GAO 2611", "Spaces are not allowed"),
-                                              ("A" * 21, "At most 20 characters"),
-                                              ("LÚA-01", "character set 82"),
-                                              ("GAO-BH-2610A", "already has a lot")])
+@pytest.mark.parametrize("lot_code,message", [
+    ("GAO 2611", "Spaces are not allowed."), ("A" * 21, "At most 20 characters (this has 21)."),
+    ("LÚA-01", "Use letters A–Z, a–z, digits and - . _ / only (GS1 character set 82; no accents or spaces)."),
+    ("GAO-BH-2610A", "This product already has a lot with this code.")])
 def test_harvest_lot_codes_are_checked(producer, demo_app, lot_code, message):
     batch_id = own_ids(demo_app, Batch)[0]
     before = count(demo_app, Lot), count(demo_app, Event)
     r = post_form(producer, f"/producer/batches/{batch_id}", {"form": "harvest", "lot_code": lot_code,
                                                               "quantity": "10", "unit": "kg", "time": local(1)})
-    assert r.status_code == 422 and message in r.get_data(as_text=True)
+    assert (r.status_code, field_errors(r.get_data(as_text=True))) == (422, {"lot_code": message})
     assert (count(demo_app, Lot), count(demo_app, Event)) == before
 
 
-@pytest.mark.parametrize("data,message", [({"quantity": "-5"}, "greater than zero"),
-                                          ({"quantity": "abc"}, "Must be a number"),
-                                          ({"time": "2999-01-01T00:00"}, "future"),
-                                          ({"time": "yesterday"}, "date and time")])
-def test_harvest_quantities_and_times_are_checked(producer, demo_app, data, message):
+@pytest.mark.parametrize("data,expected", [
+    ({"quantity": "-5"}, {"quantity": "Must be greater than zero."}),
+    ({"quantity": "abc"}, {"quantity": "Must be a number."}),
+    ({"time": "2999-01-01T00:00"}, {"time": "Cannot be in the future."}),
+    ({"time": "yesterday"}, {"time": "Must be a date and time, YYYY-MM-DDTHH:MM."})])
+def test_harvest_quantities_and_times_are_checked(producer, demo_app, data, expected):
     batch_id = own_ids(demo_app, Batch)[0]
     before = count(demo_app, Lot)
     form = {"form": "harvest", "lot_code": "NEW-1", "quantity": "10", "unit": "kg", "time": local(1), **data}
     r = post_form(producer, f"/producer/batches/{batch_id}", form)
-    assert r.status_code == 422 and message in r.get_data(as_text=True)
+    assert (r.status_code, field_errors(r.get_data(as_text=True))) == (422, expected)
     assert count(demo_app, Lot) == before
 
 
@@ -194,7 +195,8 @@ def test_pesticide_needs_a_withholding_period(producer, demo_app):
     r = post_form(producer, f"/producer/batches/{batch_id}", {"form": "input", "category": "pesticide",
                                                               "input_name": "X", "dose": "1", "dose_unit": "l/ha",
                                                               "time": local(3)})
-    assert r.status_code == 422 and count(demo_app, Event) == before
+    assert (r.status_code, field_errors(r.get_data(as_text=True))) == (422, {"withholding_days": "Required."})
+    assert count(demo_app, Event) == before
 
 
 def test_forms_without_a_csrf_token_are_refused(producer, demo_app):
@@ -231,4 +233,6 @@ def test_image_upload_must_be_an_image(producer, demo_app):
                                                   csrf_token(producer, "/producer/products"),
                                                   "image": (io.BytesIO(b"not an image"), "x.jpg")},
                       content_type="multipart/form-data")
-    assert r.status_code == 422 and count(demo_app, Product) == before
+    assert (r.status_code, field_errors(r.get_data(as_text=True))) == (
+        422, {"image": "This file is not a photo: use JPEG, PNG or WebP."})
+    assert count(demo_app, Product) == before
