@@ -171,6 +171,18 @@ def test_harvest_quantities_and_times_are_checked(producer, demo_app, data, expe
     assert count(demo_app, Lot) == before
 
 
+@pytest.mark.parametrize("lang,message", [("vi", "Tối đa 3 chữ số thập phân."), ("en", "At most 3 decimal places.")])
+def test_a_quantity_finer_than_a_gram_is_refused_in_the_readers_language(demo_client, demo_app, lang, message):
+    demo_client.set_cookie("lang", lang)
+    login(demo_client, "htx.lua@demo.vn")
+    batch_id = own_ids(demo_app, Batch)[0]
+    before = count(demo_app, Lot)
+    r = post_form(demo_client, f"/producer/batches/{batch_id}", {"form": "harvest", "lot_code": "NEW-1",
+                                                                 "quantity": "10.0005", "unit": "kg", "time": local(1)})
+    assert (r.status_code, field_errors(r.get_data(as_text=True))) == (422, {"quantity": message})
+    assert count(demo_app, Lot) == before
+
+
 def test_harvest_inside_a_withdrawal_period_is_recorded_flagged_and_refused_labels(producer, demo_app):
     batch_id = own_ids(demo_app, Batch)[0]
     post_form(producer, f"/producer/batches/{batch_id}", {"form": "input", "category": "pesticide",
