@@ -7,8 +7,9 @@ import itertools
 import os
 import re
 import shutil
+from html.parser import HTMLParser
 from trace import create_app
-from trace.db import make_engine, session_scope, upgrade
+from trace.db import get_session, make_engine, session_scope, upgrade
 from trace.services.demo import create_demo
 from trace.services.keys import KeyStore
 
@@ -125,3 +126,82 @@ def login(client, email, password=DEMO_PASSWORD):
 def post_form(client, path, data, form_page=None, **kwargs):
     """POST a form the way a browser does: with the CSRF token of the page that shows it."""
     return client.post(path, data={**data, "csrf_token": csrf_token(client, form_page or path)}, **kwargs)
+
+
+class _Feedback(HTMLParser):
+    """The fields a page marks aria-invalid, and the text of each element by id."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.invalid = []  # (field name, id of its message)
+        self.texts = {}
+        self.open = []  # ids of the elements being read
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if attrs.get("aria-invalid") == "true":
+            self.invalid.append((attrs.get("name"), attrs.get("aria-describedby")))
+        if attrs.get("id") and tag not in ("input", "br", "img"):
+            self.open.append((tag, attrs["id"]))
+            self.texts[attrs["id"]] = ""
+
+    def handle_endtag(self, tag):
+        if self.open and self.open[-1][0] == tag:
+            self.open.pop()
+
+    def handle_data(self, data):
+        for _, element_id in self.open:
+            self.texts[element_id] += data
+
+
+def field_errors(page: str) -> dict:
+    """{field name: the message its aria-describedby points at} for every field the page marks aria-invalid."""
+    parser = _Feedback()
+    parser.feed(page)
+    errors = {}
+    for name, message_id in parser.invalid:
+        assert name not in errors or errors[name] == parser.texts.get(message_id), f"{name} marked twice"
+        errors[name] = " ".join(parser.texts.get(message_id, "(no message)").split())
+    return errors
+
+
+class _Texts(HTMLParser):
+    def __init__(self, tags):
+        super().__init__(convert_charrefs=True)
+        self.tags, self.found, self.open = tags, [], []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.tags:
+            self.open.append(len(self.found))
+            self.found.append([tag, ""])
+
+    def handle_endtag(self, tag):
+        if tag in self.tags and self.open:
+            self.open.pop()
+
+    def handle_data(self, data):
+        for index in self.open:
+            self.found[index][1] += data
+
+
+def element_texts(page: str, *tags) -> list:
+    """(tag, text with whitespace collapsed) of every element of the given tags, in page order."""
+    parser = _Texts(set(tags))
+    parser.feed(page)
+    return [(tag, " ".join(text.split())) for tag, text in parser.found]
+
+
+def definitions(page: str) -> dict:
+    """{term: description} of the page's <dt>/<dd> pairs."""
+    items = element_texts(page, "dt", "dd")
+    return {term: text for (kind, term), (_, text) in zip(items, items[1:]) if kind == "dt"}
+
+
+def table_rows(app, but=()) -> dict:
+    """Every row of every table (`but` those named), in primary-key order: what a refused request must leave
+    exactly as it was. A request through a login or a token notes its use: leave out 'loginsession' or 'apitoken'."""
+    from sqlmodel import SQLModel
+    with app.app_context():
+        session = get_session()
+        return {name: [tuple(row) for row in session.execute(table.select().order_by(*table.primary_key.columns))]
+                for name, table in SQLModel.metadata.tables.items() if name not in but}

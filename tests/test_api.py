@@ -159,13 +159,26 @@ def test_unknown_lots_and_routes_are_404_problems(demo_client, demo_app, rice):
     assert count(demo_app, LabelRun) == before
 
 
-def test_verify_endpoint_reports_each_status(demo_client):
-    assert demo_client.post("/api/v1/verify", json={"url": "https://x.test/01/123"}).get_json()[
-        "verification"]["status"] == "malformed"
+def test_verify_endpoint_reports_each_status(demo_client, demo_app):
+    from .test_labels import a_url_of_each_status
+    urls = a_url_of_each_status(demo_app)
+    answers = {status: demo_client.post("/api/v1/verify", json={"url": url}) for status, (url, _, _) in urls.items()}
+    assert {status: r.status_code for status, r in answers.items()} == {status: 200 for status in urls}
+    assert {status: r.get_json()["verification"] for status, r in answers.items()} == {
+        status: {"status": status, "kid": kid, "reason": reason} for status, (_, kid, reason) in urls.items()}
+    # The product is shown for a label signed by a published key and issued, and not cancelled.
+    shown = {status: (r.get_json().get("product") or {}).get("gtin") for status, r in answers.items()}
+    assert shown == {"genuine": "08936045000014", "tampered": None, "unknown_key": None,
+                     "revoked_key": "08936045000014", "not_issued": None, "cancelled": None,
+                     "foreign_host": None, "malformed": None}
+
+
+def test_verify_endpoint_refuses_what_is_not_a_url(demo_client):
     r = demo_client.post("/api/v1/verify", json={"url": 42})
-    assert r.status_code == 422 and "url" in r.get_json()["errors"]
+    assert (r.status_code, r.get_json()["errors"]) == (422, {"url": "Give the label's URL as a string."})
     r = demo_client.post("/api/v1/verify", data="nope", content_type="application/json")
-    assert r.status_code == 422
+    assert (r.status_code, r.get_json()["errors"]) == (
+        422, {"body": "The body is not valid JSON (send Content-Type: application/json)."})
 
 
 def test_supplier_profile_shows_certificates_with_validity_and_ocop(demo_client, demo_app):

@@ -797,9 +797,10 @@ def test_lot_codes_starting_with_a_slash_are_addressed_in_the_api(ward, client, 
 
 
 def test_dot_lot_codes_survive_in_label_urls(client, rice, ids):
-    """'.' and '..' are CSET 82 lot codes, but gs1.label_path leaves them unencoded, and every URL resolver (browsers,
-    QR apps, RFC 3986) removes dot segments: /01/{gtin}/10/../21/1 opens /01/{gtin}/21/1, which no longer verifies.
-    Fix: trace/services/gs1.py (percent-encode '.' segments in label_path, or refuse dot-only codes in code_problem)."""
+    """'.' and '..' are CSET 82 lot codes, but gs1.digital_link_path leaves them unencoded, and every URL resolver
+    (browsers, QR apps, RFC 3986) removes dot segments: /01/{gtin}/10/../21/1 opens /01/{gtin}/21/1, which no longer
+    verifies. Fix: trace/services/gs1.py (percent-encode '.' segments in digital_link_path, or refuse dot-only codes
+    in code_problem)."""
     cases = Cases()
     for code in (".", ".."):
         r = harvest(client, rice, ids, code)

@@ -2,9 +2,13 @@
 import csv
 import json
 
+from trace.db import get_session
+from trace.models import LabelRun
+
 import pytest
 import zxingcpp
 from PIL import Image
+from sqlmodel import func, select
 
 
 @pytest.fixture
@@ -37,41 +41,60 @@ def test_labels_issue_writes_csv_png_and_pdf(cli, tmp_path):
     assert pdf.read_bytes().startswith(b"%PDF")
 
 
-@pytest.mark.parametrize("args,message", [
-    (["08936045000018", "GAO-BH-2610A", "--count", "1", "--out", "x.csv"], "check digit"),
-    (["08936045000014", "NO-LOT", "--count", "1", "--out", "x.csv"], "No lot"),
-    (["08936045000014", "GAO-BH-2610A", "--count", "0", "--out", "x.csv"], "between 1 and"),
-    (["08936045000014", "GAO-BH-2610A", "--count", "1", "--out", "x.txt"], ".csv, .png or .pdf"),
+@pytest.mark.parametrize("args,exit_code,error", [
+    (["08936045000018", "GAO-BH-2610A", "--count", "1", "--out", "x.csv"], 2,
+     "The GTIN check digit is wrong: it should be 4."),
+    (["08936045000014", "NO-LOT", "--count", "1", "--out", "x.csv"], 1, "No lot 'NO-LOT' of GTIN 08936045000014."),
+    (["08936045000014", "GAO-BH-2610A", "--count", "0", "--out", "x.csv"], 1,
+     "Issue between 1 and 100,000 labels at a time."),
+    (["08936045000014", "GAO-BH-2610A", "--count", "1", "--out", "x.txt"], 2, "--out must end in .csv, .png or .pdf"),
 ])
-def test_labels_issue_refuses_bad_input(cli, args, message, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+def test_labels_issue_refuses_bad_input(cli, demo_app, args, exit_code, error, tmp_path, monkeypatch):
+    """Exit 2 for a usage mistake, 1 for a refusal; the message is the last line; nothing is written or issued."""
+    (tmp_path / "out").mkdir()
+    monkeypatch.chdir(tmp_path / "out")
+    with demo_app.app_context():
+        before = get_session().exec(select(func.count()).select_from(LabelRun)).one()
     result = cli("labels", "issue", *args)
-    assert result.exit_code != 0 and message in result.output
-    assert not (tmp_path / "x.csv").exists()
+    assert (result.exit_code, result.output.splitlines()[-1]) == (exit_code, f"Error: {error}")
+    assert list((tmp_path / "out").iterdir()) == []
+    with demo_app.app_context():
+        assert get_session().exec(select(func.count()).select_from(LabelRun)).one() == before
 
 
-def test_verify_online_and_offline_with_exit_codes(cli, demo_client, tmp_path):
+def test_verify_online_gives_each_status_its_line_and_exit_code(cli, demo_app):
+    """One verdict line, 'status: reason', and exit 0 for a genuine label only."""
+    from .test_labels import a_url_of_each_status
+    for status, (url, _kid, reason) in a_url_of_each_status(demo_app).items():
+        result = cli("verify", url)
+        assert (result.exit_code, result.output.splitlines()[0]) == (0 if status == "genuine" else 1,
+                                                                      f"{status}: {reason}"), status
+
+
+def test_verify_offline_with_exit_codes(cli, demo_client, tmp_path):
     out = tmp_path / "l.csv"
     cli("labels", "issue", "08936045000014", "GAO-BH-2610A", "--count", "1", "--out", str(out))
     url = list(csv.reader(out.open()))[1][1]
+    serial = url.split("/21/")[1].split("?")[0]
     jwks = tmp_path / "jwks.json"
     jwks.write_text(demo_client.get("/.well-known/jwks.json").get_data(as_text=True))
-    online = cli("verify", url)
-    assert online.exit_code == 0 and online.output.startswith("genuine")
     origin = ("--origin", "http://trace.test")
     offline = cli("verify", url, "--jwks", str(jwks), *origin)
-    assert offline.exit_code == 0 and offline.output.startswith("genuine: signature valid (key 1)")
+    assert (offline.exit_code, offline.output) == (
+        0, f"genuine: signature valid (key 1)\nGTIN 08936045000014  lot GAO-BH-2610A  serial {serial}\n")
     tampered = cli("verify", url.replace("/21/", "/21/9"), "--jwks", str(jwks), *origin)
-    assert tampered.exit_code == 1 and tampered.output.startswith("tampered:")
+    assert (tampered.exit_code, tampered.output.splitlines()[0]) == (
+        1, "tampered: the signature does not match the GTIN, lot and serial (key 1)")
     empty = tmp_path / "empty.json"
     empty.write_text(json.dumps({"keys": []}))
-    assert cli("verify", url, "--jwks", str(empty), *origin).output.startswith("unknown_key:")
+    unknown = cli("verify", url, "--jwks", str(empty), *origin)
+    assert (unknown.exit_code, unknown.output.splitlines()[0]) == (1, "unknown_key: key 1 is not a published key")
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
     result = cli("verify", url, "--jwks", str(broken), *origin)
-    assert result.exit_code == 1 and "not a JSON key set" in result.output
+    assert (result.exit_code, result.output) == (1, "Error: The JWKS file is not a JSON key set.\n")
     hello = cli("verify", "hello")
-    assert hello.exit_code == 1 and hello.output.startswith("malformed: not a label URL")
+    assert (hello.exit_code, hello.output) == (1, "malformed: not a label URL: not an http(s) URL with a host\n")
 
 
 def test_tokens_create_prints_a_token_that_works(cli, demo_client):
@@ -79,7 +102,8 @@ def test_tokens_create_prints_a_token_that_works(cli, demo_client):
     token = result.output.strip()
     assert result.exit_code == 0 and token.startswith("trc_")
     assert demo_client.get("/api/v1/lots", headers={"Authorization": f"Bearer {token}"}).status_code == 200
-    assert cli("tokens", "create", "nobody@demo.vn").exit_code != 0
+    unknown = cli("tokens", "create", "nobody@demo.vn")
+    assert (unknown.exit_code, unknown.output) == (1, "Error: no user with e-mail nobody@demo.vn\n")
 
 
 def test_demo_is_idempotent_and_prints_logins(cli):

@@ -1,11 +1,13 @@
 """GS1 check digits, CSET 82 codes and Digital Link URIs, against the vectors in ../shared/anchors/."""
 import json
+import re
 from pathlib import Path
 from trace.services.errors import ValidationError
 from trace.services.gs1 import (
     DigitalLinkError,
     allocate_gtin,
     code_problem,
+    digital_link_path,
     element_string,
     label_url,
     normalize_gtin,
@@ -115,14 +117,64 @@ GRAMMAR_1_2 = [v for v in GTIN_SIMPLE if set(path_qualifiers(v["uri"])) <= {"22"
 BEYOND_1_2 = [v for v in GTIN_SIMPLE if v not in GRAMMAR_1_2]
 
 
+def elements(bracketed: str) -> list:
+    """[(AI, value)] of a bracketed element string such as (01)09520123456788(10)ABC1."""
+    return re.findall(r"\((\d{2,4})\)([^(]*)", bracketed)
+
+
+# A URI written as the builder writes it: GTIN-14, numeric AIs, the grammar's qualifier order, nothing to drop.
+CANONICAL = re.compile(r"https?://[^?#]+?/01/\d{14}(/(22|10|21)/[A-Za-z0-9_.~-]+)*(\?\d+=[A-Za-z0-9_.~-]+(&\d+=[A-Za-z0-9_.~-]+)*)?")
+
+
+def build(stem: str, bracketed: str) -> str:
+    """The URI our builder makes for an element string, under the vector's own domain and path stem."""
+    (_, gtin), *rest = elements(bracketed)
+    qualifiers = {ai: value for ai, value in rest if ai in ("22", "10", "21")}
+    attributes = {ai: value for ai, value in rest if ai not in qualifiers}
+    return stem + digital_link_path(gtin, qualifiers, attributes)
+
+
+def stem_of(uri: str) -> str:
+    return uri[:max(uri.rfind("/01/"), uri.rfind("/gtin/"))]
+
+
 @pytest.mark.parametrize("vector", GRAMMAR_1_2, ids=lambda v: v["uri"][:70])
-def test_simple_parser_element_strings_for_gtin_uris(vector):
-    link = parse_digital_link(vector["uri"])
-    expected = vector["element_string_bracketed"]
-    # We keep only numeric AIs from the query and report key qualifiers first, as the vectors do.
-    assert expected.startswith(link.element_string_bracketed()[:len("(01)") + 14])
-    for ai, value in link.qualifiers.items():
-        assert f"({ai}){value}" in expected
+def test_simple_parser_vectors_parse_to_their_element_strings_and_build_back(vector):
+    """Both directions: the URI parses to exactly the vector's element string (every qualifier and attribute, in
+    order), and the element string builds a URI that parses back to it, which is the vector's URI itself when the
+    vector is written the canonical way."""
+    uri, expected = vector["uri"], vector["element_string_bracketed"]
+    assert parse_digital_link(uri).element_string_bracketed() == expected
+    built = build(stem_of(uri), expected)
+    assert parse_digital_link(built).element_string_bracketed() == expected
+    if CANONICAL.fullmatch(uri):
+        assert built == uri
+
+
+def test_the_canonical_vectors_include_every_qualifier_and_attributes():
+    """The exact-URI check above covers 22, 10 and 21 together and a query of several attributes."""
+    canonical = [v["uri"] for v in GRAMMAR_1_2 if CANONICAL.fullmatch(v["uri"])]
+    assert "https://a/01/12312312312333/22/TEST/10/ABC/21/XYZ" in canonical
+    assert "https://a/01/12312312312333?99=ABC&98=XYZ" in canonical
+    assert len(canonical) == 9
+
+
+COMPRESSION_NOTE = re.compile(r"decompress yields numeric-AI form (\S+)")
+NAMED_VECTORS = [v for v in JS_VECTORS["compression"] if COMPRESSION_NOTE.search(v["note"])]
+
+
+@pytest.mark.parametrize("vector", NAMED_VECTORS, ids=lambda v: v["uncompressed"][:70])
+def test_convenience_names_build_back_as_numeric_ais(vector):
+    """/gtin/…/lot/…/ser/… is the same link as /01/…/10/…/21/…; built again, it takes the numeric form."""
+    link = parse_digital_link(vector["uncompressed"])
+    numeric = COMPRESSION_NOTE.search(vector["note"]).group(1)
+    assert stem_of(vector["uncompressed"]) + digital_link_path(link.gtin, link.qualifiers, link.attributes) == numeric
+    assert link.element_string_bracketed() == parse_digital_link(numeric).element_string_bracketed()
+
+
+def test_the_builder_refuses_what_is_not_a_gtin_qualifier():
+    with pytest.raises(ValueError, match="not key qualifiers of a GTIN"):
+        digital_link_path("09520123456788", {"235": "TEST"})
 
 
 @pytest.mark.parametrize("vector", BEYOND_1_2, ids=lambda v: v["uri"][:70])

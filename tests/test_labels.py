@@ -15,7 +15,7 @@ from trace.models import LabelRun, Lot, SigningKey
 from trace.services import issuance, keys, labels, lots
 from trace.services.errors import ValidationError
 from trace.services.gs1 import label_url, parse_digital_link
-from trace.services.verification import verify_label
+from trace.services.verification import STATUSES, verify_label
 
 import pytest
 from sqlalchemy.exc import DBAPIError
@@ -278,6 +278,44 @@ def test_unknown_key_not_issued_and_malformed(demo_app, demo_client):
                 label.url.split("?")[0] + "?8030=%%%",  # not base64url
                 "not a url at all"]:
         assert offline(bad, demo_client) == "malformed"
+
+
+def a_url_of_each_status(app) -> dict:
+    """{status: (label URL, key id, reason)} for every verdict an online check gives (verification.STATUSES).
+
+    Key 1 signs a label and a run that is then cancelled; key 2 takes over and key 1 is revoked."""
+    old = issue(app, count=1)[0].url
+    cancelled = issue(app, count=1)[0].url
+    with app.app_context():
+        session = get_session()
+        labels.cancel_run(session, session.exec(select(LabelRun).order_by(LabelRun.id.desc())).first(), "Misprint")
+        session.commit()
+    assert keys_cli(app, "rotate").exit_code == 0
+    assert keys_cli(app, "revoke", "1", "--reason", "Laptop stolen").exit_code == 0
+    genuine = issue(app, count=1)[0].url
+    link = parse_digital_link(genuine)
+    signature = keys.b64url_decode(link.signature)
+    return {
+        "genuine": (genuine, 2, "signature valid (key 2)"),
+        "tampered": (tampered_variants(genuine)["serial"], 2,
+                     "the signature does not match the GTIN, lot and serial (key 2)"),
+        "unknown_key": (label_url(BASE_URL, link.gtin, link.lot, link.serial,
+                                  keys.b64url((77).to_bytes(2, "big") + signature[2:])), 77,
+                        "key 77 is not a published key"),
+        "revoked_key": (old, 1, "signed by key 1, which has been revoked"),
+        "not_issued": (signed_url(app, link.gtin, link.lot, "999999"), 2, "signed, but no such label was issued"),
+        "cancelled": (cancelled, 1, "issued, then its label run was cancelled"),
+        "foreign_host": ("https://evil.example" + genuine.split(BASE_URL, 1)[1], 2,
+                         "a genuine signature, but the URL is not on this service's address: the QR code sends "
+                         "people to another website"),
+        "malformed": ("https://x.test/01/123", None, "not a label URL: A GTIN has 8, 12, 13 or 14 digits."),
+    }
+
+
+def test_every_status_has_a_url_that_gives_it_online(demo_app):
+    urls = a_url_of_each_status(demo_app)
+    assert tuple(urls) == STATUSES
+    assert {status: online(demo_app, url) for status, (url, _, _) in urls.items()} == {s: s for s in STATUSES}
 
 
 # ---------------------------------------------------------------- keys

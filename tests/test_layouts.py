@@ -2,6 +2,9 @@
 exactly the issued URLs; the quiet zone and the module size are measured on the raster; every character's box,
 from the PDF's own text layer, lies inside its label and clear of the code; pages have the layout's exact size."""
 import io
+import re
+import unicodedata
+import zlib
 from datetime import date
 from trace import key_store
 from trace.db import get_session
@@ -262,3 +265,56 @@ def test_issued_files_from_the_worker_decode_too(demo_app):
                                                              range(run.first_serial + 2, run.first_serial + 5))]
     document, images = page_images(pdf)
     check_page(document, images[0], 0, layouts.LAYOUTS["a4-4x10"], urls)
+
+
+VOWELS = "aăâeêioôơuưy"
+TONES = ("", "\u0300", "\u0301", "\u0309", "\u0303", "\u0323")  # none, huyền, sắc, hỏi, ngã, nặng
+
+
+def vietnamese_letters(vowel: str) -> str:
+    """The vowel with each of the six tones, small and capital, as precomposed letters (NFC), plus đ and Đ."""
+    small = [unicodedata.normalize("NFC", vowel + tone) for tone in TONES]
+    return " ".join(["".join(small), "".join(small).upper(), "đĐ"])
+
+
+def glyph_ids_drawn(pdf: bytes) -> list:
+    """Every glyph id the PDF's text operators show (the labels' text is Identity-H, four hex digits a glyph)."""
+    ids = []
+    for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+        try:
+            content = zlib.decompress(match.group(1))
+        except zlib.error:
+            continue
+        for shown in re.findall(rb"<([0-9A-F]+)>\s*Tj", content):
+            ids += [int(shown[i:i + 4], 16) for i in range(0, len(shown), 4)]
+    return ids
+
+
+def printed_text(sheet, layout_name="a4-3x8") -> tuple:
+    """(the label's text as the PDF's text layer gives it, line breaks as spaces; the glyph ids drawn)."""
+    pdf = layouts.render_pdf(sheet, range(7, 8), layouts.LAYOUTS[layout_name])
+    return " ".join(pypdfium2.PdfDocument(pdf)[0].get_textpage().get_text_range().split()), glyph_ids_drawn(pdf)
+
+
+@pytest.mark.parametrize("vowel", list(VOWELS))
+def test_vietnamese_text_on_labels_is_printed_with_every_diacritic(vowel):
+    """Every Vietnamese letter comes out of the PDF exactly as it went in, and none is drawn as the font's
+    missing-glyph box (.notdef, glyph 0)."""
+    sheet = worst_case_sheet(BASE_URL)
+    sheet.product_name = vietnamese_letters(vowel)
+    sheet.producer_name = "Hợp tác xã Lưu Kiếm, phường Thủy Nguyên"
+    sheet.lot_code, sheet.marks, sheet.ocop_stars = "NA-2611", ["Hữu cơ/Organic"], None
+    text, glyphs = printed_text(sheet)
+    words, _, human_readable = text.partition(" (01)")  # the GS1 line's parts are packed as they fit
+    assert words == (f"{sheet.product_name} Lô/Lot: NA-2611 NĐG/Packed: 28/11/2026 HSD/Best before: 28/11/2027 "
+                     "Hợp tác xã Lưu Kiếm, phường Thủy Nguyên Hữu cơ/Organic Quét mã để truy xuất · Scan to trace "
+                     "trace.test")
+    assert human_readable.replace(" ", "") == "08936045000014(10)NA-2611(21)7"
+    assert glyphs and 0 not in glyphs
+
+
+def test_a_character_the_font_lacks_is_caught_as_a_missing_glyph():
+    """The check above can fail: a letter DejaVu Sans has no glyph for is drawn as glyph 0."""
+    sheet = worst_case_sheet(BASE_URL)
+    sheet.product_name = "Gạo 稻"
+    assert 0 in printed_text(sheet)[1]

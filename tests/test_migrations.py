@@ -1,10 +1,14 @@
 """The schema comes from Alembic migrations, and they match the models exactly (on SQLite and PostgreSQL)."""
 from trace.db import get_session
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
+
+from .conftest import ON_POSTGRES
 
 
 def test_migrations_match_the_models(app):
@@ -15,11 +19,25 @@ def test_migrations_match_the_models(app):
     assert diff == []
 
 
+def test_the_database_refuses_a_row_whose_foreign_key_points_nowhere(app):
+    """On both databases: SQLite only when foreign keys are switched on for each connection."""
+    from trace.models import Site
+
+    from sqlmodel import Session, select
+    engine = app.extensions["trace.engine"]
+    assert engine.dialect.name == ("postgresql" if ON_POSTGRES else "sqlite")
+    with Session(engine) as session:
+        session.add(Site(organization_id=999_999, name="Nowhere", kind="rice_field"))
+        with pytest.raises(IntegrityError, match="(?i)foreign key"):
+            session.flush()
+    with Session(engine) as session:
+        assert session.exec(select(Site)).all() == []
+
+
+@pytest.mark.skipif(ON_POSTGRES, reason="journal mode and PRAGMA foreign_keys are SQLite settings; PostgreSQL's "
+                                        "foreign keys are checked by the test above")
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(app):
     engine = app.extensions["trace.engine"]
-    if engine.dialect.name != "sqlite":
-        assert engine.dialect.name == "postgresql"
-        return
     with engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1

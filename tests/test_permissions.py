@@ -15,7 +15,7 @@ from trace.models import (
 import pytest
 from sqlmodel import func, select
 
-from .conftest import login, post_form
+from .conftest import field_errors, login, post_form
 from .test_api import ago, token_for
 
 
@@ -72,16 +72,27 @@ def test_writes_into_another_producers_batch_lot_or_product_are_refused(rice_cli
 
 def test_foreign_ids_inside_a_form_are_refused(rice_client, demo_app):
     shrimp_site = ids_of(demo_app, Site, "thuysan@demo.vn")[0]
+    shrimp_product = ids_of(demo_app, Product, "thuysan@demo.vn")[0]
+    own_site = ids_of(demo_app, Site, "htx.lua@demo.vn")[0]
     own_product = ids_of(demo_app, Product, "htx.lua@demo.vn")[0]
-    before = total(demo_app, Batch, Certificate)
+    before = total(demo_app, Batch, Certificate, Event)
+    rice_client.set_cookie("lang", "en")
     r = post_form(rice_client, "/producer/batches", {"site_id": shrimp_site, "product_id": own_product, "code": "X",
                                                      "time": ago(3)[:16]})
-    assert r.status_code == 422 and "No such item in your organization" in r.get_data(as_text=True) or r.status_code == 422
-    r = post_form(rice_client, "/producer/certificates", {"scheme": "organic", "certifier": "X", "number": "N",
-                                                          "valid_from": "2026-01-01", "valid_to": "2026-12-31",
-                                                          "site_ids": [str(shrimp_site)]})
     assert r.status_code == 422
-    assert total(demo_app, Batch, Certificate) == before
+    assert field_errors(r.get_data(as_text=True)) == {"site_id": "No such item in your organization."}
+    r = post_form(rice_client, "/producer/batches", {"site_id": own_site, "product_id": shrimp_product, "code": "X",
+                                                     "time": ago(3)[:16]})
+    assert r.status_code == 422
+    assert field_errors(r.get_data(as_text=True)) == {"product_id": "No such item in your organization."}
+    not_yours = "The scope names an area or product that is not yours."
+    for scope in ({"site_ids": [str(shrimp_site)]}, {"site_ids": [str(own_site)], "product_ids": [str(shrimp_product)]}):
+        r = post_form(rice_client, "/producer/certificates", {"scheme": "organic", "certifier": "X", "number": "N",
+                                                              "valid_from": "2026-01-01", "valid_to": "2026-12-31",
+                                                              **scope})
+        assert r.status_code == 422
+        assert field_errors(r.get_data(as_text=True)) == {"site_ids": not_yours, "product_ids": not_yours}
+    assert total(demo_app, Batch, Certificate, Event) == before
 
 
 def test_api_tokens_see_only_their_own_organization(demo_client, demo_app):

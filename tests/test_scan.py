@@ -8,7 +8,7 @@ from trace.services import labels, recording
 import pytest
 from sqlmodel import select
 
-from .conftest import BASE_URL, login
+from .conftest import BASE_URL, definitions, element_texts, login
 from .test_labels import tampered_variants
 
 CONTRACT_KEYS = {"verification", "product", "lot", "serial", "producer", "certifications", "ocop", "stages"}
@@ -58,8 +58,14 @@ def test_a_certificate_valid_at_harvest_but_expired_today(demo_client, demo_app)
 
 def test_pond_lot_shows_farming_method_and_withdrawal_period(demo_client, demo_app):
     page = demo_client.get(path_of(first_label(demo_app, "TOM-A7-2611").url)).get_data(as_text=True)
-    assert "Oxytetracycline" in page and "28" in page and "công nghệ cao" in page
-    assert "Thả giống" in page
+    area = definitions(page)["Vùng sản xuất"]
+    assert area.startswith("Ao lót bạt số 7 (thâm canh công nghệ cao) (Ao nuôi nước lợ, 4.5 ha, công nghệ cao) ")
+    stage_details = [text for _, text in element_texts(page, "span")]
+    assert ("Thuốc thú y: Oxytetracycline (điều trị hoại tử gan tụy), 4 g/kg thức ăn; thời gian cách ly 28 ngày"
+            in stage_details)
+    stages = [text.split(" · ")[0] for _, text in element_texts(page, "li")]
+    assert stages == ["Thả giống", "Sử dụng vật tư đầu vào", "Sử dụng vật tư đầu vào", "Sử dụng vật tư đầu vào",
+                      "Thu hoạch", "Làm lạnh và bảo quản", "Đóng gói", "Chế biến"]
 
 
 @pytest.mark.parametrize("lang,genuine_text,switch", [("vi", "Tem chính hãng", "English"), ("en", "Genuine label", "Tiếng Việt")])

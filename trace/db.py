@@ -127,6 +127,20 @@ def close_session(_exc=None) -> None:
 
 
 @contextmanager
+def savepoint(session: Session):
+    """A SAVEPOINT in the session's transaction: what fails inside is undone, and the caller's earlier work stays
+    for it to commit or roll back.
+
+    pysqlite opens a transaction only at the first write, so a SAVEPOINT before it would open one of its own,
+    and its RELEASE would commit everything at once: the transaction is begun first."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite" and not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN")
+    with session.begin_nested():
+        yield
+
+
+@contextmanager
 def session_scope(engine: Engine):
     """A session for CLI commands and scripts: committed on success, rolled back on error."""
     with Session(engine, expire_on_commit=False) as session:

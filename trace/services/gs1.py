@@ -77,9 +77,18 @@ def element_string(gtin14: str, lot: str, serial: str) -> str:
     return f"01{gtin14}10{lot}{GS}21{serial}"
 
 
-def label_path(gtin14: str, lot: str, serial: str) -> str:
-    # Digital Link 1.2 lets only unreserved characters through unencoded in path values.
-    return f"/01/{gtin14}/10/{quote(lot, safe='')}/21/{quote(serial, safe='')}"
+def digital_link_path(gtin14: str, qualifiers: dict | None = None, attributes: dict | None = None) -> str:
+    """The one Digital Link builder (uncompressed, URI syntax 1.2): /01/ and the GTIN-14, its key qualifiers in
+    the order the grammar sets (22, 10, 21), then data attributes as a query, in the order given. Only unreserved
+    characters go unencoded in values."""
+    qualifiers = qualifiers or {}
+    unknown = set(qualifiers) - set(QUALIFIER_ORDER)
+    if unknown:
+        raise ValueError(f"not key qualifiers of a GTIN: {sorted(unknown)}")
+    path = f"/01/{gtin14}" + "".join(f"/{ai}/{quote(qualifiers[ai], safe='')}" for ai in QUALIFIER_ORDER
+                                      if ai in qualifiers)
+    query = "&".join(f"{name}={quote(value, safe='')}" for name, value in (attributes or {}).items())
+    return path + (f"?{query}" if query else "")
 
 
 def origin_of(url: str) -> str:
@@ -114,7 +123,7 @@ def on_base(url, base_url: str) -> bool:
 
 
 def label_url(base_url: str, gtin14: str, lot: str, serial: str, signature: str) -> str:
-    return f"{base_url}{label_path(gtin14, lot, serial)}?8030={signature}"
+    return base_url + digital_link_path(gtin14, {"10": lot, "21": serial}, {"8030": signature})
 
 
 @dataclass

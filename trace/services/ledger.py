@@ -15,6 +15,7 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from ..db import savepoint
 from ..models import MAX_ID, Batch, Event, EventLot, Lot, LotFlag, Organization, Product, Shipment, Site, utcnow
 from . import epcis, safety
 from .errors import ValidationError
@@ -299,10 +300,16 @@ class Ledger:
         del self.pending_lots[lots:]
 
     def flush(self) -> None:
-        """Write the new events, their lots and the stock they move; an event recorded before refuses them all."""
+        """Write the new events, their lots and the stock they move, all or nothing: a conflict (an event recorded
+        before, a lot code taken meanwhile) refuses them all and leaves the caller's earlier work in its
+        transaction."""
         events = [view.event for view in self.views]
         if len({event.hash_id for event in events}) != len(events):
             raise ValidationError({"event": _l("The same event is given twice.")})
+        with savepoint(self.session):
+            self._write(events)
+
+    def _write(self, events: list) -> None:
         self.session.flush()
         connection = self.session.connection()
         self._insert_lots(connection)

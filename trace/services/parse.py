@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from ..clock import local_datetime
 from ..models import MAX_ID
@@ -98,7 +99,8 @@ class Reader:
         elif not positive and number < 0:
             return self._fail(name, _l("Must not be negative."))
         if number.as_tuple().exponent < -places:
-            return self._fail(name, _l("At most %(n)s decimal places.", n=places))
+            return self._fail(name, ngettext("At most %(num)s decimal place.", "At most %(num)s decimal places.",
+                                             places))
         if abs(number) >= maximum:
             return self._fail(name, _l("Must be less than %(max)s.", max=maximum))
         return number

@@ -6,8 +6,10 @@ from typing import Optional
 
 from flask_babel import lazy_gettext as _l
 from PIL import Image
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from ..db import savepoint
 from ..models import (
     CERTIFICATE_STATUSES,
     FARMING_METHODS,
@@ -51,6 +53,17 @@ def owned(session: Session, model, object_id, organization_id: int):
     if row.organization_id != organization_id:
         raise NotFound()
     return row
+
+
+def insert_unique(session: Session, row, field_name: str, message) -> None:
+    """Write a row whose unique key was checked free: taken meanwhile by another request, it is the same field
+    error, and the caller's transaction goes on (a savepoint), rather than a failed request."""
+    try:
+        with savepoint(session):
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        raise ValidationError({field_name: message}) from None
 
 
 def _owned_field(session, reader: Reader, model, name: str, organization_id: int, required=True):
@@ -123,8 +136,7 @@ def create_product(session: Session, organization_id: int, data, image: Optional
         except ValidationError as exc:
             r.errors.update(exc.errors)
     r.done()
-    session.add(product)
-    session.flush()
+    insert_unique(session, product, "gtin", _l("This GTIN is already registered."))
     return product
 
 
@@ -227,8 +239,7 @@ def create_certificate(session: Session, organization_id: int, data) -> Certific
                                          Certificate.number == certificate.number)).first():
         r.errors.setdefault("number", _l("This certificate is already registered."))
     r.done()
-    session.add(certificate)
-    session.flush()
+    insert_unique(session, certificate, "number", _l("This certificate is already registered."))
     session.add_all([CertificateSite(certificate_id=certificate.id, site_id=s.id) for s in sites])
     session.add_all([CertificateProduct(certificate_id=certificate.id, product_id=p.id) for p in products])
     session.flush()
@@ -275,8 +286,7 @@ def start_batch(ledger: Ledger, data) -> Batch:
     r.done()
     batch = Batch(organization_id=organization_id, site_id=site.id, product_id=product.id, code=code,
                   started_on=local_day(moment))
-    session.add(batch)
-    session.flush()
+    insert_unique(session, batch, "code", _l("You already have a batch with this code."))
     ledger.record(new_event(organization_id, step, moment, ledger.user_id, batch.id, site.id, clean(details)), [],
                   batch_code=batch.code, extra={"product": product.gtin})
     return batch
