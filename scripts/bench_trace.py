@@ -214,7 +214,7 @@ def capture_fixture(engine, documents: int, per_document: int = 1000) -> tuple:
         for i in range(chains):
             when = START + timedelta(days=d, minutes=i)
 
-            def at(minutes: int) -> str:
+            def at(minutes: int, when=when) -> str:
                 return (when + timedelta(minutes=minutes)).astimezone(timezone(timedelta(hours=7))).isoformat(
                     timespec="milliseconds")
 

@@ -106,7 +106,9 @@ class RunSheet:
 
     def lines(self) -> list:
         """(text, bold, size factor, most lines) in order of importance: what does not fit is left out."""
-        day = (lambda d: d.strftime("%d/%m/%Y"))
+        def day(d):
+            return d.strftime("%d/%m/%Y")
+
         items = [(self.product_name, True, 1.2, 3), ("Lô/Lot: " + self.lot_code, False, 1, 1)]
         if self.packed_on:
             items.append(("NĐG/Packed: " + day(self.packed_on), False, 1, 2))
@@ -359,7 +361,7 @@ def plan_label(sheet: RunSheet, layout: Layout, fonts: dict, side: int, ec_level
     for text, is_bold, factor, most in sheet.lines():
         size = layout.text_pt * factor
         font = bold if is_bold else regular
-        lines = _wrap(text, lambda t: fits(t, font, size), most)
+        lines = _wrap(text, lambda t, font=font, size=size: fits(t, font, size), most)
         step = size * 1.18 / PT_PER_MM
         if dropped or y + step * len(lines) > room_bottom:
             dropped.append(text)
