@@ -6,7 +6,7 @@ database afterwards: a refusal must leave every table as it was.
 import threading
 from decimal import Decimal
 from trace.db import get_session
-from trace.models import Event, EventLot, Holding, LabelRun, Lot, LotFlag, Organization, Product, Recall, Shipment, User
+from trace.models import Event, EventLot, Holding, LabelRun, Lot, LotFlag, Recall, Shipment, User
 
 import pytest
 from sqlmodel import func, select

@@ -1,6 +1,6 @@
 """Time zones in one place: the service's zone, its local today, and the local day of a stored moment."""
 import os
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 DEFAULT_ZONE = "Asia/Ho_Chi_Minh"
@@ -24,7 +24,7 @@ def local_day(moment: datetime, offset: str | None = None) -> date:
     Without an offset the service's zone is used, so a lot packed at 06:30 in Hải Phòng is dated that day,
     not the day before (its UTC date)."""
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     if offset:
         sign = -1 if offset.startswith("-") else 1
         hours, minutes = offset.lstrip("+-").split(":")

@@ -2,7 +2,6 @@
 import hashlib
 import secrets
 from functools import lru_cache
-from typing import Optional
 
 from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -31,7 +30,7 @@ def _nobody_hash() -> str:
     return generate_password_hash(secrets.token_hex(16))
 
 
-def authenticate(session: Session, email: str, password: str) -> Optional[User]:
+def authenticate(session: Session, email: str, password: str) -> User | None:
     email = (email or "").strip().lower()
     if "\x00" in email:  # PostgreSQL cannot even compare such a string
         return None
@@ -49,7 +48,7 @@ def start_login(session: Session, user: User, remember: bool) -> str:
     return f"{user.id}.{token}"
 
 
-def user_of_login(session: Session, login_id: str) -> Optional[User]:
+def user_of_login(session: Session, login_id: str) -> User | None:
     """The user of a login that has not ended, or None (a forged, old or logged-out cookie)."""
     user_id, _dot, token = (login_id or "").partition(".")
     if not user_id.isascii() or not user_id.isdigit() or len(user_id) > 9 or not token:
@@ -81,7 +80,7 @@ def create_token(session: Session, email: str) -> str:
     return token
 
 
-def user_for_token(session: Session, token: str) -> Optional[User]:
+def user_for_token(session: Session, token: str) -> User | None:
     row = session.exec(select(ApiToken).where(ApiToken.token_hash == _token_hash(token),
                                               ApiToken.revoked_at.is_(None))).first()
     if row is None:

@@ -8,8 +8,8 @@ from sqlmodel import Session, select
 
 from ..models import Batch, Lot, User
 from . import accounts, labels, movements, recording, safety
-from .ledger import record_one
 from .keys import KeyStore, ensure_signing_key
+from .ledger import record_one
 
 DEMO_PASSWORD = "demo1234"
 ZONE = "Asia/Ho_Chi_Minh"

@@ -9,11 +9,11 @@ the GS1 human-readable line change from label to label.
 import io
 import zlib
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Optional
 from urllib.parse import urlsplit
 
 import zxingcpp
@@ -77,10 +77,10 @@ class RunSheet:
     lot_code: str
     product_name: str
     producer_name: str
-    packed_on: Optional[date]
+    packed_on: date | None
     produced_on: date
-    best_before: Optional[date]
-    ocop_stars: Optional[int]
+    best_before: date | None
+    ocop_stars: int | None
     marks: list
     signer: Signer = field(repr=False)
     widest_serial: str = "1"
@@ -424,7 +424,7 @@ def _text_ops(font: EmbeddedFont, size: float, x_mm: float, baseline_mm: float, 
             f"{(label_h - baseline_mm) * PT_PER_MM:.2f} Tm {font.encode(text)} Tj ET\n")
 
 
-def write_pdf(out, sheet: RunSheet, serials: range, layout: Layout, progress: Optional[Callable] = None) -> int:
+def write_pdf(out, sheet: RunSheet, serials: range, layout: Layout, progress: Callable | None = None) -> int:
     """Write the labels of `serials` as PDF pages of `layout` to the binary file `out`; returns the page count."""
     pdf = PdfWriter(out)
     fonts = {"regular": EmbeddedFont(FONTS / "DejaVuSans.ttf", "F1"),

@@ -1,7 +1,7 @@
 """Reading plain values from a form or a JSON body, collecting every problem before anything is written."""
 import json
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
@@ -139,9 +139,9 @@ class Reader:
             return None
         if moment.year < PLAUSIBLE_YEARS[0]:
             return self._fail(name, _l("Must be a date and time, YYYY-MM-DDTHH:MM."))
-        if moment > datetime.now(timezone.utc):
+        if moment > datetime.now(UTC):
             return self._fail(name, _l("Cannot be in the future."))
-        return moment.astimezone(timezone.utc), offset_of(moment)
+        return moment.astimezone(UTC), offset_of(moment)
 
     def instant(self, name, zone: str, required=True) -> datetime | None:
         """An aware datetime, past or future (a bound of a search): a date alone is its local midnight."""
@@ -207,7 +207,7 @@ def offset_of(moment: datetime) -> str:
 def now_moment(zone: str) -> tuple:
     """(UTC now, the zone's offset now): the moment of something recorded as it happens."""
     now = datetime.now(ZoneInfo(zone))
-    return now.astimezone(timezone.utc), offset_of(now)
+    return now.astimezone(UTC), offset_of(now)
 
 
 def _geometry(value):
@@ -278,7 +278,7 @@ def local_datetime(moment: datetime, offset: str) -> datetime:
     """The moment at a '+07:00'-style offset: the wall-clock time where it happened."""
     sign = 1 if offset.startswith("+") else -1
     zone = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6])))
-    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(zone)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(zone)
 
 
 def local_day(moment: tuple) -> date:

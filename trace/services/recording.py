@@ -2,7 +2,6 @@
 import io
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Optional
 
 from flask_babel import lazy_gettext as _l
 from PIL import Image
@@ -93,7 +92,7 @@ def list_sites(session: Session, organization_id: int) -> list:
 # --- products and OCOP ---
 
 def create_product(session: Session, organization_id: int, data, default_company_prefix: str,
-                   image: Optional[bytes] = None) -> Product:
+                   image: bytes | None = None) -> Product:
     r = Reader(data)
     product = Product(
         organization_id=organization_id, name_vi=r.text("name_vi"),
@@ -370,9 +369,9 @@ def record_harvest(ledger: Ledger, batch_id, data) -> Lot:
 @dataclass
 class TimelineEntry:
     event: Event
-    site: Optional[Site]
+    site: Site | None
     lots: list
-    correction: Optional[Event] = None  # the error declaration that voids this event, if any
+    correction: Event | None = None  # the error declaration that voids this event, if any
 
 
 def timeline(session: Session, organization_id: int, batch_id) -> tuple:

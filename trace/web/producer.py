@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlmodel import select
 
+from ..clock import today, zone_name
 from ..db import get_session
 from ..models import (
     FARMING_METHODS,
@@ -40,11 +41,10 @@ from ..services import (
     safety,
     scan,
 )
+from ..services.errors import ValidationError
 from ..services.events import corrections_of
 from ..services.ledger import record_one
 from ..services.units import UNITS
-from ..services.errors import ValidationError
-from ..clock import today, zone_name
 from .auth import role_required
 from .shared import (
     form_rows,

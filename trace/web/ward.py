@@ -4,9 +4,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlmodel import select
 
+from .. import key_store
 from ..db import get_session
 from ..models import Lot, LotFlag, Organization, Product, Recall
-from .. import key_store
 from ..services import keys, lots, safety, scan
 from ..services.errors import NotFound, ValidationError
 from ..services.events import corrections_of
