@@ -5,10 +5,10 @@ qrcode's own PIL image of the same URL (the floor of any label). The machine is 
 noisy, so each figure is the median of several rounds.
 """
 import statistics
-from datetime import date
 import sys
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))

@@ -5,12 +5,12 @@ background worker (each in a process of its own, peak resident set size from the
     ./scripts/bench-labels [--count 10000] [--big 100000]
 """
 import argparse
-from datetime import date
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent

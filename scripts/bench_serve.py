@@ -2,7 +2,7 @@
 settings, in the same run; then again while the background worker renders a 100,000-label file.
 
 A load generator of 4 processes × 4 threads (16 clients, one request at a time each, a new connection per
-request as gunicorn's sync workers close them) runs for a fixed time against each URL and counts answers;
+request, as phones scanning labels open them) runs for a fixed time against each URL and counts answers;
 scan clients cycle through the 1,000 labels of a run (a label is scanned a few times, not thousands).
 Rate limits are turned off for the run (one machine plays all 16 clients).
 
@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCESSES, THREADS = 4, 4
-GUNICORN = [str(ROOT / ".venv/bin/gunicorn"), "--workers", "2", "--timeout", "120"]  # as scripts/serve
+GUNICORN = [str(ROOT / ".venv/bin/gunicorn"), "--config", str(ROOT / "trace" / "gunicorn_conf.py")]  # as serve
 HELLO = "from flask import Flask\napp = Flask('hello')\napp.add_url_rule('/', 'hello', lambda: 'Hello, World!')\n"
 
 
@@ -133,7 +133,7 @@ def main():
         wait_until_up(trace_port)
         wait_until_up(hello_port)
         load(trace_port, paths, 2)  # warm both workers' caches
-        print(f"gunicorn, 2 sync workers; {PROCESSES * THREADS} clients for {args.seconds:g} s each; "
+        print(f"gunicorn as trace/gunicorn_conf.py sets it; {PROCESSES * THREADS} clients for {args.seconds:g} s each; "
               f"{os.cpu_count()} CPUs shared with the load generator")
         hello = load(hello_port, ["/"], args.seconds)
         print(line("hello-world Flask", hello))

@@ -20,7 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -41,14 +41,14 @@ from trace.models import (  # noqa: E402
 )
 from trace.services import capture, epcis, lineage  # noqa: E402
 from trace.services.events import STEPS  # noqa: E402
-
 from trace.services.gs1 import check_digit  # noqa: E402
+
 from sqlalchemy import insert, text  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
 PRODUCERS, PROCESSORS, RETAILERS = 400, 40, 200
 ZONE = "Asia/Ho_Chi_Minh"
-START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+START = datetime(2026, 1, 1, tzinfo=UTC)
 SAMPLES = 200
 
 
@@ -214,7 +214,7 @@ def capture_fixture(engine, documents: int, per_document: int = 1000) -> tuple:
         for i in range(chains):
             when = START + timedelta(days=d, minutes=i)
 
-            def at(minutes: int) -> str:
+            def at(minutes: int, when=when) -> str:
                 return (when + timedelta(minutes=minutes)).astimezone(timezone(timedelta(hours=7))).isoformat(
                     timespec="milliseconds")
 

@@ -1,17 +1,17 @@
 """Onboarding a cooperative: the administrator registers it and invites its people with one-time links; people set
 and change their own passwords; accounts can be disabled and reset; API tokens are named, listed and revoked."""
+import functools
 import re
 import socket
 import stat
 import threading
 from datetime import timedelta
 from pathlib import Path
+from trace.db import get_session
+from trace.models import AccountLink, ApiToken, CompanyPrefix, Organization, Product, User, utcnow
 
 import pytest
 from sqlmodel import select
-
-from trace.db import get_session
-from trace.models import AccountLink, ApiToken, CompanyPrefix, Organization, Product, User, utcnow
 
 from .conftest import DEMO_PASSWORD, csrf_token, field_errors, login, post_form
 
@@ -414,16 +414,18 @@ def test_an_invitation_is_e_mailed_when_a_server_is_set(databases, tmp_path):
     assert "From: truyxuat@thuynguyen.gov.vn" in message and f"http://trace.test{link}" in message
 
 
+def _login_from(client, email, password, address):
+    return client.post("/login", environ_base={"REMOTE_ADDR": address}, data={
+        "email": email, "password": password, "csrf_token": csrf_token(client)})
+
+
 def test_failed_logins_are_throttled_per_account_whatever_the_address(databases, tmp_path):
     from .conftest import _make_app
     for app in _make_app(databases, tmp_path, "demo", RATELIMIT_ENABLED=True, TRACE_LOGIN_RATE="1000 per minute",
                          TRACE_LOGIN_ACCOUNT_RATE="3 per 15 minutes"):
         client = app.test_client()
         client.set_cookie("lang", "en")
-
-        def attempt(email, password, address):
-            return client.post("/login", environ_base={"REMOTE_ADDR": address}, data={
-                "email": email, "password": password, "csrf_token": csrf_token(client)})
+        attempt = functools.partial(_login_from, client)
         for n in range(3):  # logging in and out does not count; failures do, from any address
             assert attempt("htx.lua@demo.vn", DEMO_PASSWORD, "10.9.0.1").status_code == 302
             client.post("/logout", data={"csrf_token": csrf_token(client, "/")})

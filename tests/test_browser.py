@@ -9,8 +9,8 @@ import threading
 from pathlib import Path
 from trace import key_store
 from trace.db import get_session
-from trace.queue import run_pending
 from trace.models import LabelRun, Lot, Product, SigningKey
+from trace.queue import run_pending
 from trace.services import labels
 from urllib.parse import urlsplit
 

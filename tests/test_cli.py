@@ -1,7 +1,6 @@
 """The CLI contract: lots list, labels issue (csv/png/pdf), verify (online and offline), tokens, keys, demo."""
 import csv
 import json
-
 from trace.db import get_session
 from trace.models import LabelRun
 

@@ -1,7 +1,7 @@
 """Local days: trace/clock.local_day, and a lot's packing day and best-before date counted from the day it was
 packed where it was packed (Asia/Ho_Chi_Minh, seven hours ahead of the UTC kept in the database)."""
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from trace.clock import local_day, today
 from trace.db import get_session
 from trace.models import Lot, Product, Site
@@ -13,16 +13,16 @@ from sqlmodel import select
 
 from .conftest import definitions, login, post_form
 
-LATE_UTC = datetime(2026, 11, 27, 23, 30, tzinfo=timezone.utc)  # 06:30 on the 28th in Hải Phòng
+LATE_UTC = datetime(2026, 11, 27, 23, 30, tzinfo=UTC)  # 06:30 on the 28th in Hải Phòng
 
 
 @pytest.mark.parametrize("moment,offset,day", [
     (LATE_UTC, "+07:00", date(2026, 11, 28)),
     (LATE_UTC.replace(tzinfo=None), "+07:00", date(2026, 11, 28)),  # stored times are naive UTC
-    (datetime(2026, 11, 27, 16, 59, tzinfo=timezone.utc), "+07:00", date(2026, 11, 27)),  # 23:59 local
-    (datetime(2026, 11, 27, 17, 0, tzinfo=timezone.utc), "+07:00", date(2026, 11, 28)),  # midnight local
-    (datetime(2026, 11, 28, 3, 0, tzinfo=timezone.utc), "-05:00", date(2026, 11, 27)),
-    (datetime(2026, 11, 27, 18, 20, tzinfo=timezone.utc), "+05:45", date(2026, 11, 28)),  # 00:05 in Kathmandu
+    (datetime(2026, 11, 27, 16, 59, tzinfo=UTC), "+07:00", date(2026, 11, 27)),  # 23:59 local
+    (datetime(2026, 11, 27, 17, 0, tzinfo=UTC), "+07:00", date(2026, 11, 28)),  # midnight local
+    (datetime(2026, 11, 28, 3, 0, tzinfo=UTC), "-05:00", date(2026, 11, 27)),
+    (datetime(2026, 11, 27, 18, 20, tzinfo=UTC), "+05:45", date(2026, 11, 28)),  # 00:05 in Kathmandu
     (datetime(2026, 11, 27, 23, 30, tzinfo=timezone(timedelta(hours=7))), "+00:00", date(2026, 11, 27)),
 ])
 def test_local_day_of_a_moment_at_its_offset(moment, offset, day):

@@ -45,9 +45,9 @@ def test_check_digit_vectors_for_gtins(vector):
 def test_check_digit_agrees_with_biip_on_every_length_gs1_uses():
     """Our mod-10 (kept dependency-free for the offline verifier) against a maintained GS1 library."""
     import random
+    from trace.services.gs1 import check_digit
 
     from biip.checksums import gs1_standard_check_digit
-    from trace.services.gs1 import check_digit
     rng = random.Random(6)
     bodies = ["0" * 12, "9" * 16, "1", *("".join(rng.choice("0123456789") for _ in range(length))
                                           for length in (7, 11, 12, 13, 16, 17) for _ in range(2000))]

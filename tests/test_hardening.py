@@ -84,9 +84,10 @@ def _token(app, email):
 
 
 def test_lists_of_ids_are_bounded_and_looked_up_in_one_query(demo_app, demo_client):
-    from sqlalchemy import event
     from trace.db import get_session
     from trace.models import Certificate
+
+    from sqlalchemy import event
     from sqlmodel import func, select
     headers = _token(demo_app, "htx.lua@demo.vn")
     certificate = {"scheme": "vietgap", "certifier": "QUACERT", "number": "VG-BOUND-1", "valid_from": "2026-01-01",

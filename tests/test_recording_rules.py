@@ -4,13 +4,13 @@ be as it was. Conflicts found only when writing (another request took the code m
 refusal, and leave the caller's earlier work in its transaction."""
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 from trace.clock import today
 from trace.db import get_session
 from trace.models import Batch, Certificate, Event, Lot, Product, Shipment, Site, User
 from trace.services import movements, recording
 from trace.services.errors import ValidationError
 from trace.services.ledger import Ledger, record_one
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import event as sa_event

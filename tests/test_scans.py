@@ -145,9 +145,10 @@ def test_the_administrator_rotates_and_revokes_keys(demo_app, demo_client):
 
 def test_a_scan_runs_three_statements_and_sees_every_change_at_once(demo_app, demo_client):
     """The lot's facts are cached per process, keyed by a revision every committed change raises."""
-    from sqlalchemy import event
     from trace.models import Product, User
     from trace.services import safety
+
+    from sqlalchemy import event
     label = issue_one(demo_app)
     engine = demo_app.extensions["trace.engine"]
     first = scan_from(demo_client, label.url, "10.5.0.1")

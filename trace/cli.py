@@ -10,14 +10,14 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlmodel import select
 
+from .clock import today, zone_name
 from .db import session_scope, upgrade
 from .models import LabelRun, User
 from .services import accounts, capture, epcis, event_hash, keys, labels, layouts, lineage, lots, reports, safety
 from .services.errors import NotFound, ValidationError
 from .services.gs1 import normalize_gtin
-from .services.units import plain
 from .services.issuance import verify_many
-from .clock import today, zone_name
+from .services.units import plain
 
 
 @contextmanager

@@ -1,6 +1,6 @@
 """Time zones in one place: the service's zone, its local today, and the local day of a stored moment."""
 import os
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 DEFAULT_ZONE = "Asia/Ho_Chi_Minh"
@@ -22,7 +22,7 @@ def local_datetime(moment: datetime, offset: str) -> datetime:
     """The moment at a '+07:00'-style offset: the wall-clock time where it happened."""
     sign = 1 if offset.startswith("+") else -1
     zone = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6])))
-    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(zone)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(zone)
 
 
 def local_day(moment: datetime, offset: str | None = None) -> date:
@@ -30,4 +30,4 @@ def local_day(moment: datetime, offset: str | None = None) -> date:
     zone: a lot packed at 06:30 in Hải Phòng is dated that day, not the day before (its UTC date)."""
     if offset:
         return local_datetime(moment, offset).date()
-    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(ZoneInfo(zone_name())).date()
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(ZoneInfo(zone_name())).date()

@@ -12,8 +12,8 @@ def make_queue(app: Flask):
     @queue.task(name="render_label_file")
     def render_label_file(file_id: int) -> None:
         from . import key_store
-        from .services.label_files import render_file
         from .clock import today
+        from .services.label_files import render_file
         with app.app_context():
             render_file(app.extensions["trace.engine"], key_store(app), app.config["TRACE_BASE_URL"],
                         app.config["TRACE_FILES_DIR"], file_id, today(), app.config["TRACE_RENDER_CPU_SHARE"])

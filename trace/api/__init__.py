@@ -5,6 +5,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlmodel import select
 
 from .. import key_store, label_bases
+from ..clock import today, zone_name
 from ..db import get_session
 from ..models import Batch, LabelRun, Lot, Product
 from ..services import accounts, certificates, labels, lots, movements, recording, safety, suppliers
@@ -14,7 +15,6 @@ from ..services.issuance import MAX_BATCH, verify_many
 from ..services.keys import iso_utc
 from ..services.ledger import record_one
 from ..services.parse import local_datetime
-from ..clock import today, zone_name
 from ..web import check_label, current_keyset
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

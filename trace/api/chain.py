@@ -1,6 +1,6 @@
 """API for what happens after harvest: processing, shipping and receiving, storage, corrections, trace, recall."""
 import json
-from datetime import timezone
+from datetime import UTC
 from urllib.parse import urlencode
 
 from flask import Response, g, jsonify, request
@@ -14,7 +14,7 @@ from ..services.errors import NotFound, ValidationError
 from ..services.gs1 import code_problem, gtin_problem
 from ..services.parse import Reader
 from ..services.units import plain
-from . import _created, _record, bp, body, event_json, problem, role_required, token_required
+from . import _created, _record, body, bp, event_json, problem, role_required, token_required
 
 HOLDERS = ("producer", "retailer")
 
@@ -194,7 +194,7 @@ def _time_filters() -> tuple:
     r = Reader(request.args)
     bounds = [r.instant(name, zone_name(), required=False) for name in ("from", "to")]
     r.done()
-    return tuple(bound.astimezone(timezone.utc) if bound else None for bound in bounds)
+    return tuple(bound.astimezone(UTC) if bound else None for bound in bounds)
 
 
 @bp.route("/epcis/events")

@@ -2,9 +2,8 @@
 import hashlib
 import re
 import secrets
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
 from functools import lru_cache
-from typing import Optional
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -44,7 +43,7 @@ def _nobody_hash() -> str:
     return generate_password_hash(secrets.token_hex(16))
 
 
-def authenticate(session: Session, email: str, password: str) -> Optional[User]:
+def authenticate(session: Session, email: str, password: str) -> User | None:
     email = (email or "").strip().lower()
     if "\x00" in email:  # PostgreSQL cannot even compare such a string
         return None
@@ -62,7 +61,7 @@ def start_login(session: Session, user: User, remember: bool) -> str:
     return f"{user.id}.{token}"
 
 
-def user_of_login(session: Session, login_id: str) -> Optional[User]:
+def user_of_login(session: Session, login_id: str) -> User | None:
     """The user of a login that has not ended, or None (a forged, old or logged-out cookie)."""
     user_id, _dot, token = (login_id or "").partition(".")
     if not user_id.isascii() or not user_id.isdigit() or len(user_id) > 9 or not token:
@@ -100,7 +99,7 @@ def create_token(session: Session, user: User | str, name: str = "") -> str:
     return token
 
 
-def user_for_token(session: Session, token: str) -> Optional[User]:
+def user_for_token(session: Session, token: str) -> User | None:
     row = session.exec(select(ApiToken).where(ApiToken.token_hash == _token_hash(token),
                                               ApiToken.revoked_at.is_(None))).first()
     if row is None:
@@ -113,7 +112,7 @@ def user_for_token(session: Session, token: str) -> Optional[User]:
     return user
 
 
-def tokens(session: Session, user_id: Optional[int] = None) -> list:
+def tokens(session: Session, user_id: int | None = None) -> list:
     """(token, its owner), oldest first: one user's, or everyone's when no user is given."""
     query = select(ApiToken, User).join(User, User.id == ApiToken.user_id).order_by(ApiToken.id)
     if user_id is not None:
@@ -121,7 +120,7 @@ def tokens(session: Session, user_id: Optional[int] = None) -> list:
     return session.exec(query).all()
 
 
-def revoke_token(session: Session, token_id, user_id: Optional[int] = None) -> ApiToken:
+def revoke_token(session: Session, token_id, user_id: int | None = None) -> ApiToken:
     """Stop a token working; only its owner's own tokens when a user is given (the CLI may revoke any)."""
     row = session.get(ApiToken, token_id) if str(token_id).isdigit() and int(token_id) < 2**31 else None
     if row is None or (user_id is not None and row.user_id != user_id):
@@ -147,7 +146,7 @@ def password_problem(password: str, confirmation: str, email: str) -> dict:
     return {}
 
 
-def end_logins(session: Session, user_id: int, keep: Optional[str] = None) -> int:
+def end_logins(session: Session, user_id: int, keep: str | None = None) -> int:
     """End every open login of a user but `keep` (this one): their cookies stop working wherever they are."""
     _user_id, _dot, kept_token = (keep or "").partition(".")
     query = update(LoginSession).where(LoginSession.user_id == user_id, LoginSession.ended_at.is_(None))
@@ -169,7 +168,7 @@ def change_password(session: Session, user: User, current: str, new: str, confir
 
 
 def _new_link(session: Session, purpose: str, organization_id: int, email: str, role: str, name: str,
-              by: Optional[User], user_id: Optional[int] = None) -> str:
+              by: User | None, user_id: int | None = None) -> str:
     token = secrets.token_urlsafe(32)
     session.add(AccountLink(purpose=purpose, organization_id=organization_id, email=email, role=role, name=name,
                             user_id=user_id, token_hash=_token_hash(token), created_by_user_id=by.id if by else None,
@@ -199,7 +198,7 @@ def invite(session: Session, by: User, organization: Organization, data) -> tupl
     return session.exec(select(AccountLink).where(AccountLink.token_hash == _token_hash(token))).one(), token
 
 
-def reset_password(session: Session, by: Optional[User], user: User) -> str:
+def reset_password(session: Session, by: User | None, user: User) -> str:
     """A one-time link to set a new password. The old password stops working and every login ends at once:
     a reset is asked for when the password is forgotten or may be known to someone else."""
     user.password_hash = generate_password_hash(secrets.token_hex(16))
@@ -208,7 +207,7 @@ def reset_password(session: Session, by: Optional[User], user: User) -> str:
     return _new_link(session, "reset", user.organization_id, user.email, user.role, user.name, by, user.id)
 
 
-def open_link(session: Session, token: str) -> Optional[AccountLink]:
+def open_link(session: Session, token: str) -> AccountLink | None:
     """The link a token names while it can still be used: not used, not expired, its account still possible."""
     if not token or len(token) > 100:
         return None
@@ -250,7 +249,7 @@ def use_link(session: Session, token: str, data) -> User:
         raise ValidationError({"email": _l("There is already an account with this e-mail.")}) from None
 
 
-def organization_for_new_user(session: Session, organization_id: Optional[int], role: str) -> Organization:
+def organization_for_new_user(session: Session, organization_id: int | None, role: str) -> Organization:
     """The organization named, or for the ward's own roles its office, registered the first time it is needed."""
     if organization_id is not None:
         organization = session.get(Organization, organization_id) if 0 < organization_id < 2**31 else None
@@ -309,4 +308,4 @@ def pending_links(session: Session, organization_id: int) -> list:
 
 def _aware(moment):
     """SQLite hands datetimes back without their zone; they were stored in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

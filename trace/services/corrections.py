@@ -17,6 +17,7 @@ from .events import ERROR_DECLARATION, ERROR_REASONS
 from .ledger import Ledger
 from .parse import Reader, now_moment, row_by_id
 
+
 def declare_error(ledger: Ledger, event_id, data) -> Event:
     session = ledger.session
     event = row_by_id(session, Event, event_id)

@@ -10,8 +10,8 @@ from sqlmodel import Session, select
 from ..clock import today as clock_today
 from ..models import Batch, Lot, Organization, User
 from . import accounts, labels, movements, organizations, recording, safety
-from .ledger import record_one
 from .keys import KeyStore, ensure_signing_key
+from .ledger import record_one
 
 ZONE = "Asia/Ho_Chi_Minh"
 WARD = "phường Thủy Nguyên, TP. Hải Phòng"

@@ -23,7 +23,6 @@ from functools import lru_cache
 
 from .gs1 import check_digit
 
-
 CBV = "https://ref.gs1.org/cbv/"
 GS1_VOC = "https://gs1.org/voc/"
 IGNORED = ("recordTime", "eventID", "type", "errorDeclaration")

@@ -1,6 +1,6 @@
 """The kinds of event the service records, each mapped onto one EPCIS 2.0 event shape, and the corrected history."""
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import and_, exists
 from sqlalchemy.orm import aliased
@@ -49,7 +49,7 @@ class NewShipment:
     @staticmethod
     def key_of(row) -> tuple:
         created = row["created_at"]  # aware here, naive UTC from SQLite: compared in UTC either way
-        created = created if created.tzinfo is None else created.astimezone(timezone.utc).replace(tzinfo=None)
+        created = created if created.tzinfo is None else created.astimezone(UTC).replace(tzinfo=None)
         return (row["from_organization_id"], row["to_organization_id"], row["reference_type"], row["reference"],
                 created.isoformat())
 

@@ -1,5 +1,4 @@
 """Online verification: which label run issued a label, for one URL or for ten thousand at once."""
-from typing import Optional
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, select
@@ -11,7 +10,7 @@ from .verification import Verification, check_signature, verify_label, with_issu
 MAX_BATCH = 10_000
 
 
-def serial_number(serial: str) -> Optional[int]:
+def serial_number(serial: str) -> int | None:
     """The number a serial we issue is written as (no leading zeros), or None for anything else."""
     if serial.isascii() and serial.isdigit() and len(serial) <= 9 and not serial.startswith("0"):
         return int(serial)

@@ -8,7 +8,7 @@ import os
 import re
 import stat
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -211,7 +211,7 @@ def jwk(row: SigningKey) -> dict:
 
 
 def iso_utc(value):
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
 
 
 def jwks(session: Session, store: KeyStore | None = None) -> dict:

@@ -3,7 +3,6 @@ import logging
 import time
 from datetime import date
 from pathlib import Path
-from typing import Optional
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.engine import Engine
@@ -19,7 +18,7 @@ PROGRESS_EVERY = 0.02  # of the file's labels between two progress updates
 
 
 def request_file(session: Session, run: LabelRun, layout_name, first=None, last=None,
-                 user_id: Optional[int] = None) -> LabelFile:
+                 user_id: int | None = None) -> LabelFile:
     """A file of a run's labels (all, or a serial range) to be rendered; the same URLs as every time before."""
     if layout_name not in layouts.LAYOUTS:
         raise ValidationError({"layout": _l("Choose a layout from the list.")})

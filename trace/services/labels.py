@@ -1,6 +1,5 @@
 """Label runs: issuing serials (each at most once, enforced by the database), cancelling, signing each serial."""
 from dataclasses import dataclass
-from typing import Optional
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
@@ -55,8 +54,8 @@ def labels_issued(session: Session, lot_id: int) -> int:
                                             LabelRun.cancelled_at.is_(None))).one()
 
 
-def issue_labels(session: Session, store: keys_service.KeyStore, lot: Lot, count, user_id: Optional[int] = None,
-                 over_issue_reason: Optional[str] = None, pending: bool = False) -> LabelRun:
+def issue_labels(session: Session, store: keys_service.KeyStore, lot: Lot, count, user_id: int | None = None,
+                 over_issue_reason: str | None = None, pending: bool = False) -> LabelRun:
     """Reserve the next `count` serials of a lot under the current signing key, in one transaction.
 
     More labels than the lot holds need a reason, kept on the run. A `pending` run (a command writing its
@@ -93,7 +92,7 @@ def confirm_run(session: Session, run: LabelRun) -> LabelRun:
     return run
 
 
-def cancel_run(session: Session, run: LabelRun, reason, user_id: Optional[int] = None) -> LabelRun:
+def cancel_run(session: Session, run: LabelRun, reason, user_id: int | None = None) -> LabelRun:
     """A misprint or a destroyed sheet: the run's labels verify as 'cancelled' from now on."""
     reason = (reason or "").strip() if isinstance(reason, str) else ""
     if run.cancelled_at is not None:
@@ -147,7 +146,7 @@ class Signer:
 
 
 def labels_for_run(session: Session, store: keys_service.KeyStore, base_url: str, run: LabelRun,
-                   serials: Optional[range] = None) -> list:
+                   serials: range | None = None) -> list:
     """The labels of a run (or of some of its serials) with their signed URLs."""
     signer = Signer.of(session, store, base_url, run)
     return [Label(str(serial), signer.url(serial), signer.gtin, signer.lot_code)

@@ -9,11 +9,11 @@ the GS1 human-readable line change from label to label.
 import io
 import zlib
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Optional
 from urllib.parse import urlsplit
 
 import zxingcpp
@@ -77,10 +77,10 @@ class RunSheet:
     lot_code: str
     product_name: str
     producer_name: str
-    packed_on: Optional[date]
+    packed_on: date | None
     produced_on: date
-    best_before: Optional[date]
-    ocop_stars: Optional[int]
+    best_before: date | None
+    ocop_stars: int | None
     marks: list
     signer: Signer = field(repr=False)
     widest_serial: str = "1"
@@ -106,7 +106,9 @@ class RunSheet:
 
     def lines(self) -> list:
         """(text, bold, size factor, most lines) in order of importance: what does not fit is left out."""
-        day = (lambda d: d.strftime("%d/%m/%Y"))
+        def day(d):
+            return d.strftime("%d/%m/%Y")
+
         items = [(self.product_name, True, 1.2, 3), ("Lô/Lot: " + self.lot_code, False, 1, 1)]
         if self.packed_on:
             items.append(("NĐG/Packed: " + day(self.packed_on), False, 1, 2))
@@ -359,7 +361,7 @@ def plan_label(sheet: RunSheet, layout: Layout, fonts: dict, side: int, ec_level
     for text, is_bold, factor, most in sheet.lines():
         size = layout.text_pt * factor
         font = bold if is_bold else regular
-        lines = _wrap(text, lambda t: fits(t, font, size), most)
+        lines = _wrap(text, lambda t, font=font, size=size: fits(t, font, size), most)
         step = size * 1.18 / PT_PER_MM
         if dropped or y + step * len(lines) > room_bottom:
             dropped.append(text)
@@ -422,7 +424,7 @@ def _text_ops(font: EmbeddedFont, size: float, x_mm: float, baseline_mm: float, 
             f"{(label_h - baseline_mm) * PT_PER_MM:.2f} Tm {font.encode(text)} Tj ET\n")
 
 
-def write_pdf(out, sheet: RunSheet, serials: range, layout: Layout, progress: Optional[Callable] = None) -> int:
+def write_pdf(out, sheet: RunSheet, serials: range, layout: Layout, progress: Callable | None = None) -> int:
     """Write the labels of `serials` as PDF pages of `layout` to the binary file `out`; returns the page count."""
     pdf = PdfWriter(out)
     fonts = {"regular": EmbeddedFont(FONTS / "DejaVuSans.ttf", "F1"),

@@ -1,6 +1,5 @@
 """Finding lots and the facts derived from their events."""
 from datetime import date, timedelta
-from typing import Optional
 
 from sqlmodel import Session, select
 
@@ -12,7 +11,7 @@ from .gs1 import DigitalLinkError, normalize_gtin, parse_digital_link
 from .lineage import event_ids
 
 
-def find_lot(session: Session, gtin: str, code: str, organization_id: Optional[int] = None) -> Optional[Lot]:
+def find_lot(session: Session, gtin: str, code: str, organization_id: int | None = None) -> Lot | None:
     """A lot by GTIN and lot code, as GS1 identifies it; limited to one organization when given."""
     query = select(Lot).join(Product, Product.id == Lot.product_id).where(Product.gtin == gtin, Lot.code == code)
     if organization_id is not None:
@@ -39,7 +38,7 @@ def find_lot_named(session: Session, gtin_or_url: str, lot_code: str | None = No
     return lot
 
 
-def list_lots(session: Session, organization_id: Optional[int] = None) -> list:
+def list_lots(session: Session, organization_id: int | None = None) -> list:
     """(lot, product) pairs, newest first."""
     query = select(Lot, Product).join(Product, Product.id == Lot.product_id)
     if organization_id is not None:
@@ -73,7 +72,7 @@ def quantity_held(session: Session, lot_id: int, organization_id: int):
     return row.quantity if row else None
 
 
-def packing_date(session: Session, lot: Lot) -> Optional[date]:
+def packing_date(session: Session, lot: Lot) -> date | None:
     event = session.exec(
         select(Event).join(EventLot, EventLot.event_id == Event.id)
         .where(EventLot.lot_id == lot.id, Event.step == "packing", in_force()).order_by(Event.event_time)
@@ -81,7 +80,7 @@ def packing_date(session: Session, lot: Lot) -> Optional[date]:
     return local_day(event.event_time, event.event_time_zone_offset) if event else None
 
 
-def best_before(session: Session, lot: Lot, product: Product) -> Optional[date]:
+def best_before(session: Session, lot: Lot, product: Product) -> date | None:
     """Shelf life counts from packing when the lot was packed, else from harvest."""
     if not product.shelf_life_days:
         return None
@@ -89,7 +88,7 @@ def best_before(session: Session, lot: Lot, product: Product) -> Optional[date]:
     return start + timedelta(days=product.shelf_life_days)
 
 
-def production_site(session: Session, lot: Lot) -> Optional[Site]:
+def production_site(session: Session, lot: Lot) -> Site | None:
     if lot.batch_id is None:
         return None
     batch = session.get(Batch, lot.batch_id)

@@ -1,7 +1,6 @@
 """Organizations the ward administrator registers, and the GTINs each may use: those under its GS1 company
 prefixes, and those assigned to it one by one. A GTIN outside both is someone else's and is refused."""
 import re
-from typing import Optional
 
 from sqlmodel import Session, select
 
@@ -65,7 +64,7 @@ def _fill(session: Session, organization: Organization, data) -> None:
     session.flush()
 
 
-def _prefixes(r: Reader, session: Session, organization_id: Optional[int]) -> list:
+def _prefixes(r: Reader, session: Session, organization_id: int | None) -> list:
     """The GS1 company prefixes typed in a field, one after another; each must belong to nobody else."""
     text = r.text("prefixes", required=False, max_length=400)
     wanted = [p for p in PREFIX_SEPARATORS.split(text or "") if p]
@@ -84,7 +83,7 @@ def _prefixes(r: Reader, session: Session, organization_id: Optional[int]) -> li
     return sorted(set(wanted))
 
 
-def _overlapping(session: Session, prefix: str, organization_id: Optional[int]) -> Optional[str]:
+def _overlapping(session: Session, prefix: str, organization_id: int | None) -> str | None:
     """A registered prefix that begins this one or that this one begins (their GTINs would be the same numbers),
     other than this very prefix already registered to this organization."""
     rows = session.exec(select(CompanyPrefix).where(
@@ -109,7 +108,7 @@ def _products_under(session: Session, organization_id: int, prefix: str) -> bool
                                                  Product.gtin.startswith("0" + prefix))).first() is not None
 
 
-def _prefix_holder(session: Session, gtin: str) -> Optional[CompanyPrefix]:
+def _prefix_holder(session: Session, gtin: str) -> CompanyPrefix | None:
     """The registered company prefix a GTIN-14 falls under (its indicator digit, then the prefix), if any."""
     body = gtin[1:]
     return session.exec(select(CompanyPrefix).where(
@@ -136,7 +135,7 @@ def assign_gtin(session: Session, organization: Organization, raw: str) -> str:
     return gtin
 
 
-def ownership_problem(session: Session, organization_id: int, gtin: str) -> Optional[str]:
+def ownership_problem(session: Session, organization_id: int, gtin: str) -> str | None:
     """Why this organization may not register a product with this GTIN, or None when it may."""
     holder = _prefix_holder(session, gtin)
     if holder is not None:

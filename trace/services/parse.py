@@ -1,7 +1,7 @@
 """Reading plain values from a form or a JSON body, collecting every problem before anything is written."""
 import json
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
@@ -142,9 +142,9 @@ class Reader:
             return None
         if moment.year < PLAUSIBLE_YEARS[0]:
             return self._fail(name, _l("Must be a date and time, YYYY-MM-DDTHH:MM."))
-        if moment > datetime.now(timezone.utc):
+        if moment > datetime.now(UTC):
             return self._fail(name, _l("Cannot be in the future."))
-        return moment.astimezone(timezone.utc), offset_of(moment)
+        return moment.astimezone(UTC), offset_of(moment)
 
     def instant(self, name, zone: str, required=True) -> datetime | None:
         """An aware datetime, past or future (a bound of a search): a date alone is its local midnight."""
@@ -210,7 +210,7 @@ def offset_of(moment: datetime) -> str:
 def now_moment(zone: str) -> tuple:
     """(UTC now, the zone's offset now): the moment of something recorded as it happens."""
     now = datetime.now(ZoneInfo(zone))
-    return now.astimezone(timezone.utc), offset_of(now)
+    return now.astimezone(UTC), offset_of(now)
 
 
 def _geometry(value):

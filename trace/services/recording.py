@@ -2,7 +2,6 @@
 import io
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Optional
 
 from flask_babel import lazy_gettext as _l
 from PIL import Image
@@ -104,7 +103,7 @@ def list_sites(session: Session, organization_id: int) -> list:
 
 # --- products and OCOP ---
 
-def create_product(session: Session, organization_id: int, data, image: Optional[bytes] = None) -> Product:
+def create_product(session: Session, organization_id: int, data, image: bytes | None = None) -> Product:
     """A product under a GTIN the organization owns: given, it must fall under one of its GS1 company prefixes
     or be assigned to it; left out, the next free one is taken."""
     r = Reader(data)
@@ -382,9 +381,9 @@ def record_harvest(ledger: Ledger, batch_id, data) -> Lot:
 @dataclass
 class TimelineEntry:
     event: Event
-    site: Optional[Site]
+    site: Site | None
     lots: list
-    correction: Optional[Event] = None  # the error declaration that voids this event, if any
+    correction: Event | None = None  # the error declaration that voids this event, if any
 
 
 def timeline(session: Session, organization_id: int, batch_id) -> tuple:

@@ -7,7 +7,7 @@ accents).
 """
 import csv
 import io
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
@@ -45,8 +45,8 @@ ROLES = {"input": "đầu vào / input", "output": "đầu ra / output", "observ
 def events_between(session: Session, start: date, end: date, zone: str, organization_id: int | None) -> list:
     """Events in force from `start` to `end` (local days, both included), of one organization or all."""
     tz = ZoneInfo(zone)
-    since = datetime.combine(start, time.min, tz).astimezone(timezone.utc)
-    until = datetime.combine(end + timedelta(days=1), time.min, tz).astimezone(timezone.utc)
+    since = datetime.combine(start, time.min, tz).astimezone(UTC)
+    until = datetime.combine(end + timedelta(days=1), time.min, tz).astimezone(UTC)
     query = select(Event.id).where(Event.event_time >= since, Event.event_time < until, in_force(),
                                    Event.step.in_(("harvest", "storing", "packing", "shipping", "receiving",
                                                    "transformation")))

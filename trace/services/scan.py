@@ -5,7 +5,6 @@ import hmac
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
-from typing import Optional
 
 from sqlalchemy import bindparam, distinct, exists, insert
 from sqlalchemy.orm import defer
@@ -28,7 +27,7 @@ DEFAULT_COPY_THRESHOLD = 20
 class Scanner:
     """Who scanned: a salted hash of the client (never its address), and a signed-in shop's organization."""
     client: str
-    organization_id: Optional[int] = None
+    organization_id: int | None = None
 
 
 def client_fingerprint(secret: str, address: str, user_agent: str) -> str:
@@ -37,7 +36,7 @@ def client_fingerprint(secret: str, address: str, user_agent: str) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
 
 
-def scan_label(session: Session, url: str, keyset, bases: tuple, today: date, scanner: Optional[Scanner] = None,
+def scan_label(session: Session, url: str, keyset, bases: tuple, today: date, scanner: Scanner | None = None,
                copy_threshold: int = DEFAULT_COPY_THRESHOLD) -> tuple:
     """Verify a label online, record the scan when the label is one we issued, and say what the scan reveals:
     (verification, facts, the key the lot's facts are cached under or None).
@@ -113,7 +112,7 @@ def scan_summary(session: Session, lot_id: int, serial: int, copy_threshold: int
             "suspected_copy": clients > copy_threshold or strangers > 0}
 
 
-def suspected_copies(session: Session, copy_threshold: int, organization_id: Optional[int] = None) -> list:
+def suspected_copies(session: Session, copy_threshold: int, organization_id: int | None = None) -> list:
     """Serials that look copied, most scanned first: (lot, product, serial, count, clients, first, last)."""
     clients = func.count(distinct(Scan.client))
     strangers = func.count(distinct(Scan.organization_id)).filter(_unexpected_shop())
@@ -128,7 +127,7 @@ def suspected_copies(session: Session, copy_threshold: int, organization_id: Opt
     return session.exec(query).all()
 
 
-def retail_organization(session: Session, organization_id: Optional[int]) -> Optional[int]:
+def retail_organization(session: Session, organization_id: int | None) -> int | None:
     organization = session.get(Organization, organization_id) if organization_id else None
     return organization.id if organization is not None and organization.kind in RETAIL_KINDS else None
 
@@ -138,7 +137,7 @@ SHOWS_FACTS = ("genuine", "revoked_key")
 PRODUCTION_STAGES = ("planting", "stocking", "input_application", "harvest", "storing", "transformation", "packing")
 
 
-def scan_facts(session: Session, verification: Verification, today: date, lot: Optional[Lot] = None) -> dict:
+def scan_facts(session: Session, verification: Verification, today: date, lot: Lot | None = None) -> dict:
     """The scan JSON contract; product facts only for a label this service really issued (its run's `lot`)."""
     facts = {
         "verification": verification.as_json(),

@@ -2,8 +2,8 @@
 
 Kept free of the database and the web framework so that offline verification starts fast.
 """
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
 
 from .gs1 import DigitalLink, DigitalLinkError, element_string, on_base, parse_digital_link
 from .keys_public import b64url_decode
@@ -19,9 +19,9 @@ LABEL_QUERY_AIS = ("8030",)
 class Verification:
     status: str
     reason: str
-    kid: Optional[int] = None
-    link: Optional[DigitalLink] = None
-    run: Optional[object] = None  # the LabelRun found by an online check
+    kid: int | None = None
+    link: DigitalLink | None = None
+    run: object | None = None  # the LabelRun found by an online check
     signed: bool = False  # a valid signature by a published key, on our origin: issuance decides the rest
 
     @property
@@ -32,7 +32,7 @@ class Verification:
         return {"status": self.status, "kid": self.kid, "reason": self.reason}
 
 
-def verify_label(url: str, keyset, bases: tuple, find_run: Optional[Callable] = None) -> Verification:
+def verify_label(url: str, keyset, bases: tuple, find_run: Callable | None = None) -> Verification:
     """Check a label URL: form, signature, origin, then (online, with `find_run`) issuance, then key status.
 
     `bases` are the base URLs labels of this service live under. Offline callers pass no `find_run`:

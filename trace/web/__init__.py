@@ -6,7 +6,6 @@ from flask import current_app, request
 from ..clock import today
 
 
-
 def raw_request_path() -> str:
     """Path and query as the client sent them: a decoded path would turn a lot's %2F into a '/'."""
     raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")

@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import get_locale
 
-from ..clock import zone_name
 from .. import LOCALES
+from ..clock import zone_name
 from ..services.parse import local_datetime, map_link
 from ..services.safety import flag_reason
 from ..services.units import grouped_number

@@ -6,12 +6,12 @@ from sqlalchemy import event
 from sqlmodel import select
 
 from .. import key_store
+from ..clock import today
 from ..db import get_session
 from ..models import LabelFile, LabelRun, Lot
 from ..services import label_files, labels, layouts
 from ..services.errors import ValidationError
 from ..services.units import count_text
-from ..clock import today
 from .producer import _form_page, _owned, bp
 
 

@@ -13,6 +13,7 @@ from flask import (
 from flask_login import current_user
 from sqlmodel import select
 
+from ..clock import today, zone_name
 from ..db import get_session
 from ..models import (
     FARMING_METHODS,
@@ -40,10 +41,11 @@ from ..services import (
 from ..services.events import corrections_of
 from ..services.ledger import record_one
 from ..services.units import UNITS
-from ..clock import today, zone_name
 from .auth import role_required
 from .shared import (
     form_page as _form_page,
+)
+from .shared import (
     form_rows,
     receive_page,
     shipments_context,

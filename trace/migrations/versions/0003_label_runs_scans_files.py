@@ -6,17 +6,15 @@ Revises: 0002
 Create Date: 2026-11-30 23:33:27.764412
 """
 from collections.abc import Sequence
-from typing import Union
 
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-
 revision: str = '0003'
-down_revision: Union[str, None] = '0002'
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | None = '0002'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -6,17 +6,15 @@ Revises: 0005
 Create Date: 2026-12-01 02:03:40.701454
 """
 from collections.abc import Sequence
-from typing import Union
 
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-
 revision: str = '0006'
-down_revision: Union[str, None] = '0005'
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | None = '0005'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
