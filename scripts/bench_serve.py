@@ -112,6 +112,7 @@ def main():
     tmp = Path(tempfile.mkdtemp())
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp / 'trace.sqlite'}", "TRACE_KEYS_DIR": str(tmp / "keys"),
            "TRACE_QUEUE_FILE": str(tmp / "queue.sqlite"), "TRACE_FILES_DIR": str(tmp / "files"),
+           "TRACE_DEMO_PASSWORD_FILE": str(tmp / "demo-password"),
            "SECRET_KEY": "bench", "RATELIMIT_ENABLED": "0", "PYTHONPATH": str(ROOT)}
     flask = [sys.executable, "-m", "flask", "--app", "trace"]
     for command in (["init-db"], ["keys", "ensure"], ["demo"]):

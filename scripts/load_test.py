@@ -106,6 +106,7 @@ def main():
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp / 'trace.sqlite'}", "TRACE_KEYS_DIR": str(tmp / "keys"),
            "TRACE_QUEUE_FILE": str(tmp / "queue.sqlite"), "TRACE_FILES_DIR": str(tmp / "files"),
+           "TRACE_DEMO_PASSWORD_FILE": str(tmp / "demo-password"),
            "TRACE_BASE_URL": base, "SECRET_KEY": "load-test", "BIND": f"127.0.0.1:{port}",
            "TRACE_SCAN_RATE": UNLIMITED, "TRACE_VERIFY_RATE": UNLIMITED, "RATELIMIT_ENABLED": "1",
            "PYTHONPATH": str(ROOT)}
