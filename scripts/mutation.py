@@ -70,15 +70,41 @@ def link_shared_anchors() -> Path | None:
     return link
 
 
-def run_mutmut(files: list[Path], max_children: int) -> None:
+def statuses_of(file: Path) -> dict:
+    """mutant name -> status ('killed', 'survived', 'not checked', …) from mutmut's record of a file."""
+    from mutmut.mutation.data import SourceFileMutationData
+    from mutmut.stats import status_by_exit_code
+
+    data = SourceFileMutationData(path=file)
+    data.load()
+    return {name: status_by_exit_code[code] for name, code in data.exit_code_by_key.items()}
+
+
+def run_mutmut(files: list[Path], max_children: int, again: bool) -> None:
+    """Test the mutants not checked yet (and, with `again`, those no test noticed last time).
+
+    The mutants are named to mutmut, so that it runs only the tests that reach them before it starts (by
+    default it runs the whole suite first)."""
     if "trace" in sys.modules:
         raise SystemExit("The standard library's trace module was imported before the run; the tests would not see ours")
     from mutmut import configuration
-    from mutmut.__main__ import cli
+    from mutmut.__main__ import cli, create_mutants
+    from mutmut.utils.file_utils import copy_also_copy_files, copy_src_dir, setup_source_paths
 
     configuration.config().only_mutate = [str(f) for f in files]
+    MUTANTS.mkdir(exist_ok=True)
+    copy_src_dir()
+    copy_also_copy_files()
+    setup_source_paths()
+    create_mutants(max_children)
+    wanted = [name for file in files for name, status in statuses_of(file).items()
+              if status == "not checked" or (again and status not in DETECTED)]
+    if not wanted:
+        print("Every mutant in scope has been checked (--again tests the survivors once more).")
+        return
+    print(f"Testing {len(wanted)} mutants of {len(files)} files …", flush=True)
     try:
-        cli(["run", "--max-children", str(max_children)], standalone_mode=False)
+        cli(["run", "--max-children", str(max_children), *wanted], standalone_mode=False)
     except SystemExit as stop:
         if stop.code not in (0, None):
             raise
@@ -97,16 +123,12 @@ def survivor_line(name: str, path: Path) -> str:
 def report(files: list[Path]) -> float:
     """Print killed / total per module and overall, and every mutant the tests did not notice."""
     from mutmut import configuration
-    from mutmut.mutation.data import SourceFileMutationData
-    from mutmut.stats import status_by_exit_code
 
     configuration.config().only_mutate = [str(f) for f in files]
     overall, survivors = Counter(), []
     print(f"{'module':<40} {'killed':>7} {'total':>7} {'score':>7}  not killed")
     for file in files:
-        data = SourceFileMutationData(path=file)
-        data.load()
-        statuses = {name: status_by_exit_code[code] for name, code in data.exit_code_by_key.items()}
+        statuses = statuses_of(file)
         if not statuses:
             continue
         counts = Counter(statuses.values())
@@ -136,6 +158,7 @@ def main() -> None:
     parser.add_argument("paths", nargs="*", default=DEFAULT_SCOPE,
                         help="files or folders of the package to mutate (default: trace/services)")
     parser.add_argument("--max-children", type=int, default=2, help="mutants tested at once (default 2)")
+    parser.add_argument("--again", action="store_true", help="test the mutants that survived last time once more")
     parser.add_argument("--report", action="store_true", help="only print the score of the last runs")
     args = parser.parse_args()
     os.chdir(ROOT)
@@ -144,7 +167,7 @@ def main() -> None:
         prepare(files)
         link = link_shared_anchors()
         try:
-            run_mutmut(files, args.max_children)
+            run_mutmut(files, args.max_children, args.again)
         finally:
             if link:
                 link.unlink()
