@@ -6,6 +6,7 @@ from trace.services import issuance, keys, labels
 from trace.services.gs1 import label_url, parse_digital_link
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import select
 
 from .conftest import BASE_URL
@@ -79,21 +80,32 @@ def test_verify_online_and_verify_many_agree_label_by_label_in_the_order_given(r
     assert verdicts[4].run.id == run_id["other"]
 
 
-def test_verify_many_reads_more_lots_than_one_query_holds(runs):
-    """Lots are read 400 at a time; the batch spans three reads and still finds each run."""
+def test_verify_many_reads_the_runs_of_four_hundred_lots_per_query(runs):
+    """801 lots named: three reads (400, 400, 1), and each label still finds its run."""
     app, session, url, run_id = runs
     keyset = keys.keyset(session, key_store(app))
     store = key_store(app)
     kid = max(store.kids_on_disk())
     gtin = parse_digital_link(url["issued"]).gtin
-    # 850 lot codes that sort before and after the real one: the real lots land in different reads.
-    codes = [f"{prefix}{i:03d}" for prefix in ("0", "z") for i in range(425)]
+    # 799 lot codes that sort before and after the real ones: the real lots land in different reads.
+    codes = [f"0{i:03d}" for i in range(400)] + [f"z{i:03d}" for i in range(399)]
     fakes = [label_url(BASE_URL, gtin, code, "1", keys.sign(store, kid, f"01{gtin}10{code}\x1d211".encode()))
              for code in codes]
-    batch = fakes[:425] + [url["issued"]] + fakes[425:] + [url["other"]]
-    verdicts = issuance.verify_many(session, batch, keyset, label_bases(app))
-    assert [v.status for v in verdicts[424:427]] == ["not_issued", "genuine", "not_issued"]
-    assert verdicts[425].run.id == run_id["issued"]
+    batch = fakes[:400] + [url["issued"]] + fakes[400:] + [url["other"]]
+    reads = []
+    engine = session.get_bind()
+
+    def listener(_connection, _cursor, statement, *_args):
+        if "JOIN labelrun" in statement:
+            reads.append(statement)
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        verdicts = issuance.verify_many(session, batch, keyset, label_bases(app))
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert len(reads) == 3
+    assert [v.status for v in verdicts[399:402]] == ["not_issued", "genuine", "not_issued"]
+    assert verdicts[400].run.id == run_id["issued"]
     assert verdicts[-1].run.id == run_id["other"]
-    assert {v.status for i, v in enumerate(verdicts) if i not in (425, len(batch) - 1)} == {"not_issued"}
+    assert {v.status for i, v in enumerate(verdicts) if i not in (400, len(batch) - 1)} == {"not_issued"}
     assert len(verdicts) == len(batch)

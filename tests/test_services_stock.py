@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 @pytest.fixture
 def stock(app):
-    """A farm and a shop; the farm holds 10 kg of lot 1 and 0 of lot 2, the shop 2.5 kg of lot 1."""
+    """A farm and a shop; the farm holds 10 kg of lot 1 and 0 of lot 2, the shop 2.5 kg of lot 1 and 0.5 of lot 2."""
     engine = app.extensions["trace.engine"]
     with session_scope(engine) as session:
         farm, shop = Organization(kind="farm_household", name="Farm"), Organization(kind="retailer", name="Shop")
@@ -28,7 +28,8 @@ def stock(app):
         session.flush()
         session.add_all([Holding(lot_id=lots[0].id, organization_id=farm.id, quantity=Decimal("10")),
                          Holding(lot_id=lots[1].id, organization_id=farm.id, quantity=Decimal("0")),
-                         Holding(lot_id=lots[0].id, organization_id=shop.id, quantity=Decimal("2.5"))])
+                         Holding(lot_id=lots[0].id, organization_id=shop.id, quantity=Decimal("2.5")),
+                         Holding(lot_id=lots[1].id, organization_id=shop.id, quantity=Decimal("0.5"))])
         ids = farm.id, shop.id, [lot.id for lot in lots]
     return engine, ids
 
@@ -84,7 +85,8 @@ def test_flush_writes_each_net_change_and_the_book_goes_on_from_there(stock):
         book.flush()
         session.commit()
         assert stored(engine) == {(lot1, farm): Decimal("6.667"), (lot2, farm): Decimal("0"),
-                                  (lot1, shop): Decimal("5.833"), (lot3, farm): Decimal("5")}
+                                  (lot1, shop): Decimal("5.833"), (lot3, farm): Decimal("5"),
+                                  (lot2, shop): Decimal("0.5")}
         assert (book.held(lot1, farm), book.held(lot3, farm)) == (Decimal("6.667"), Decimal("5"))
         book.take(lot1, farm, Decimal("0.667"))
         book.flush()
@@ -146,4 +148,4 @@ def test_holdings_of_lists_what_an_organization_holds_more_than_zero_of(stock):
     engine, (farm, shop, (lot1, lot2, lot3)) = stock
     with Session(engine) as session:
         assert sorted(holdings_of(session, farm)) == [(lot1, Decimal("10"))]
-        assert sorted(holdings_of(session, shop)) == [(lot1, Decimal("2.5"))]
+        assert sorted(holdings_of(session, shop)) == [(lot1, Decimal("2.5")), (lot2, Decimal("0.5"))]

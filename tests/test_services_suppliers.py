@@ -30,9 +30,9 @@ def ward(app):
     with session_scope(engine) as session:
         coop = Organization(kind="cooperative", name="HTX Lúa Phục Lễ", address="Phục Lễ", phone="0225 3871 234",
                             registration_number="HTX-0042", gln="8936000000014")
-        farm = Organization(kind="farm_household", name="Hộ ông Nguyễn Văn Tôm")
+        farm = Organization(kind="farm_household", name="Trang trại Tôm")
         shop = Organization(kind="retailer", name="Cửa hàng Lúa Sạch")
-        session.add_all([coop, farm, shop])
+        session.add_all([farm, coop, shop])  # not in name order: the listing sorts
         session.flush()
         field_a, field_b = (Site(organization_id=coop.id, name=name, kind="field") for name in ("Cánh đồng B", "Cánh đồng A"))
         rice = Product(organization_id=coop.id, gtin="08936000000021", name_vi="Gạo Tám", name_en="Tam rice",
@@ -45,7 +45,7 @@ def ward(app):
                               valid_to=date(2027, 12, 31))
         older = Certificate(organization_id=coop.id, scheme="organic", certifier="Cơ quan B", number="OR-7",
                             valid_from=date(2020, 1, 1), valid_to=date(2023, 1, 1))
-        session.add_all([vietgap, older])
+        session.add_all([older, vietgap])  # the newest certificate is listed first, whatever the order entered
         session.flush()
         session.add_all([CertificateSite(certificate_id=vietgap.id, site_id=field_a.id),
                          CertificateSite(certificate_id=vietgap.id, site_id=field_b.id),
@@ -68,7 +68,7 @@ def ward(app):
 
 def test_list_suppliers_names_producers_only_in_name_order_and_filters_by_name(ward):
     session, ids = ward
-    assert [o.name for o in suppliers.list_suppliers(session)] == ["HTX Lúa Phục Lễ", "Hộ ông Nguyễn Văn Tôm"]
+    assert [o.name for o in suppliers.list_suppliers(session)] == ["HTX Lúa Phục Lễ", "Trang trại Tôm"]
     assert [o.name for o in suppliers.list_suppliers(session, "  Phục\x00 ")] == ["HTX Lúa Phục Lễ"]
     assert [o.name for o in suppliers.list_suppliers(session, "Cửa hàng")] == []
 
