@@ -1,4 +1,5 @@
 """Event kinds and their EPCIS shapes, details as stored, and the corrected history."""
+import time
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from trace.db import get_session
@@ -47,7 +48,17 @@ def test_new_event_without_details_has_empty_ones_and_its_row_has_every_column_b
     assert isinstance(event, NewEvent)
 
 
-def test_a_shipment_is_known_by_the_same_key_from_memory_and_from_a_database_row():
+@pytest.fixture(params=["UTC", "Asia/Ho_Chi_Minh", "America/New_York"])
+def local_zone(request, monkeypatch):
+    """The server's own time zone, which must not change what a naive UTC time means."""
+    monkeypatch.setenv("TZ", request.param)
+    time.tzset()
+    yield request.param
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_a_shipment_is_known_by_the_same_key_from_memory_and_from_a_database_row(local_zone):
     shipment = NewShipment(1, 2, "delivery_note", "PX-7", created_at=datetime(2026, 3, 1, 8, 0, tzinfo=timezone(timedelta(hours=7))))
     assert shipment.row() == {"from_organization_id": 1, "to_organization_id": 2, "reference_type": "delivery_note",
                               "reference": "PX-7", "status": "in_transit", "created_at": shipment.created_at}

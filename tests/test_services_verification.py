@@ -51,10 +51,17 @@ def test_a_url_that_is_not_a_whole_label_is_malformed_with_the_reason(url, reaso
     assert (verdict.status, verdict.reason, verdict.signed, verdict.genuine) == ("malformed", reason, False, False)
 
 
+def test_a_malformed_verdict_keeps_what_could_be_parsed():
+    verdict = verify_label(f"{BASE}/01/{GTIN}/10/A", keyset(), (BASE,))
+    assert (verdict.link.gtin, verdict.link.lot, verdict.link.serial) == (GTIN, "A", None)
+    assert verify_label("not a url", keyset(), (BASE,)).link is None
+
+
 def test_gs1_data_the_signature_does_not_cover_makes_the_label_malformed():
     with_cpv = signed_url().replace("/10/", "/22/V1/10/")
     verdict = verify_label(with_cpv, keyset(), (BASE,))
     assert (verdict.status, verdict.reason) == ("malformed", "unsigned GS1 data in the URL: 22")
+    assert verdict.link.qualifiers == {"22": "V1", "10": "LUA-01", "21": "42"}
     verdict = verify_label(signed_url(extra="&17=270101&exp=270202"), keyset(), (BASE,))
     assert (verdict.status, verdict.reason) == ("malformed", "unsigned GS1 data in the URL: 17, exp")
 
@@ -144,6 +151,7 @@ def test_b64url_round_trip_without_padding():
     assert b64url(b"\xfb\xff") == "-_8"
     assert b64url_decode("-_8") == b"\xfb\xff"
     assert b64url_decode("") == b""
+    assert b64url_decode("AAAAAAAAAA") == bytes(7)  # ten characters: two '=' of padding, not more, not none
     for bad in ("+/8", "-_8=", "a b"):
         with pytest.raises(ValueError):
             b64url_decode(bad)
