@@ -49,6 +49,7 @@ def test_any_of_the_service_addresses_will_do():
 def test_a_url_that_is_not_a_whole_label_is_malformed_with_the_reason(url, reason):
     verdict = verify_label(url, keyset(), (BASE,))
     assert (verdict.status, verdict.reason, verdict.signed, verdict.genuine) == ("malformed", reason, False, False)
+    assert (verdict.link.gtin if verdict.link else None) == (None if url.startswith("ftp:") else GTIN)
 
 
 def test_a_malformed_verdict_keeps_what_could_be_parsed():
@@ -74,6 +75,7 @@ def test_a_signature_of_the_right_length_from_no_published_key_is_unknown():
     verdict = verify_label(signed_url(kid=300), keyset(), (BASE,))
     assert (verdict.status, verdict.reason, verdict.kid, verdict.signed) == (
         "unknown_key", "key 300 is not a published key", 300, False)
+    assert verdict.link.serial == "42"
 
 
 def test_a_label_whose_lot_or_serial_was_changed_is_tampered():
@@ -81,6 +83,7 @@ def test_a_label_whose_lot_or_serial_was_changed_is_tampered():
     verdict = verify_label(url, keyset(), (BASE,))
     assert (verdict.status, verdict.reason, verdict.kid, verdict.signed) == (
         "tampered", "the signature does not match the GTIN, lot and serial (key 7)", 7, False)
+    assert verdict.link.serial == "43"
 
 
 def test_a_signature_by_another_private_key_under_our_kid_is_tampered():
@@ -91,6 +94,7 @@ def test_a_signature_by_another_private_key_under_our_kid_is_tampered():
 def test_a_genuine_signature_on_another_website_is_foreign_host():
     verdict = verify_label(signed_url(base="https://trace.example.vn.evil.test"), keyset(), (BASE,))
     assert (verdict.status, verdict.kid, verdict.signed) == ("foreign_host", 7, False)
+    assert verdict.link.parts.netloc == "trace.example.vn.evil.test"
     assert verdict.reason == ("a genuine signature, but the URL is not on this service's address: "
                               "the QR code sends people to another website")
 
