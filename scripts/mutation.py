@@ -80,8 +80,9 @@ def statuses_of(file: Path) -> dict:
     return {name: status_by_exit_code[code] for name, code in data.exit_code_by_key.items()}
 
 
-def run_mutmut(files: list[Path], max_children: int, again: bool) -> None:
-    """Test the mutants not checked yet (and, with `again`, those no test noticed last time).
+def run_mutmut(files: list[Path], max_children: int, again: bool, only: list[str]) -> None:
+    """Test the mutants not checked yet (and, with `again`, those no test noticed last time); with `only`,
+    just the mutants whose names match one of its patterns, whatever their status.
 
     The mutants are named to mutmut, so that it runs only the tests that reach them before it starts (by
     default it runs the whole suite first)."""
@@ -98,7 +99,8 @@ def run_mutmut(files: list[Path], max_children: int, again: bool) -> None:
     setup_source_paths()
     create_mutants(max_children)
     wanted = [name for file in files for name, status in statuses_of(file).items()
-              if status == "not checked" or (again and status not in DETECTED)]
+              if (any(fnmatch.fnmatch(name, pattern) for pattern in only) if only
+                  else status == "not checked" or (again and status not in DETECTED))]
     if not wanted:
         print("Every mutant in scope has been checked (--again tests the survivors once more).")
         return
@@ -159,6 +161,8 @@ def main() -> None:
                         help="files or folders of the package to mutate (default: trace/services)")
     parser.add_argument("--max-children", type=int, default=2, help="mutants tested at once (default 2)")
     parser.add_argument("--again", action="store_true", help="test the mutants that survived last time once more")
+    parser.add_argument("--only", nargs="+", default=[], metavar="MUTANT",
+                        help="test just these mutants (names or patterns from the list of survivors)")
     parser.add_argument("--report", action="store_true", help="only print the score of the last runs")
     args = parser.parse_args()
     os.chdir(ROOT)
@@ -167,7 +171,7 @@ def main() -> None:
         prepare(files)
         link = link_shared_anchors()
         try:
-            run_mutmut(files, args.max_children, args.again)
+            run_mutmut(files, args.max_children, args.again, args.only)
         finally:
             if link:
                 link.unlink()
