@@ -5,12 +5,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 from sqlmodel import Session, func, select
 
-from ..models import LabelRun, Lot, Product, SigningKey, utcnow
+from ..models import Event, EventLot, LabelRun, Lot, Product, SigningKey, utcnow
 from . import keys as keys_service
 from . import safety
 from .errors import ValidationError
+from .events import in_force
 from .gs1 import element_string, label_url
-from .lots import lot_events
 from .units import count_text
 
 MAX_LABELS_PER_RUN = 100_000
@@ -40,8 +40,10 @@ def label_capacity(session: Session, lot: Lot) -> int:
     """How many labels a lot can carry: the packages it was packed into, else its quantity (whole units).
 
     Packages counted are consumer packs (packings into no container); cartons packed under an SSCC hold
-    those packs, so they count only when the lot was packed no other way."""
-    packings = [event for event, _site in lot_events(session, lot) if event.step == "packing"]
+    those packs, so they count only when the lot was packed no other way. Only packings of this lot count:
+    another lot harvested from the same batch was packed for itself."""
+    packings = session.exec(select(Event).join(EventLot, EventLot.event_id == Event.id)
+                            .where(EventLot.lot_id == lot.id, Event.step == "packing", in_force())).all()
     loose = [event for event in packings if event.parent_id is None] or packings
     packed = sum(int(event.details.get("package_count") or 0) for event in loose)
     return packed or int(lot.quantity)

@@ -1,0 +1,182 @@
+"""Mutation testing of the services (or of the paths given) with mutmut, then the score and the survivors.
+
+mutmut copies the package into mutants/, rewrites every function of the files in scope into its mutants
+behind a trampoline, records which tests reach which function, and runs only those tests against each
+mutant. Results are kept in mutants/*.meta, so a second run tests only mutants of changed functions.
+
+The package is called `trace`, like a module of the standard library. mutmut puts mutants/ first on
+sys.path before any test imports it; this driver checks that nothing imported the standard library's
+`trace` earlier, so the tests can only ever exercise the mutated copy of ours.
+"""
+import argparse
+import fnmatch
+import os
+import tomllib
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SCOPE = ["trace/services"]
+MUTANTS = Path("mutants")
+# Statuses that mean the tests noticed the mutant: a failing test, or a mutant that ran past its CPU limit.
+DETECTED = {"killed", "timeout"}
+
+
+def scope_files(paths: list[str]) -> list[Path]:
+    """The .py files under the given paths, relative to the repository root; a path outside trace/ is refused."""
+    skipped = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"].get("do_not_mutate", [])
+    files = []
+    for given in paths:
+        path = Path(given.rstrip("/"))
+        if path.is_absolute():
+            path = path.resolve().relative_to(ROOT)
+        if not (ROOT / path).exists() or path.parts[0] != "trace":
+            raise SystemExit(f"{given}: not a file or folder of the trace package")
+        found = [path] if path.suffix == ".py" else sorted(p.relative_to(ROOT) for p in (ROOT / path).rglob("*.py"))
+        files += [f for f in found if f.name != "__init__.py" and f not in files
+                  and not any(fnmatch.fnmatch(str(f), pattern) for pattern in skipped)]
+    if not files:
+        raise SystemExit(f"No Python files to mutate under {' '.join(paths)}")
+    return files
+
+
+def prepare(files: list[Path]) -> None:
+    """Make mutants/ agree with the scope before mutmut looks at it.
+
+    mutmut keeps a file's earlier results while the copy in mutants/ is newer than the source, even when
+    that copy was left unmutated by a run with another scope; such a copy is removed so it is mutated
+    again. A file newly in scope has no record of which tests reach it, so the test map is rebuilt.
+    """
+    widened = False
+    for file in files:
+        copy = MUTANTS / file
+        if copy.exists() and "# mutmut generated" not in copy.read_text():
+            copy.unlink()
+            widened = True
+        elif not copy.exists():
+            widened = True
+    if widened:
+        (MUTANTS / "mutmut-stats.json").unlink(missing_ok=True)
+
+
+def link_shared_anchors() -> Path | None:
+    """The GS1 and EPCIS test vectors sit in ../shared beside the checkout; from mutants/tests the tests look
+    one level lower, in the checkout itself, so a link is made there for the run (and removed after)."""
+    link, target = ROOT / "shared", ROOT.parent / "shared"
+    if link.exists() or link.is_symlink() or not target.is_dir():
+        return None
+    link.symlink_to(target)
+    return link
+
+
+def statuses_of(file: Path) -> dict:
+    """mutant name -> status ('killed', 'survived', 'not checked', …) from mutmut's record of a file."""
+    from mutmut.mutation.data import SourceFileMutationData
+    from mutmut.stats import status_by_exit_code
+
+    data = SourceFileMutationData(path=file)
+    data.load()
+    return {name: status_by_exit_code[code] for name, code in data.exit_code_by_key.items()}
+
+
+def run_mutmut(files: list[Path], max_children: int, again: bool, only: list[str]) -> None:
+    """Test the mutants not checked yet (and, with `again`, those no test noticed last time); with `only`,
+    just the mutants whose names match one of its patterns, whatever their status.
+
+    The mutants are named to mutmut, so that it runs only the tests that reach them before it starts (by
+    default it runs the whole suite first)."""
+    if "trace" in sys.modules:
+        raise SystemExit("The standard library's trace module was imported before the run; the tests would not see ours")
+    from mutmut import configuration
+    from mutmut.__main__ import cli, create_mutants
+    from mutmut.utils.file_utils import copy_also_copy_files, copy_src_dir, setup_source_paths
+
+    configuration.config().only_mutate = [str(f) for f in files]
+    MUTANTS.mkdir(exist_ok=True)
+    copy_src_dir()
+    copy_also_copy_files()
+    setup_source_paths()
+    create_mutants(max_children)
+    wanted = [name for file in files for name, status in statuses_of(file).items()
+              if (any(fnmatch.fnmatch(name, pattern) for pattern in only) if only
+                  else status == "not checked" or (again and status not in DETECTED))]
+    if not wanted:
+        print("Every mutant in scope has been checked (--again tests the survivors once more).")
+        return
+    print(f"Testing {len(wanted)} mutants of {len(files)} files …", flush=True)
+    try:
+        cli(["run", "--max-children", str(max_children), *wanted], standalone_mode=False)
+    except SystemExit as stop:
+        if stop.code not in (0, None):
+            raise
+
+
+def survivor_line(name: str, path: Path) -> str:
+    """The mutated line of a surviving mutant, as 'old  →  new'."""
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+    diff = get_diff_for_mutant(name, path=path).splitlines()
+    removed = [line[1:].strip() for line in diff if line.startswith("-") and not line.startswith("---")]
+    added = [line[1:].strip() for line in diff if line.startswith("+") and not line.startswith("+++")]
+    return f"{' / '.join(removed)}  →  {' / '.join(added)}"
+
+
+def report(files: list[Path]) -> float:
+    """Print killed / total per module and overall, and every mutant the tests did not notice."""
+    from mutmut import configuration
+
+    configuration.config().only_mutate = [str(f) for f in files]
+    overall, survivors = Counter(), []
+    print(f"{'module':<40} {'killed':>7} {'total':>7} {'score':>7}  not killed")
+    for file in files:
+        statuses = statuses_of(file)
+        if not statuses:
+            continue
+        counts = Counter(statuses.values())
+        killed = sum(counts[s] for s in DETECTED)
+        total = len(statuses) - counts["not checked"]
+        overall.update(counts)
+        missed = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()) if s not in DETECTED)
+        score = f"{100 * killed / total:.1f}%" if total else "—"
+        print(f"{str(file):<40} {killed:>7} {total:>7} {score:>7}  {missed}")
+        survivors += [(name, status, file) for name, status in sorted(statuses.items())
+                      if status not in DETECTED and status != "not checked"]
+    killed = sum(overall[s] for s in DETECTED)
+    total = sum(overall.values()) - overall["not checked"]
+    score = 100 * killed / total if total else 0.0
+    print(f"{'overall':<40} {killed:>7} {total:>7} {score:>6.1f}%")
+    if overall["not checked"]:
+        print(f"({overall['not checked']} mutants not checked yet: run again to go on)")
+    if survivors:
+        print(f"\nNot killed ({len(survivors)}):")
+        for name, status, file in survivors:
+            print(f"  {name} [{status}]  {survivor_line(name, file)}")
+    return score
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("paths", nargs="*", default=DEFAULT_SCOPE,
+                        help="files or folders of the package to mutate (default: trace/services)")
+    parser.add_argument("--max-children", type=int, default=2, help="mutants tested at once (default 2)")
+    parser.add_argument("--again", action="store_true", help="test the mutants that survived last time once more")
+    parser.add_argument("--only", nargs="+", default=[], metavar="MUTANT",
+                        help="test just these mutants (names or patterns from the list of survivors)")
+    parser.add_argument("--report", action="store_true", help="only print the score of the last runs")
+    args = parser.parse_args()
+    os.chdir(ROOT)
+    files = scope_files(args.paths)
+    if not args.report:
+        prepare(files)
+        link = link_shared_anchors()
+        try:
+            run_mutmut(files, args.max_children, args.again, args.only)
+        finally:
+            if link:
+                link.unlink()
+    report(files)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""Finding lots, and the facts a label and a scan show about them, on the demo ward."""
+from datetime import timedelta
+from trace.db import get_session
+from trace.models import Event, Lot, Product
+from trace.services import lots
+from trace.services.errors import NotFound, ValidationError
+
+import pytest
+from sqlmodel import select
+
+RICE = "08936045000014"  # Gạo Bắc Hương: lot GAO-BH-2610A (the cooperative's, packed three times) and GAO-XAT-2611
+PADDY = "08936045000021"
+
+
+@pytest.fixture
+def session(demo_app):
+    with demo_app.app_context():
+        yield get_session()
+
+
+def lot(session, code):
+    return session.exec(select(Lot).where(Lot.code == code)).one()
+
+
+def test_find_lot_by_gtin_and_code_and_only_within_an_organization_when_given(session):
+    found = lots.find_lot(session, RICE, "GAO-BH-2610A")
+    assert (found.code, found.organization_id) == ("GAO-BH-2610A", 1)
+    assert lots.find_lot(session, RICE, "GAO-BH-2610A", organization_id=1).id == found.id
+    assert lots.find_lot(session, RICE, "GAO-BH-2610A", organization_id=6) is None
+    assert lots.find_lot(session, PADDY, "GAO-BH-2610A") is None
+    assert lots.find_lot(session, RICE, "gao-bh-2610a") is None
+
+
+def test_find_lot_named_by_a_label_url_or_by_gtin_and_code(session):
+    by_url = lots.find_lot_named(session, f"https://x.test/01/{RICE}/10/GAO-BH-2610A/21/7?8030=AAAA")
+    assert by_url.code == "GAO-BH-2610A"
+    assert lots.find_lot_named(session, " 8936045000014 ", "GAO-XAT-2611").code == "GAO-XAT-2611"
+    assert lots.find_lot_named(session, f"https://x.test/01/{RICE}/10/GAO-XAT-2611").code == "GAO-XAT-2611"
+
+
+def test_find_lot_named_says_what_is_wrong_with_what_was_given(session):
+    with pytest.raises(ValidationError) as refused:
+        lots.find_lot_named(session, "GAO-BH-2610A")
+    assert refused.value.errors == {"lot": "Give GTIN and lot code, or a label URL (not an http(s) URL with a host)."}
+    with pytest.raises(ValidationError) as refused:
+        lots.find_lot_named(session, f"https://x.test/01/{RICE}")
+    assert refused.value.errors == {"lot": "The URL names no lot (10)."}
+    with pytest.raises(ValidationError) as refused:
+        lots.find_lot_named(session, "8936045000015", "GAO-BH-2610A")
+    assert refused.value.errors == {"gtin": "The GTIN check digit is wrong: it should be 4."}
+    with pytest.raises(NotFound) as missing:
+        lots.find_lot_named(session, RICE, "NO-SUCH")
+    assert str(missing.value) == f"No lot 'NO-SUCH' of GTIN {RICE}."
+
+
+def test_list_lots_newest_first_with_their_products_and_by_organization(session):
+    everything = lots.list_lots(session)
+    assert len(everything) == session.exec(select(Lot)).all().__len__()
+    keys = [(lot.produced_on, lot.id) for lot, _product in everything]
+    assert keys == sorted(keys, reverse=True)
+    assert all(product.id == lot.product_id for lot, product in everything)
+    mine = lots.list_lots(session, organization_id=1)
+    assert [lot.code for lot, _ in mine] == ["GAO-XAT-2611", "THOC-KB-2611", "THOC-PA-2611", "THOC-PL-2611",
+                                             "GAO-BH-2610A"]
+
+
+def test_held_lots_and_quantity_held_count_only_what_is_held(session):
+    held = lots.held_lots(session, 1)  # the cooperative milled all its paddy: those lots are held at zero
+    assert [(lot.code, product.gtin, str(quantity)) for lot, product, quantity in held] == [
+        ("GAO-XAT-2611", RICE, "14300.000"), ("GAO-BH-2610A", RICE, "17200.000")]
+    rice = lot(session, "GAO-BH-2610A")
+    assert str(lots.quantity_held(session, rice.id, 6)) == "1000.000"
+    assert str(lots.quantity_held(session, lot(session, "THOC-PL-2611").id, 1)) == "0.000"
+    assert lots.quantity_held(session, rice.id, 8) is None
+
+
+def test_lot_events_are_its_batch_and_its_own_in_time_order_without_corrected_ones(session):
+    rice = lot(session, "GAO-BH-2610A")
+    steps = [event.step for event, _site in lots.lot_events(session, rice)]
+    assert steps == ["planting", "input_application", "input_application", "harvest", "packing", "packing",
+                     "shipping", "receiving", "packing", "shipping", "receiving"]
+    pairs = lots.lot_events(session, rice)
+    assert [(e.event_time, e.id) for e, _ in pairs] == sorted((e.event_time, e.id) for e, _ in pairs)
+    assert pairs[0][1].id == pairs[0][0].site_id  # each event with its site
+    milled = lot(session, "TK-2611-01")  # made by processing, no batch of its own
+    assert [event.step for event, _ in lots.lot_events(session, milled)] == ["transformation"]
+
+
+def test_packing_date_is_the_first_packing_in_force_and_shelf_life_counts_from_it(session):
+    rice = lot(session, "GAO-BH-2610A")
+    product = session.get(Product, rice.product_id)
+    packed = lots.packing_date(session, rice)
+    assert packed - rice.produced_on == timedelta(days=10)
+    assert lots.best_before(session, rice, product) == packed + timedelta(days=365)
+    unpacked = lot(session, "RMA-2611-01")  # harvested, never packed: from harvest
+    assert lots.packing_date(session, unpacked) is None
+    assert lots.best_before(session, unpacked, session.get(Product, unpacked.product_id)) == (
+        unpacked.produced_on + timedelta(days=3))
+    product.shelf_life_days = None
+    assert lots.best_before(session, rice, product) is None
+    product.shelf_life_days = 0
+    assert lots.best_before(session, rice, product) is None
+
+
+def test_a_packing_declared_erroneous_no_longer_sets_the_packing_date(session):
+    rice = lot(session, "GAO-BH-2610A")
+    first = min((event for event, _ in lots.lot_events(session, rice) if event.step == "packing"),
+                key=lambda event: event.event_time)
+    second = lots.packing_date(session, rice)
+    session.add(Event(organization_id=first.organization_id, step="error_declaration", epcis_type=first.epcis_type,
+                      biz_step=first.biz_step, event_time=first.event_time, event_time_zone_offset="+07:00",
+                      details={"reason": "wrong day"}, corrects_event_id=first.id))
+    session.flush()
+    later = lots.packing_date(session, rice)
+    assert later > second
+
+
+def test_production_site_and_producer(session):
+    rice = lot(session, "GAO-BH-2610A")
+    site = lots.production_site(session, rice)
+    assert site.organization_id == 1
+    harvest = next(event for event, _ in lots.lot_events(session, rice) if event.step == "harvest")
+    assert site.id == harvest.site_id
+    assert lots.production_site(session, lot(session, "TK-2611-01")) is None
+    assert lots.producer(session, rice).name == "HTX Nông nghiệp Lúa chất lượng cao Thủy Nguyên"

@@ -1,0 +1,184 @@
+"""What a retailer reads about a supplier: certificates with their status on a given day, products, OCOP stars."""
+from datetime import date
+from trace.db import session_scope
+from trace.models import (
+    MAX_ID,
+    Certificate,
+    CertificateProduct,
+    CertificateSite,
+    CertificateStatusChange,
+    OcopRating,
+    Organization,
+    Product,
+    Site,
+)
+from trace.services import certificates, suppliers
+from trace.services.errors import NotFound
+from types import SimpleNamespace
+
+import pytest
+
+from .conftest import ON_POSTGRES
+
+TODAY = date(2026, 6, 15)
+
+
+@pytest.fixture
+def ward(app):
+    """Two producers and a shop; the cooperative has a certificate covering one site and one product."""
+    engine = app.extensions["trace.engine"]
+    with session_scope(engine) as session:
+        coop = Organization(kind="cooperative", name="HTX Lúa Phục Lễ", address="Phục Lễ", phone="0225 3871 234",
+                            registration_number="HTX-0042", gln="8936000000014")
+        farm = Organization(kind="farm_household", name="Trang trại Tôm")
+        shop = Organization(kind="retailer", name="Cửa hàng Lúa Sạch")
+        session.add_all([farm, coop, shop])  # not in name order: the listing sorts
+        session.flush()
+        field_a, field_b = (Site(organization_id=coop.id, name=name, kind="field") for name in ("Cánh đồng B", "Cánh đồng A"))
+        rice = Product(organization_id=coop.id, gtin="08936000000021", name_vi="Gạo Tám", name_en="Tam rice",
+                       category="rice")
+        bran = Product(organization_id=coop.id, gtin="08936000000038", name_vi="Cám gạo", name_en="Rice bran")
+        session.add_all([field_a, field_b, rice, bran])
+        session.flush()
+        vietgap = Certificate(organization_id=coop.id, scheme="VietGAP", standard="TCVN 11892-1:2017",
+                              certifier="Trung tâm Chứng nhận", number="VG-01", valid_from=date(2025, 1, 1),
+                              valid_to=date(2027, 12, 31))
+        older = Certificate(organization_id=coop.id, scheme="organic", certifier="Cơ quan B", number="OR-7",
+                            valid_from=date(2020, 1, 1), valid_to=date(2023, 1, 1))
+        session.add_all([older, vietgap])  # the newest certificate is listed first, whatever the order entered
+        session.flush()
+        session.add_all([CertificateSite(certificate_id=vietgap.id, site_id=field_a.id),
+                         CertificateSite(certificate_id=vietgap.id, site_id=field_b.id),
+                         CertificateProduct(certificate_id=vietgap.id, product_id=rice.id),
+                         CertificateProduct(certificate_id=vietgap.id, product_id=bran.id)])
+        session.add_all([
+            OcopRating(product_id=rice.id, stars=3, decision_number="QĐ-3", issued_on=date(2025, 1, 1),
+                       valid_until=date(2028, 1, 1), issuing_level="district"),
+            OcopRating(product_id=rice.id, stars=4, decision_number="QĐ-4", issued_on=date(2025, 6, 1),
+                       valid_until=date(2027, 6, 1), issuing_level="province"),
+            OcopRating(product_id=rice.id, stars=5, decision_number="QĐ-5-later", issued_on=date(2026, 6, 16),
+                       valid_until=date(2029, 1, 1), issuing_level="national"),
+            OcopRating(product_id=bran.id, stars=5, decision_number="QĐ-old", issued_on=date(2020, 1, 1),
+                       valid_until=date(2026, 6, 14), issuing_level="national"),
+        ])
+    ids = SimpleNamespace(coop=coop.id, farm=farm.id, shop=shop.id, vietgap=vietgap.id, rice=rice.id, bran=bran.id)
+    with session_scope(engine) as session:
+        yield session, ids
+
+
+def test_list_suppliers_names_producers_only_in_name_order_and_filters_by_name(ward):
+    session, ids = ward
+    assert [o.name for o in suppliers.list_suppliers(session)] == ["HTX Lúa Phục Lễ", "Trang trại Tôm"]
+    assert [o.name for o in suppliers.list_suppliers(session, "  Phục\x00 ")] == ["HTX Lúa Phục Lễ"]
+    assert [o.name for o in suppliers.list_suppliers(session, "Cửa hàng")] == []
+
+
+def test_supplier_profile_shows_certificates_newest_first_with_status_scope_and_products(ward):
+    session, ids = ward
+    profile = suppliers.supplier_profile(session, str(ids.coop), TODAY)
+    assert profile["organization"] == {"id": ids.coop, "name": "HTX Lúa Phục Lễ", "kind": "cooperative",
+                                       "address": "Phục Lễ", "phone": "0225 3871 234",
+                                       "registration_number": "HTX-0042", "gln": "8936000000014"}
+    assert profile["certificates"] == [
+        {"scheme": "VietGAP", "standard": "TCVN 11892-1:2017", "certifier": "Trung tâm Chứng nhận", "number": "VG-01",
+         "valid_from": "2025-01-01", "valid_until": "2027-12-31", "status": "active", "valid_today": True,
+         "sites": ["Cánh đồng A", "Cánh đồng B"], "products": ["Cám gạo", "Gạo Tám"]},
+        {"scheme": "organic", "standard": "", "certifier": "Cơ quan B", "number": "OR-7",
+         "valid_from": "2020-01-01", "valid_until": "2023-01-01", "status": "expired", "valid_today": False,
+         "sites": [], "products": []},
+    ]
+    # The best rating in force today: 4 stars (the 5-star decision starts tomorrow); bran's rating ended yesterday.
+    assert profile["products"] == [
+        {"gtin": "08936000000038", "name": "Cám gạo", "name_en": "Rice bran", "category": "", "ocop": None},
+        {"gtin": "08936000000021", "name": "Gạo Tám", "name_en": "Tam rice", "category": "rice",
+         "ocop": {"stars": 4, "valid_until": "2027-06-01", "decision_number": "QĐ-4"}},
+    ]
+
+
+def test_a_suspended_certificate_is_not_valid_today(ward):
+    session, ids = ward
+    session.add(CertificateStatusChange(certificate_id=ids.vietgap, status="suspended", effective_on=TODAY))
+    session.flush()
+    first = suppliers.supplier_profile(session, ids.coop, TODAY)["certificates"][0]
+    assert (first["status"], first["valid_today"]) == ("suspended", False)
+
+
+@pytest.mark.parametrize("which", ["shop", "missing", "zero", "huge", "text", "none"])
+def test_supplier_profile_of_anything_but_a_producer_is_not_found(ward, which):
+    session, ids = ward
+    given = {"shop": ids.shop, "missing": 9999, "zero": 0, "huge": 2**31, "text": "abc", "none": None}[which]
+    with pytest.raises(NotFound):
+        suppliers.supplier_profile(session, given, TODAY)
+
+
+def test_the_largest_id_a_database_can_hold_is_found_and_no_larger_one_is_looked_up(ward):
+    """Ids stop at PostgreSQL's integer; SQLite would store a larger one, and it must still not be found."""
+    session, ids = ward
+    session.add(Organization(id=MAX_ID, kind="enterprise", name="Công ty cuối"))
+    if not ON_POSTGRES:
+        session.add(Organization(id=MAX_ID + 1, kind="enterprise", name="Ngoài phạm vi"))
+    session.flush()
+    assert suppliers.supplier_profile(session, MAX_ID, TODAY)["organization"]["name"] == "Công ty cuối"
+    with pytest.raises(NotFound):
+        suppliers.supplier_profile(session, MAX_ID + 1, TODAY)
+
+
+def test_current_ocop_takes_the_most_stars_in_force_on_the_day_including_its_first_and_last_day(ward):
+    session, ids = ward
+    assert certificates.current_ocop(session, ids.rice, date(2024, 12, 31)) is None
+    assert certificates.current_ocop(session, ids.rice, date(2025, 1, 1)).stars == 3
+    assert certificates.current_ocop(session, ids.rice, date(2025, 6, 1)).stars == 4
+    assert certificates.current_ocop(session, ids.rice, date(2026, 6, 15)).stars == 4
+    assert certificates.current_ocop(session, ids.rice, date(2026, 6, 16)).stars == 5
+    assert certificates.current_ocop(session, ids.rice, date(2028, 1, 2)).stars == 5
+    assert certificates.current_ocop(session, ids.rice, date(2029, 1, 2)) is None
+    assert certificates.current_ocop(session, ids.bran, date(2026, 6, 14)).decision_number == "QĐ-old"
+    assert certificates.current_ocop(session, ids.bran, TODAY) is None
+
+
+def test_current_ocop_prefers_the_longer_validity_among_equal_stars(ward):
+    session, ids = ward
+    session.add(OcopRating(product_id=ids.bran, stars=2, decision_number="short", issued_on=date(2026, 1, 1),
+                           valid_until=date(2026, 12, 31), issuing_level="district"))
+    session.add(OcopRating(product_id=ids.bran, stars=2, decision_number="long", issued_on=date(2026, 1, 1),
+                           valid_until=date(2027, 12, 31), issuing_level="district"))
+    session.flush()
+    assert certificates.current_ocop(session, ids.bran, TODAY).decision_number == "long"
+
+
+def certificate(valid_from=date(2025, 1, 1), valid_to=date(2025, 12, 31)):
+    return SimpleNamespace(valid_from=valid_from, valid_to=valid_to)
+
+
+def change(status, effective_on, id):
+    return SimpleNamespace(status=status, effective_on=effective_on, id=id)
+
+
+@pytest.mark.parametrize("day, status", [
+    (date(2024, 12, 31), "not_yet_valid"),
+    (date(2025, 1, 1), "active"),
+    (date(2025, 12, 31), "active"),
+    (date(2026, 1, 1), "expired"),
+])
+def test_status_from_dates_alone_counts_the_first_and_last_day_as_valid(day, status):
+    assert certificates.status_from(certificate(), [], day) == status
+
+
+def test_status_from_dated_changes_the_latest_in_effect_wins():
+    changes = [change("suspended", date(2025, 3, 1), 1), change("active", date(2025, 4, 1), 2),
+               change("revoked", date(2025, 9, 1), 3)]
+    assert certificates.status_from(certificate(), changes, date(2025, 2, 28)) == "active"
+    assert certificates.status_from(certificate(), changes, date(2025, 3, 1)) == "suspended"
+    assert certificates.status_from(certificate(), changes, date(2025, 4, 1)) == "active"
+    assert certificates.status_from(certificate(), changes, date(2025, 9, 1)) == "revoked"
+    # A revocation outlives the certificate's own dates.
+    assert certificates.status_from(certificate(), changes, date(2030, 1, 1)) == "revoked"
+    # Reinstated before the start: not yet valid, by the dates.
+    reinstated = [change("active", date(2024, 6, 1), 1)]
+    assert certificates.status_from(certificate(), reinstated, date(2024, 12, 1)) == "not_yet_valid"
+
+
+def test_status_from_two_changes_on_one_day_the_later_entry_wins():
+    changes = [change("revoked", date(2025, 5, 1), 9), change("suspended", date(2025, 5, 1), 4)]
+    assert certificates.status_from(certificate(), changes, date(2025, 5, 2)) == "revoked"
+    assert certificates.status_from(certificate(), list(reversed(changes)), date(2025, 5, 2)) == "revoked"
