@@ -11,8 +11,8 @@ sys.path before any test imports it; this driver checks that nothing imported th
 import argparse
 import fnmatch
 import os
-import tomllib
 import sys
+import tomllib
 from collections import Counter
 from pathlib import Path
 

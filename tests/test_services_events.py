@@ -1,6 +1,6 @@
 """Event kinds and their EPCIS shapes, details as stored, and the corrected history."""
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from trace.db import get_session
 from trace.models import Event
@@ -31,7 +31,7 @@ def test_clean_keeps_json_values_turns_the_rest_to_text_and_leaves_empty_ones_ou
                     "https://ref.gs1.org/cbv/Disp-destroyed")),
 ])
 def test_new_event_takes_its_epcis_shape_from_the_step(step, shape):
-    moment = (datetime(2026, 3, 1, 0, 30, tzinfo=timezone.utc), "+07:00")
+    moment = (datetime(2026, 3, 1, 0, 30, tzinfo=UTC), "+07:00")
     event = new_event(4, step, moment, 9, batch_id=2, site_id=3, details={"a": 1}, parent_id="urn:sscc")
     assert (event.epcis_type, event.action, event.biz_step, event.disposition) == shape == STEPS[step]
     assert (event.organization_id, event.step, event.event_time, event.event_time_zone_offset, event.actor_user_id,
@@ -40,7 +40,7 @@ def test_new_event_takes_its_epcis_shape_from_the_step(step, shape):
 
 
 def test_new_event_without_details_has_empty_ones_and_its_row_has_every_column_but_the_id():
-    event = new_event(1, "storing", (datetime(2026, 3, 1, tzinfo=timezone.utc), "+07:00"), None)
+    event = new_event(1, "storing", (datetime(2026, 3, 1, tzinfo=UTC), "+07:00"), None)
     assert event.details == {}
     row = event.row()
     assert "id" not in row

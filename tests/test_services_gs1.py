@@ -1,4 +1,5 @@
 """GS1 helpers beyond the published vectors: GTIN allocation, code messages, origins, and Digital Link details."""
+from trace.services.errors import ValidationError
 from trace.services.gs1 import (
     DigitalLinkError,
     allocate_gtin,
@@ -9,7 +10,6 @@ from trace.services.gs1 import (
     origin_of,
     parse_digital_link,
 )
-from trace.services.errors import ValidationError
 from urllib.parse import urlsplit
 
 import pytest

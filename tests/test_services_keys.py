@@ -2,7 +2,7 @@
 import json
 import os
 import stat
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from trace.db import session_scope
 from trace.models import SigningKey
 from trace.services import keys
@@ -142,7 +142,7 @@ def test_sync_from_disk_registers_key_files_and_the_stricter_status_wins(db, sto
         "revoked", datetime(2026, 1, 2, 3, 4, 5), "laptop stolen", None)
     assert known.kid == 1
     # The database's stricter status is written back beside the key; an equal one is left alone.
-    rows[2].status, rows[2].retired_at = "retired", datetime(2026, 2, 1, tzinfo=timezone.utc)
+    rows[2].status, rows[2].retired_at = "retired", datetime(2026, 2, 1, tzinfo=UTC)
     keys.sync_from_disk(db, store)
     assert store.read_status(2)["status"] == "retired"
     assert store.read_status(2)["retired"] == "2026-02-01T00:00:00Z"
@@ -151,7 +151,7 @@ def test_sync_from_disk_registers_key_files_and_the_stricter_status_wins(db, sto
 
 def test_a_status_on_disk_without_dates_keeps_the_rows_own(db, store):
     row = keys.generate_key(db, store)
-    row.retired_at = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    row.retired_at = datetime(2026, 3, 1, tzinfo=UTC)
     store.write_status(row.kid, {"kid": row.kid, "status": "retired"})
     keys.sync_from_disk(db, store)
     assert (row.status, row.retired_at.replace(tzinfo=None), row.revoke_reason) == (
@@ -219,9 +219,9 @@ def test_sign_puts_the_kid_before_the_signature(store):
 
 def test_jwks_publishes_every_key_with_its_status_and_the_stricter_one_from_disk(db, store):
     first = keys.generate_key(db, store)
-    first.created_at = datetime(2026, 1, 1, 7, 0, tzinfo=timezone.utc)
+    first.created_at = datetime(2026, 1, 1, 7, 0, tzinfo=UTC)
     second = keys.rotate(db, store)
-    first.retired_at = datetime(2026, 2, 1, 8, 30, 15, tzinfo=timezone.utc)
+    first.retired_at = datetime(2026, 2, 1, 8, 30, 15, tzinfo=UTC)
     document = keys.jwks(db)
     assert document["keys"][0] == {"kty": "OKP", "crv": "Ed25519", "x": first.public_key, "kid": "1", "use": "sig",
                                    "alg": "EdDSA", "status": "retired", "created": "2026-01-01T07:00:00Z",
@@ -237,7 +237,7 @@ def test_jwks_publishes_every_key_with_its_status_and_the_stricter_one_from_disk
 
 
 def test_iso_utc_writes_utc_seconds_with_a_z():
-    assert keys.iso_utc(datetime(2026, 1, 1, 7, 0, 5, 999, tzinfo=timezone.utc)) == "2026-01-01T07:00:05Z"
+    assert keys.iso_utc(datetime(2026, 1, 1, 7, 0, 5, 999, tzinfo=UTC)) == "2026-01-01T07:00:05Z"
     assert keys.iso_utc(datetime(2026, 1, 1, 7, 0, tzinfo=timezone(timedelta(hours=7)))) == "2026-01-01T00:00:00Z"
     assert keys.iso_utc(None) is None
 

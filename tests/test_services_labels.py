@@ -5,8 +5,8 @@ from trace.models import LabelRun, Lot
 from trace.services import labels
 from trace.services.errors import ValidationError
 from trace.services.gs1 import parse_digital_link
-from trace.services.verification import check_signature
 from trace.services.keys import keyset
+from trace.services.verification import check_signature
 from types import SimpleNamespace
 
 import pytest
