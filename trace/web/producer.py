@@ -14,7 +14,6 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlmodel import select
 
 from ..db import get_session
 from ..models import (
@@ -50,7 +49,6 @@ from .shared import (
     form_rows,
     receive_page,
     shipments_context,
-    shipping_partners,
     trace_context,
     trace_direction,
     visible_trace,
@@ -194,7 +192,7 @@ def batch(batch_id: int):
         return {"batch": item, "entries": entries, "form": form, "product": session.get(Product, item.product_id),
                 "site": session.get(Site, item.site_id), "categories": recording.INPUT_CATEGORIES,
                 "units": UNITS,
-                "harvest_lots": session.exec(select(Lot).where(Lot.batch_id == item.id)).all()}
+                "harvest_lots": lots.lots_of_batch(session, item.id)}
 
     return _form_page("producer/batch.html", call, success, context)
 
@@ -303,7 +301,7 @@ def shipments():
     def context():
         return {**shipments_context(session, _org()), "held": lots.held_lots(session, _org()),
                 "sites": recording.list_sites(session, _org()), "units": UNITS, "line_rows": 3,
-                "organizations": shipping_partners(session, _org()), "types": movements.TRANSACTION_TYPES,
+                "organizations": movements.shipping_partners(session, _org()), "types": movements.TRANSACTION_TYPES,
                 "preselected": request.args.get("lot_id", "")}
 
     return _form_page("chain/shipments.html", call, lambda _event: url_for(".shipments"), context)
