@@ -15,6 +15,7 @@ from . import (  # noqa: E402,F401  (each module adds its routes or handlers to 
     errors,
     label_runs,
     lots,
+    openapi,
     recalls,
     reports,
     suppliers,
