@@ -49,7 +49,8 @@ def visible_trace(lot: Lot, direction: str) -> lineage.Trace:
 @producer_required
 def lot_list():
     session = get_session()
-    return jsonify([lot_json(session, lot, product) for lot, product in lot_service.list_lots(session, organization_id())])
+    rows = lot_service.list_lots(session, organization_id())
+    return jsonify([lot_json(session, lot, product) for lot, product in rows])
 
 
 @bp.route("/lots/<gtin>/<lot:code>/packings", methods=["POST"])
