@@ -63,7 +63,8 @@ BOOLEAN = {"type": "boolean"}
 DAY = {"type": "string", "format": "date"}
 ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 # Quantities are exact decimals: a JSON number, or better a string ("820.5") that no float rounds.
-DECIMAL = {"type": ["string", "number"], "description": "A decimal number, as a JSON number or a string like \"820.5\"."}
+DECIMAL = {"type": ["string", "number"],
+           "description": "A decimal number, as a JSON number or a string like \"820.5\"."}
 QUANTITY_OUT = {"type": "string", "description": "An exact decimal, without trailing zeros: \"18500\", \"0.5\"."}
 TIME_IN = {"type": "string", "description": "ISO 8601 date and time, not in the future; without an offset it is read "
                                             "in Asia/Ho_Chi_Minh. Example: 2026-11-20T07:30+07:00."}

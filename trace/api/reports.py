@@ -31,7 +31,8 @@ def fsma204():
         start, end = r.date("from", required=False), r.date("to", required=False)
         r.done()
         if start is None or end is None or end < start or (end - start).days > 366:
-            raise ValidationError({"from": "Give gtin and lot, or a range of at most a year: from=YYYY-MM-DD&to=YYYY-MM-DD."})
+            raise ValidationError({"from": "Give gtin and lot, or a range of at most a year: "
+                                           "from=YYYY-MM-DD&to=YYYY-MM-DD."})
         organization = None if inspecting() else organization_id()
         history = report_service.events_between(session, start, end, zone_name(), organization)
         title = f"{start.isoformat()} – {end.isoformat()}"
