@@ -1,9 +1,10 @@
 """JSON API /api/v1: bearer tokens, recording, labels, verification, problem responses for bad input."""
 import re
 from datetime import datetime, timedelta, timezone
+from trace import key_store
 from trace.db import get_session
 from trace.models import ApiToken, Event, LabelRun, Lot, Product, Site
-from trace.services import accounts
+from trace.services import accounts, labels
 
 import pytest
 from sqlmodel import func, select
@@ -195,3 +196,38 @@ def test_supplier_profile_shows_certificates_with_validity_and_ocop(demo_client,
     halal = suppliers["Công ty CP Chế biến Thực phẩm Minh Đức"]["certificates"]
     assert [c["scheme"] for c in halal] == ["halal"]
     assert demo_client.get("/api/v1/suppliers/6", headers=headers).status_code == 404  # a retailer, not a supplier
+
+
+def test_a_site_certificate_and_ocop_rating_have_one_shape_in_the_api_scan_json_and_supplier_profile(
+        demo_client, demo_app, rice):
+    """One builder each (trace/services/shapes.py): what the producer's API answers is what a shopper's scan and a
+    retailer's supplier check show of the same site, certificate and rating."""
+    with demo_app.app_context():
+        session = get_session()
+        lot = session.exec(select(Lot).where(Lot.code == "GAO-BH-2610A")).one()
+        run = session.exec(select(LabelRun).where(LabelRun.lot_id == lot.id)).first()
+        url = labels.labels_for_run(session, key_store(demo_app), BASE_URL, run, range(run.first_serial,
+                                                                                    run.first_serial + 1))[0].url
+    facts = demo_client.get(url.replace(BASE_URL, ""), headers={"Accept": "application/json"}).get_json()
+
+    sites = {site["id"]: site for site in demo_client.get("/api/v1/sites", headers=rice).get_json()}
+    assert facts["production_area"] == sites[facts["production_area"]["id"]]
+    assert facts["production_area"]["map"].startswith("https://www.openstreetmap.org/?mlat=")
+
+    products = {p["gtin"]: p for p in demo_client.get("/api/v1/products", headers=rice).get_json()}
+    assert products["08936045000014"]["ocop"] == facts["ocop"]
+    assert (facts["ocop"]["stars"], facts["ocop"]["decision_number"], facts["ocop"]["issuing_level"]) == (
+        4, "1502/QĐ-UBND", "city")
+
+    certificates = {c["id"]: c for c in demo_client.get("/api/v1/certificates", headers=rice).get_json()}
+    (scanned,) = facts["certifications"]
+    about_the_lot = {"holder", "covers", "valid_at_production"}
+    assert {k: v for k, v in scanned.items() if k not in about_the_lot} == certificates[scanned["id"]]
+    assert (scanned["number"], scanned["status_today"], scanned["sites"]) == (
+        "VietGAP-TT-24-08-0231", "active", [facts["production_area"]["name"]])
+
+    profile = demo_client.get(f"/api/v1/suppliers/{facts['producer']['id']}",
+                              headers=token_for(demo_app, "sieuthi@demo.vn")).get_json()
+    listed = {c["id"]: {k: v for k, v in c.items() if k != "status"} for c in profile["certificates"]}
+    assert listed == certificates
+    assert [p["ocop"] for p in profile["products"] if p["gtin"] == "08936045000014"] == [facts["ocop"]]

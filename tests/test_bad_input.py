@@ -628,7 +628,7 @@ def test_nul_bytes_in_text_fields_are_refused(ward, client, rice, ids):
 def test_nul_bytes_in_lookups_find_nothing(ward, client, rice):
     """PostgreSQL refuses a NUL even in a WHERE clause (DataError, 500) where SQLite finds nothing: the login e-mail,
     the supplier search and the GTIN or lot code in /api/v1/lots/{gtin}/{lot}/…. Fix: trace/web/auth.py login (or
-    services/accounts.py authenticate), trace/web/retailer.py home (q), trace/api/__init__.py _lot."""
+    services/accounts.py authenticate), trace/web/retailer.py home (q), trace/api/lots.py own_lot."""
     cases = Cases(ward)
     r = client.post("/login", data={"email": "htx.lua@demo.vn\x00", "password": "demo1234",
                                     "csrf_token": csrf_token(client)})

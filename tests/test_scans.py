@@ -4,7 +4,7 @@ import re
 from trace import key_store
 from trace.db import get_session
 from trace.models import Scan
-from trace.services import labels, lots
+from trace.services import accounts, labels, lots
 from trace.services.scan import client_fingerprint
 
 import pytest
@@ -91,6 +91,23 @@ def test_a_shop_checking_a_lot_never_shipped_to_it_flags_the_label(demo_app, dem
     assert "hoặc được một cửa hàng chưa từng nhận lô này kiểm tra" in page
     assert scan_from(demo_client, custard_apple.url, "10.9.9.9")["scans"]["suspected_copy"] is True
     assert scan_from(demo_client, rice.url, "10.9.9.9")["scans"]["suspected_copy"] is False
+
+
+def test_a_shop_checking_through_the_api_with_its_token_counts_like_its_page(demo_app, demo_client):
+    """POST /api/v1/verify is public; a shop's token on it says who checked, as signing in does on the page."""
+    rice, custard_apple = issue_one(demo_app), issue_one(demo_app, "08936047000012", "NA-2611-01")
+    with demo_app.app_context():
+        session = get_session()
+        shop = {"Authorization": "Bearer " + accounts.create_token(session, "sieuthi@demo.vn")}
+        session.commit()
+    anonymous = demo_client.post("/api/v1/verify", json={"url": custard_apple.url}).get_json()
+    assert anonymous["scans"]["suspected_copy"] is False
+    assert demo_client.post("/api/v1/verify", json={"url": rice.url}, headers=shop).get_json()[
+        "scans"]["suspected_copy"] is False
+    assert demo_client.post("/api/v1/verify", json={"url": custard_apple.url}, headers=shop).get_json()[
+        "scans"]["suspected_copy"] is True
+    bad_token = demo_client.post("/api/v1/verify", json={"url": rice.url}, headers={"Authorization": "Bearer nope"})
+    assert (bad_token.status_code, bad_token.get_json()["verification"]["status"]) == (200, "genuine")
 
 
 @pytest.fixture

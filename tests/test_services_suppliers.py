@@ -17,6 +17,7 @@ from trace.services.errors import NotFound
 from types import SimpleNamespace
 
 import pytest
+from sqlmodel import select
 
 from .conftest import ON_POSTGRES
 
@@ -79,19 +80,24 @@ def test_supplier_profile_shows_certificates_newest_first_with_status_scope_and_
     assert profile["organization"] == {"id": ids.coop, "name": "HTX Lúa Phục Lễ", "kind": "cooperative",
                                        "address": "Phục Lễ", "phone": "0225 3871 234",
                                        "registration_number": "HTX-0042", "gln": "8936000000014"}
+    site_ids = {site.name: site.id for site in session.exec(select(Site)).all()}
+    organic = session.exec(select(Certificate.id).where(Certificate.number == "OR-7")).one()
+    rating = session.exec(select(OcopRating.id).where(OcopRating.decision_number == "QĐ-4")).one()
     assert profile["certificates"] == [
-        {"scheme": "VietGAP", "standard": "TCVN 11892-1:2017", "certifier": "Trung tâm Chứng nhận", "number": "VG-01",
-         "valid_from": "2025-01-01", "valid_until": "2027-12-31", "status": "active", "valid_today": True,
-         "sites": ["Cánh đồng A", "Cánh đồng B"], "products": ["Cám gạo", "Gạo Tám"]},
-        {"scheme": "organic", "standard": "", "certifier": "Cơ quan B", "number": "OR-7",
-         "valid_from": "2020-01-01", "valid_until": "2023-01-01", "status": "expired", "valid_today": False,
-         "sites": [], "products": []},
+        {"id": ids.vietgap, "scheme": "VietGAP", "standard": "TCVN 11892-1:2017", "certifier": "Trung tâm Chứng nhận",
+         "number": "VG-01", "valid_from": "2025-01-01", "valid_until": "2027-12-31", "status_today": "active",
+         "status": "active", "valid_today": True, "site_ids": [site_ids["Cánh đồng A"], site_ids["Cánh đồng B"]],
+         "product_ids": [ids.bran, ids.rice], "sites": ["Cánh đồng A", "Cánh đồng B"], "products": ["Cám gạo", "Gạo Tám"]},
+        {"id": organic, "scheme": "organic", "standard": "", "certifier": "Cơ quan B", "number": "OR-7",
+         "valid_from": "2020-01-01", "valid_until": "2023-01-01", "status_today": "expired", "status": "expired",
+         "valid_today": False, "site_ids": [], "product_ids": [], "sites": [], "products": []},
     ]
     # The best rating in force today: 4 stars (the 5-star decision starts tomorrow); bran's rating ended yesterday.
     assert profile["products"] == [
         {"gtin": "08936000000038", "name": "Cám gạo", "name_en": "Rice bran", "category": "", "ocop": None},
         {"gtin": "08936000000021", "name": "Gạo Tám", "name_en": "Tam rice", "category": "rice",
-         "ocop": {"stars": 4, "valid_until": "2027-06-01", "decision_number": "QĐ-4"}},
+         "ocop": {"id": rating, "product_id": ids.rice, "stars": 4, "decision_number": "QĐ-4", "issued_on": "2025-06-01",
+                  "valid_until": "2027-06-01", "issuing_level": "province"}},
     ]
 
 

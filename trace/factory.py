@@ -1,5 +1,5 @@
 """The application factory: configuration, database, extensions, blueprints, the job queue."""
-from flask import Flask, has_request_context, request
+from flask import Flask, g, has_request_context, render_template, request
 from flask_babel import Babel
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
@@ -8,6 +8,7 @@ from werkzeug.routing import IntegerConverter, PathConverter
 from .config import ROOT, from_environment
 from .db import close_session, get_session, make_engine  # noqa: F401  (trace.get_session)
 from .models import MAX_ID
+from .services.errors import NotFound
 from .services.keys import KeyStore
 
 LOCALES = ("vi", "en")
@@ -75,7 +76,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(ward.bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
-    scan.register_error_pages(app)
+    register_error_handlers(app)
     from .web import filters
     filters.register(app)
     cli.register(app)
@@ -83,6 +84,42 @@ def create_app(config: dict | None = None) -> Flask:
     apply_limits(app)
     secure_responses(app)
     return app
+
+
+# The HTTP errors a client can meet, and the title each is answered with.
+ERROR_TITLES = {400: "Bad request", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
+                413: "Request too large", 429: "Too many requests", 500: "Internal error"}
+
+
+def register_error_handlers(app: Flask) -> None:
+    """One handler per HTTP error for the whole site: problem details under /api/, an HTML page elsewhere.
+
+    A service's NotFound (missing, or another organization's) is a 404 like any other; the API blueprint
+    answers its own ValidationError, NotFound and Forbidden with their details."""
+    from .api.errors import problem
+
+    def handler_for(code: int):
+        title = ERROR_TITLES[code]
+
+        def handler(error):
+            session = g.get("db_session")
+            if session is not None:
+                session.rollback()  # a failed statement must not break the error page itself
+            detail = getattr(error, "description", title)
+            if code == 429 and getattr(error, "response", None) is not None:
+                return error.response  # a limit that says itself why (a locked account on the login page)
+            headers = dict(error.get_response().headers) if code == 429 else {}  # Retry-After, X-RateLimit-*
+            if code == 429:
+                detail = f"Too many requests from your connection ({detail}). Wait a minute and try again."
+            if request.path.startswith("/api/"):
+                return problem(code, title, detail, headers=headers)
+            return render_template("error.html", code=code, title=title), code, \
+                {key: value for key, value in headers.items() if key.lower() != "content-type"}
+        return handler
+
+    for code in ERROR_TITLES:
+        app.register_error_handler(code, handler_for(code))
+    app.register_error_handler(NotFound, handler_for(404))
 
 
 # No script anywhere; styles are inline in the page; images our own (and data: for none today, kept for safety).

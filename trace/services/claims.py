@@ -26,7 +26,7 @@ from ..models import (
     Product,
     Site,
 )
-from . import lineage
+from . import lineage, shapes
 from .certificates import status_from
 from .parse import local_datetime
 
@@ -154,8 +154,9 @@ def _missing(scheme: str, subject: Subject) -> str:
                   organization=subject.organization.name, scheme=SCHEME_NAMES.get(scheme, scheme)))
 
 
-def scan_certifications(claims: Claims, today: date) -> list:
-    """The certificates behind the schemes the lot may claim, each once, with their status today."""
+def scan_certifications(session: Session, claims: Claims, today: date) -> list:
+    """The certificates behind the schemes the lot may claim, each once, with their status today and what of
+    the lot each covers (a source lot or a processing step, and whose it is)."""
     rows, seen = [], set()
     for scheme in claims.standards():
         for certificate, subject in claims.by_scheme[scheme].supporting:
@@ -163,11 +164,6 @@ def scan_certifications(claims: Claims, today: date) -> list:
                 continue
             seen.add(certificate.id)
             now = status_from(certificate, claims.changes.get(certificate.id, []), today)
-            rows.append({
-                "scheme": certificate.scheme, "standard": certificate.standard, "certifier": certificate.certifier,
-                "number": certificate.number, "valid_from": certificate.valid_from.isoformat(),
-                "valid_until": certificate.valid_to.isoformat(), "holder": subject.organization.name,
-                "covers": subject.kind, "valid_at_production": True, "valid_today": now == "active",
-                "status_today": now,
-            })
+            rows.append({**shapes.certificate_json(session, certificate, today, now),
+                         "holder": subject.organization.name, "covers": subject.kind, "valid_at_production": True})
     return rows

@@ -50,7 +50,8 @@ def declare_error(ledger: Ledger, event_id, data) -> Event:
 def _undo_stock(ledger: Ledger, event: Event) -> str | None:
     """Take back what the event did to the stock; a message when later events stand in the way."""
     session = ledger.session
-    lines = session.exec(select(EventLot).where(EventLot.event_id == event.id)).all()
+    # In lot order, so that the lot a refusal names is the same on every database.
+    lines = session.exec(select(EventLot).where(EventLot.event_id == event.id).order_by(EventLot.lot_id)).all()
     outputs = [line for line in lines if line.role == "output"]
     if outputs and session.exec(select(LabelRun.id).where(LabelRun.lot_id.in_([line.lot_id for line in outputs]))).first():
         return str(_l("Labels were issued for a lot this event made: cancel them or recall the lot instead."))

@@ -56,6 +56,14 @@ def labels_issued(session: Session, lot_id: int) -> int:
                                             LabelRun.cancelled_at.is_(None))).one()
 
 
+def runs_of_lot(session: Session, lot_id: int, issued_only: bool = False) -> list:
+    """A lot's label runs, oldest first; `issued_only` leaves out runs whose file is still being written."""
+    query = select(LabelRun).where(LabelRun.lot_id == lot_id)
+    if issued_only:
+        query = query.where(LabelRun.status == "issued")
+    return session.exec(query.order_by(LabelRun.id)).all()
+
+
 def issue_labels(session: Session, store: keys_service.KeyStore, lot: Lot, count, user_id: int | None = None,
                  over_issue_reason: str | None = None, pending: bool = False) -> LabelRun:
     """Reserve the next `count` serials of a lot under the current signing key, in one transaction.

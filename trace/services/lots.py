@@ -46,6 +46,11 @@ def list_lots(session: Session, organization_id: int | None = None) -> list:
     return session.exec(query.order_by(Lot.produced_on.desc(), Lot.id.desc())).all()
 
 
+def lots_of_batch(session: Session, batch_id: int) -> list:
+    """The lots a batch's harvests made."""
+    return session.exec(select(Lot).where(Lot.batch_id == batch_id).order_by(Lot.id)).all()
+
+
 def lot_events(session: Session, lot: Lot, with_corrected: bool = False) -> list:
     """(event, site) pairs of a lot's life: its batch from planting or stocking, then the lot's own events.
 

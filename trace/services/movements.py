@@ -8,12 +8,14 @@ from sqlmodel import Session, select
 
 from ..models import (
     MAX_ID,
+    PRODUCER_KINDS,
     Batch,
     Event,
     EventLot,
     Holding,
     Lot,
     LotFlag,
+    Organization,
     Product,
     Shipment,
 )
@@ -327,6 +329,17 @@ def record_receiving(ledger: Ledger, shipment_id, data) -> Event:
     sender, receiver = ledger.organization(shipment.from_organization_id), ledger.organization(ledger.organization_id)
     return ledger.record(event, lines, shipment=shipment,
                          parties=(epcis.organization_uri(sender), epcis.organization_uri(receiver)))
+
+
+def shipping_partners(session: Session, organization_id: int) -> list:
+    """Organizations goods can be shipped to: processors and producers, shops, outlets."""
+    return session.exec(select(Organization).where(Organization.id != organization_id, Organization.kind.in_(
+        PRODUCER_KINDS + ("retailer", "tourist_outlet"))).order_by(Organization.name)).all()
+
+
+def organization_names(session: Session) -> dict:
+    """Every organization's name by id: the senders and receivers a list of shipments names."""
+    return {organization.id: organization.name for organization in session.exec(select(Organization))}
 
 
 def shipments_for(session: Session, organization_id: int, incoming: bool = True, status: str | None = None) -> list:

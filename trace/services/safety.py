@@ -210,6 +210,13 @@ def recalls_affecting(session: Session, organization_id: int) -> list:
         .order_by(Recall.recalled_at.desc())).all()
 
 
+def latest_recalls(session: Session, limit: int = 50) -> list:
+    """(recall, lot, product) rows for the ward: standing recalls first, newest first."""
+    return session.exec(select(Recall, Lot, Product).join(Lot, Lot.id == Recall.lot_id)
+                        .join(Product, Product.id == Lot.product_id)
+                        .order_by(Recall.lifted_at.is_not(None), Recall.recalled_at.desc()).limit(limit)).all()
+
+
 # --- flags ---
 
 def raise_flag(session: Session, lot: Lot, kind: str, reason: str = "", details: dict | None = None) -> LotFlag:
@@ -217,6 +224,13 @@ def raise_flag(session: Session, lot: Lot, kind: str, reason: str = "", details:
     session.add(flag)
     session.flush()
     return flag
+
+
+def latest_flags(session: Session, limit: int = 50) -> list:
+    """(flag, lot, product) rows for the ward: open flags first, newest first."""
+    return session.exec(select(LotFlag, Lot, Product).join(Lot, Lot.id == LotFlag.lot_id)
+                        .join(Product, Product.id == Lot.product_id)
+                        .order_by(LotFlag.resolution.is_not(None), LotFlag.raised_at.desc()).limit(limit)).all()
 
 
 def flags_of(session: Session, lot_id: int) -> list:

@@ -11,11 +11,11 @@ from sqlalchemy.orm import defer
 from sqlmodel import Session, func, select
 
 from ..models import Event, EventLot, Holding, Lot, Organization, Product, Scan, Shipment, utcnow
-from . import certificates, claims, safety
+from . import certificates, claims, safety, shapes
 from .issuance import issued_run_and_revision, serial_number
 from .keys import iso_utc
 from .lots import best_before, lot_events, producer, production_site
-from .parse import local_datetime, map_link
+from .parse import local_datetime
 from .verification import Verification, check_signature, with_issuance
 
 # Organizations whose signed-in checks say where a label turned up: shops selling it.
@@ -170,23 +170,17 @@ def scan_facts(session: Session, verification: Verification, today: date, lot: L
         "serial": link.serial,
         "producer": {"name": organization.name, "address": organization.address, "phone": organization.phone,
                      "id": organization.id},
-        "certifications": claims.scan_certifications(derived, today),
+        "certifications": claims.scan_certifications(session, derived, today),
         "standards": derived.standards(),
         "origins": [_origin(source) for source in derived.sources] if lot.batch_id is None else [],
-        "ocop": {"stars": rating.stars, "valid_until": rating.valid_until.isoformat(),
-                 "decision_number": rating.decision_number} if rating else None,
+        "ocop": shapes.ocop_json(rating),
         "stages": [_stage(event, stage_site) for event, stage_site in lot_events(session, lot)
                    if event.step in PRODUCTION_STAGES],
         "best_before": expiry.isoformat() if expiry else None,
         "expired": bool(expiry and expiry < today),
     })
     if site is not None:
-        facts["production_area"] = {
-            "name": site.name, "kind": site.kind, "crop": site.crop,
-            "area_ha": str(site.area_ha) if site.area_ha is not None else None,
-            "farming_method": site.farming_method, "address": site.address,
-            "map": map_link(site.location),
-        }
+        facts["production_area"] = shapes.site_json(site)
     return facts
 
 

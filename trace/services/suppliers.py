@@ -4,7 +4,7 @@ from datetime import date
 from sqlmodel import Session, select
 
 from ..models import MAX_ID, PRODUCER_KINDS, Certificate, Organization, Product
-from . import certificates
+from . import certificates, shapes
 from .errors import NotFound
 
 
@@ -27,21 +27,14 @@ def supplier_profile(session: Session, organization_id, today: date) -> dict:
     for certificate in session.exec(select(Certificate)
                                     .where(Certificate.organization_id == organization.id)
                                     .order_by(Certificate.valid_to.desc())).all():
-        sites, products = certificates.scope(session, certificate)
-        status = certificates.status_on(session, certificate, today)
-        rows.append({"scheme": certificate.scheme, "standard": certificate.standard,
-                     "certifier": certificate.certifier, "number": certificate.number,
-                     "valid_from": certificate.valid_from.isoformat(), "valid_until": certificate.valid_to.isoformat(),
-                     "status": status, "valid_today": status == "active",
-                     "sites": [s.name for s in sites], "products": [p.name_vi for p in products]})
+        shape = shapes.certificate_json(session, certificate, today)
+        rows.append({**shape, "status": shape["status_today"]})  # "status": the name the profile first used
     products = []
     for product in session.exec(select(Product).where(Product.organization_id == organization.id)
                                 .order_by(Product.name_vi)).all():
-        rating = certificates.current_ocop(session, product.id, today)
         products.append({"gtin": product.gtin, "name": product.name_vi, "name_en": product.name_en,
                          "category": product.category,
-                         "ocop": {"stars": rating.stars, "valid_until": rating.valid_until.isoformat(),
-                                  "decision_number": rating.decision_number} if rating else None})
+                         "ocop": shapes.ocop_json(certificates.current_ocop(session, product.id, today))})
     return {"organization": {"id": organization.id, "name": organization.name, "kind": organization.kind,
                              "address": organization.address, "phone": organization.phone,
                              "registration_number": organization.registration_number, "gln": organization.gln},

@@ -3,7 +3,6 @@ from flask import Response, abort, current_app, redirect, render_template, reque
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import event
-from sqlmodel import select
 
 from .. import key_store
 from ..clock import today
@@ -42,8 +41,7 @@ def issued_message(result) -> str:
 
 
 def lot_context(session, lot) -> dict:
-    runs = session.exec(select(LabelRun).where(LabelRun.lot_id == lot.id, LabelRun.status == "issued")
-                        .order_by(LabelRun.id.desc())).all()
+    runs = labels.runs_of_lot(session, lot.id, issued_only=True)[::-1]  # newest first
     capacity, issued = labels.label_capacity(session, lot), labels.labels_issued(session, lot.id)
     return {"runs": runs, "capacity": capacity, "issued": issued, "suggested_count": max(capacity - issued, 0) or "",
             "label_files": label_files.files_of_runs(session, [run.id for run in runs])[:10],

@@ -11,7 +11,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlmodel import select
 
 from ..clock import today, zone_name
 from ..db import get_session
@@ -49,7 +48,6 @@ from .shared import (
     form_rows,
     receive_page,
     shipments_context,
-    shipping_partners,
     trace_context,
     trace_direction,
     visible_trace,
@@ -169,7 +167,7 @@ def batch(batch_id: int):
         return {"batch": item, "entries": entries, "form": form, "product": session.get(Product, item.product_id),
                 "site": session.get(Site, item.site_id), "categories": recording.INPUT_CATEGORIES,
                 "units": UNITS,
-                "harvest_lots": session.exec(select(Lot).where(Lot.batch_id == item.id)).all()}
+                "harvest_lots": lots.lots_of_batch(session, item.id)}
 
     return _form_page("producer/batch.html", call, success, context)
 
@@ -278,7 +276,7 @@ def shipments():
     def context():
         return {**shipments_context(session, _org()), "held": lots.held_lots(session, _org()),
                 "sites": recording.list_sites(session, _org()), "units": UNITS, "line_rows": 3,
-                "organizations": shipping_partners(session, _org()), "types": movements.TRANSACTION_TYPES,
+                "organizations": movements.shipping_partners(session, _org()), "types": movements.TRANSACTION_TYPES,
                 "preselected": request.args.get("lot_id", "")}
 
     return _form_page("chain/shipments.html", call, lambda _event: url_for(".shipments"), context)

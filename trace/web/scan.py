@@ -1,7 +1,7 @@
-"""Public pages: the scan page a label's URL opens, the JWKS, product images, error pages."""
+"""Public pages: the scan page a label's URL opens, the JWKS, product images."""
 from collections import OrderedDict
 
-from flask import Blueprint, Response, abort, current_app, g, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, url_for
 from flask import session as cookie_session
 from flask_babel import get_locale
 from flask_login import current_user
@@ -10,7 +10,6 @@ from markupsafe import Markup, escape
 from .. import key_store
 from ..db import get_session
 from ..models import Product
-from ..services.errors import NotFound
 from ..services.keys import jwks
 from . import check_label, raw_request_path
 
@@ -111,32 +110,3 @@ def product_image(product_id: int):
     response = Response(product.image, mimetype=product.image_type or "image/jpeg")
     response.headers["Cache-Control"] = "public, max-age=86400"
     return response
-
-
-def register_error_pages(app) -> None:
-    def page(code: int, title: str):
-        def handler(error):
-            session = g.get("db_session")
-            if session is not None:
-                session.rollback()  # a failed statement must not break the error page itself
-            if code == 429 and getattr(error, "response", None) is not None:
-                return error.response  # a limit that says itself why (a locked account on the login page)
-            detail = getattr(error, "description", title)
-            headers = dict(error.get_response().headers) if code == 429 else {}  # Retry-After, X-RateLimit-*
-            if code == 429:
-                detail = f"Too many requests from your connection ({detail}). Wait a minute and try again."
-            if request.path.startswith("/api/"):
-                return jsonify({"type": "about:blank", "title": title, "status": code, "detail": detail}), code, \
-                    {**headers, "Content-Type": "application/problem+json"}
-            return render_template("error.html", code=code, title=title), code, \
-                {key: value for key, value in headers.items() if key.lower() != "content-type"}
-        return handler
-
-    app.register_error_handler(400, page(400, "Bad request"))
-    app.register_error_handler(403, page(403, "Forbidden"))
-    app.register_error_handler(404, page(404, "Not found"))
-    app.register_error_handler(NotFound, page(404, "Not found"))  # a service's: missing, or another's
-    app.register_error_handler(405, page(405, "Method not allowed"))
-    app.register_error_handler(413, page(413, "Request too large"))
-    app.register_error_handler(429, page(429, "Too many requests"))
-    app.register_error_handler(500, page(500, "Internal error"))

@@ -2,10 +2,10 @@
 from flask import Response, abort, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from ..db import get_session
-from ..models import PRODUCER_KINDS, Lot, Organization, Product
+from ..models import Lot, Organization, Product
 from ..services import lineage, movements, recording, reports, safety
 from ..services.errors import ValidationError
 
@@ -28,16 +28,10 @@ def receipt_data(form) -> dict:
     return {**form.to_dict(), "lines": lines}
 
 
-def shipping_partners(session: Session, organization_id: int) -> list:
-    """Organizations goods can be shipped to: processors and producers, shops, outlets."""
-    return session.exec(select(Organization).where(Organization.id != organization_id, Organization.kind.in_(
-        PRODUCER_KINDS + ("retailer", "tourist_outlet"))).order_by(Organization.name)).all()
-
-
 def shipments_context(session: Session, organization_id: int) -> dict:
-    names = {o.id: o.name for o in session.exec(select(Organization))}
     return {"incoming": movements.shipments_for(session, organization_id, incoming=True),
-            "outgoing": movements.shipments_for(session, organization_id, incoming=False), "names": names}
+            "outgoing": movements.shipments_for(session, organization_id, incoming=False),
+            "names": movements.organization_names(session)}
 
 
 def receive_page(shipment_id: int, back_url: str, call):

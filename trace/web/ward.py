@@ -2,10 +2,9 @@
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlmodel import select
 
 from ..db import get_session
-from ..models import Lot, LotFlag, Organization, Product, Recall
+from ..models import Lot, Organization, Product
 from ..services import lots, safety, scan
 from ..services.errors import NotFound, ValidationError
 from ..services.events import corrections_of
@@ -39,12 +38,7 @@ def home():
         if found is not None:
             return redirect(url_for(".lot", lot_id=found.id))
         flash(_("No lot found: give a label's URL, or its GTIN and lot code separated by a space."))
-    flags = session.exec(select(LotFlag, Lot, Product).join(Lot, Lot.id == LotFlag.lot_id)
-                         .join(Product, Product.id == Lot.product_id)
-                         .order_by(LotFlag.resolution.is_not(None), LotFlag.raised_at.desc()).limit(50)).all()
-    recalls = session.exec(select(Recall, Lot, Product).join(Lot, Lot.id == Recall.lot_id)
-                           .join(Product, Product.id == Lot.product_id)
-                           .order_by(Recall.lifted_at.is_not(None), Recall.recalled_at.desc()).limit(50)).all()
+    flags, recalls = safety.latest_flags(session), safety.latest_recalls(session)
     suspicious = scan.suspected_copies(session, current_app.config["TRACE_COPY_THRESHOLD"])
     return render_template("ward/home.html", flags=flags, recalls=recalls, q=query, suspicious=suspicious)
 
