@@ -59,13 +59,22 @@ def test_a_certificate_valid_at_harvest_but_expired_today(demo_client, demo_app)
 def test_pond_lot_shows_farming_method_and_withdrawal_period(demo_client, demo_app):
     page = demo_client.get(path_of(first_label(demo_app, "TOM-A7-2611").url)).get_data(as_text=True)
     area = definitions(page)["Vùng sản xuất"]
-    assert area.startswith("Ao lót bạt số 7 (thâm canh công nghệ cao) (Ao nuôi nước lợ, 4.5 ha, công nghệ cao) ")
+    assert area.startswith("Ao lót bạt số 7 (thâm canh công nghệ cao) (Ao nuôi nước lợ, 4,5 ha, công nghệ cao) ")
     stage_details = [text for _, text in element_texts(page, "span")]
     assert ("Thuốc thú y: Oxytetracycline (điều trị hoại tử gan tụy), 4 g/kg thức ăn; thời gian cách ly 28 ngày"
             in stage_details)
     stages = [text.split(" · ")[0] for _, text in element_texts(page, "li")]
     assert stages == ["Thả giống", "Sử dụng vật tư đầu vào", "Sử dụng vật tư đầu vào", "Sử dụng vật tư đầu vào",
                       "Thu hoạch", "Làm lạnh và bảo quản", "Đóng gói", "Chế biến"]
+    # numbers grouped as the reader writes them
+    assert "Tôm thẻ chân trắng (Litopenaeus vannamei), 450.000 con" in stage_details
+    assert "Lô TOM-A7-2611: 5.400 kg" in stage_details
+    demo_client.set_cookie("lang", "en")
+    english = demo_client.get(path_of(first_label(demo_app, "TOM-A7-2611").url)).get_data(as_text=True)
+    english_details = [text for _, text in element_texts(english, "span")]
+    assert "Lot TOM-A7-2611: 5,400 kg" in english_details
+    assert definitions(english)["Production area"].startswith(
+        "Ao lót bạt số 7 (thâm canh công nghệ cao) (Brackish-water pond, 4.5 ha, high-tech) ")
 
 
 @pytest.mark.parametrize("lang,genuine_text,switch", [("vi", "Tem chính hãng", "English"), ("en", "Genuine label", "Tiếng Việt")])

@@ -1,6 +1,7 @@
 """The application factory: configuration, database, extensions, blueprints, the job queue."""
 from flask import Flask, g, has_request_context, render_template, request
 from flask_babel import Babel
+from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.routing import IntegerConverter, PathConverter
@@ -87,8 +88,8 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 # The HTTP errors a client can meet, and the title each is answered with.
-ERROR_TITLES = {400: "Bad request", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
-                413: "Request too large", 429: "Too many requests", 500: "Internal error"}
+ERROR_TITLES = {400: _l("Bad request"), 403: _l("Forbidden"), 404: _l("Not found"), 405: _l("Method not allowed"),
+                413: _l("Request too large"), 429: _l("Too many requests"), 500: _l("Internal error")}
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -99,9 +100,8 @@ def register_error_handlers(app: Flask) -> None:
     from .api.errors import problem
 
     def handler_for(code: int):
-        title = ERROR_TITLES[code]
-
         def handler(error):
+            title = str(ERROR_TITLES[code])  # in the page's language (the API's: its Accept-Language, else English)
             session = g.get("db_session")
             if session is not None:
                 session.rollback()  # a failed statement must not break the error page itself

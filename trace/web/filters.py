@@ -1,6 +1,5 @@
 """Jinja filters and globals: Vietnamese date order (dd/mm/yyyy) in both languages, as labels print it."""
 from datetime import date, datetime
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask_babel import get_locale
@@ -26,13 +25,6 @@ def dmy(value) -> str:
     return value.strftime("%d/%m/%Y")
 
 
-def hectares(value) -> str:
-    if value in (None, ""):
-        return ""
-    text = format(Decimal(str(value)).normalize(), "f")
-    return text
-
-
 def quantity(value) -> str:
     """'18,500' / '18.500' with the reader's thousands separator, decimals kept, no trailing zeros."""
     return grouped_number(value, get_locale().language)
@@ -50,4 +42,4 @@ def option_of(row, value_attr: str, label_attr: str) -> tuple:
 def register(app) -> None:
     app.jinja_env.globals.update(name_of=name_of, LOCALES=LOCALES, get_locale=get_locale,
                                 raw_request_path=raw_request_path, flag_reason=flag_reason)
-    app.jinja_env.filters.update(dmy=dmy, ha=hectares, qty=quantity, option=option, option_of=option_of, localtime=local_datetime, map_link=map_link)
+    app.jinja_env.filters.update(dmy=dmy, ha=quantity, qty=quantity, option=option, option_of=option_of, localtime=local_datetime, map_link=map_link)

@@ -1,0 +1,27 @@
+"""Every page speaks the reader's language, error pages included; the API's problems follow Accept-Language."""
+import pytest
+
+from .conftest import element_texts
+
+
+@pytest.mark.parametrize("lang, path, status, title, text", [
+    ("vi", "/khong-co-trang-nay", 404, "404 – Không tìm thấy", "Không có nội dung nào tại địa chỉ này."),
+    ("en", "/khong-co-trang-nay", 404, "404 – Not found", "There is nothing at this address."),
+    ("vi", "/logout", 405, "405 – Không dùng được cách này",
+     "Không thể dùng địa chỉ này theo cách đó. Hãy quay lại và dùng các nút trên trang."),
+    ("en", "/logout", 405, "405 – Method not allowed",
+     "This address cannot be used that way. Go back and use the page's own buttons."),
+])
+def test_error_pages_are_in_the_readers_language(demo_client, lang, path, status, title, text):
+    demo_client.set_cookie("lang", lang)
+    response = demo_client.get(path)
+    page = response.get_data(as_text=True)
+    assert response.status_code == status
+    assert [t for _, t in element_texts(page, "title", "h1")] == [title, title]
+    assert text in [t for _, t in element_texts(page, "p")]
+
+
+def test_api_problems_follow_accept_language(demo_client):
+    english = demo_client.get("/api/v1/no-such-thing").get_json()
+    vietnamese = demo_client.get("/api/v1/no-such-thing", headers={"Accept-Language": "vi"}).get_json()
+    assert (english["title"], vietnamese["title"]) == ("Not found", "Không tìm thấy")
