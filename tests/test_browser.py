@@ -372,3 +372,18 @@ def test_the_administrator_onboards_a_cooperative_that_then_records_on_a_phone(b
     member.screenshot(path=shot("new-member-products-phone-vi.png"), full_page=True)
     _assert_no_horizontal_overflow(member)
     assert member.goto(live_server + urlsplit(link).path).status == 410  # the link worked once
+
+
+@pytest.mark.parametrize("email, sections", [
+    (PRODUCER_EMAIL, ["Đợt sản xuất", "Vùng sản xuất", "Sản phẩm", "Giấy chứng nhận", "Tồn kho", "Giao nhận",
+                      "Tài khoản", "Đăng xuất"]),
+    ("sieuthi@demo.vn", ["Nhà cung cấp", "Kiểm tra", "Giao nhận", "Tài khoản", "Đăng xuất"]),
+])
+def test_the_header_shows_each_role_its_own_sections_in_two_rows_on_a_phone(phone, live_server, email, sections):
+    _log_in(phone, live_server, email)
+    assert [" ".join(t.split()) for t in phone.locator("header nav a, header nav button").all_inner_texts()] == sections
+    header = phone.locator("header.top").bounding_box()
+    language = phone.locator("header a.lang").bounding_box()
+    assert header["height"] <= 110  # brand and language on one row, the sections on one more (was 156 px)
+    assert language["y"] < 40  # beside the brand, not under it
+    _assert_no_horizontal_overflow(phone)
