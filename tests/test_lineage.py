@@ -11,7 +11,7 @@ from trace.models import Event, EventLot, Holding, LabelRun, Lot, LotFlag, Recal
 import pytest
 from sqlmodel import func, select
 
-from .conftest import BASE_URL
+from .conftest import BASE_URL, element_texts
 from .test_api import ago, token_for
 
 TABLES = (Event, EventLot, Lot, Holding, Shipment, Recall, LotFlag, LabelRun)
@@ -328,7 +328,8 @@ def test_a_recall_three_levels_up_reaches_a_labels_scan(demo_client, demo_app, r
     assert facts["verification"]["status"] == "genuine"  # the label is still ours; the lot is what changed
     assert (facts["lot"]["recalled"], facts["lot"]["recall_reason"]) == (True, "Dư lượng thuốc BVTV vượt ngưỡng")
     page = demo_client.get(url).get_data(as_text=True)
-    assert page.index('class="recall"') < page.index('class="verdict')
+    verdict = [text for _, text in element_texts(page.split('<div class="verdict bad" role="alert">', 1)[1], "strong")]
+    assert verdict[0] == "Đã thu hồi: không dùng, không bán sản phẩm này"  # the recall is the verdict's headline
     r = demo_client.post(f"/api/v1/lots/{rice_gtin}/R-53/labels", headers=rice, json={"count": 1})
     assert r.status_code == 422 and r.get_json()["errors"]["count"] == (
         "The lot has been recalled: Dư lượng thuốc BVTV vượt ngưỡng")
@@ -453,7 +454,9 @@ def test_a_late_entered_pesticide_flags_a_labelled_lot_and_its_scan_says_so(demo
         facts = demo_client.get(url, headers={"Accept": "application/json"}).get_json()
         assert facts["lot"]["flagged"] is True and "Fipronil 5SC" in facts["lot"]["flag_reason"]
         page = demo_client.get(url).get_data(as_text=True)
-        assert 'class="recall"' in page and "Fipronil 5SC" in page
+        headline, reason = page.split('<div class="verdict bad" role="alert"><strong>', 1)[1].split("</strong>", 1)
+        assert headline == "Đang tạm giữ chờ kiểm tra an toàn: chưa dùng, chưa bán"
+        assert "Fipronil 5SC" in reason.split("</div>", 1)[0]
 
 
 # --- derived claims ---

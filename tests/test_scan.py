@@ -156,3 +156,31 @@ def test_a_suspended_certificate_and_an_expired_ocop_rating_show_as_such(demo_cl
     login(demo_client, "sieuthi@demo.vn")
     page = demo_client.get(f"/retailer/suppliers/{organization_id}").get_data(as_text=True)
     assert "Suspended" in page and "★★★★" not in page
+
+
+def _verdict(page: str) -> list:
+    return [text for _, text in element_texts(page.split('class="verdict', 1)[1].split("</div>", 1)[0], "strong")]
+
+
+def test_the_verdict_says_first_what_matters_most_to_a_buyer(demo_client, demo_app):
+    """A genuine label of a lot past its date, or whose certification lapsed since harvest, says so in the verdict
+    itself; the lapsed scheme's badge is not green."""
+    demo_client.set_cookie("lang", "en")
+    url = path_of(first_label(demo_app, "RMA-2611-01").url)
+    page = demo_client.get(url).get_data(as_text=True)
+    assert 'class="verdict warn"' in page
+    assert _verdict(page) == ["Genuine label – past its best-before date"]
+    with demo_app.app_context():
+        session = get_session()
+        product = session.exec(select(Product).where(Product.name_vi == "Rau muống an toàn Hoa Động")).one()
+        product.shelf_life_days = 365
+        session.add(product)
+        session.commit()
+    page = demo_client.get(url).get_data(as_text=True)
+    assert _verdict(page) == ["Genuine label – certification lapsed since harvest"]
+    assert "VietGAP was valid when this lot was produced, but is not valid today." in page
+    assert '<span class="badge warn">VietGAP: lapsed</span>' in page
+    fresh = demo_client.get(path_of(first_label(demo_app, "RHC-2611-03").url)).get_data(as_text=True)
+    assert 'class="verdict ok"' in fresh
+    assert _verdict(fresh) == ["Genuine label"]
+    assert '<span class="badge ok">Organic</span>' in fresh
