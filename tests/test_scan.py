@@ -184,3 +184,17 @@ def test_the_verdict_says_first_what_matters_most_to_a_buyer(demo_client, demo_a
     assert 'class="verdict ok"' in fresh
     assert _verdict(fresh) == ["Genuine label"]
     assert '<span class="badge ok">Organic</span>' in fresh
+
+
+def test_the_scan_page_is_compressed_when_the_phone_accepts_it_and_stays_small(demo_client, demo_app):
+    import gzip
+    url = path_of(first_label(demo_app, "GAO-BH-2610A").url)
+    plain = demo_client.get(url)
+    packed = demo_client.get(url, headers={"Accept-Encoding": "gzip"})
+    assert (plain.headers.get("Content-Encoding"), packed.headers["Content-Encoding"]) == (None, "gzip")
+    assert "Accept-Encoding" in packed.headers["Vary"]
+    assert gzip.decompress(packed.get_data()) == plain.get_data()
+    assert len(plain.get_data()) < 30_000 and len(packed.get_data()) < len(plain.get_data()) / 2
+    # A page with a CSRF token beside reflected input is never compressed (BREACH).
+    login_page = demo_client.get("/login?next=/producer/", headers={"Accept-Encoding": "gzip"})
+    assert login_page.headers.get("Content-Encoding") is None
