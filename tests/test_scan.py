@@ -8,7 +8,7 @@ from trace.services import labels, recording
 import pytest
 from sqlmodel import select
 
-from .conftest import BASE_URL, definitions, element_texts, login
+from .conftest import BASE_URL, csrf_token, definitions, element_texts, login
 from .test_labels import tampered_variants
 
 CONTRACT_KEYS = {"verification", "product", "lot", "serial", "producer", "certifications", "ocop", "stages"}
@@ -198,3 +198,24 @@ def test_the_scan_page_is_compressed_when_the_phone_accepts_it_and_stays_small(d
     # A page with a CSRF token beside reflected input is never compressed (BREACH).
     login_page = demo_client.get("/login?next=/producer/", headers={"Accept-Encoding": "gzip"})
     assert login_page.headers.get("Content-Encoding") is None
+
+
+def test_a_shop_checking_a_label_reads_a_shops_advice_under_one_heading(demo_client, demo_app):
+    url = first_label(demo_app, "GAO-BH-2610A").url
+    login(demo_client, "sieuthi@demo.vn")
+    demo_client.set_cookie("lang", "en")
+    token = csrf_token(demo_client, "/retailer/verify")
+    genuine = demo_client.post("/retailer/verify", data={"url": url, "csrf_token": token}).get_data(as_text=True)
+    assert [text for _, text in element_texts(genuine, "h1")] == ["Verify a label"]
+    assert [text for _, text in element_texts(genuine, "h2")][0] == "Thuy Nguyen Bac Huong rice"
+    altered = demo_client.post("/retailer/verify", data={"url": tampered_variants(url)["lot"], "csrf_token": token})
+    page = altered.get_data(as_text=True)
+    assert ("Its signature does not match the product, lot or serial it shows. Do not accept or sell goods under "
+            "this label, and tell the producer and the ward.") in page
+    assert "tell the store" not in page
+
+
+def test_a_tampered_label_page_still_has_its_heading(demo_client, demo_app):
+    demo_client.set_cookie("lang", "en")
+    page = demo_client.get(path_of(tampered_variants(first_label(demo_app, "GAO-BH-2610A").url)["serial"]))
+    assert [text for _, text in element_texts(page.get_data(as_text=True), "h1")] == ["Label check"]
