@@ -213,6 +213,17 @@ def now_moment(zone: str) -> tuple:
     return now.astimezone(UTC), offset_of(now)
 
 
+DECIMAL_COMMA = re.compile(r"(?<![\d,])(-?\d{1,3}),(\d+)(?![\d,])")
+
+
+def _decimal_commas(text: str) -> str:
+    """'20,9361; 106,6842' as a Vietnamese phone types it: a comma between digits with no space is a decimal
+    point when the numbers are separated by ';' or spaces ('20.93, 106.68' keeps its comma as the separator)."""
+    if ";" not in text and not re.search(r"\d,\d+\s+-?\d", text):
+        return text
+    return DECIMAL_COMMA.sub(r"\1.\2", text)
+
+
 def _geometry(value):
     if isinstance(value, str) and value.lstrip().startswith("{"):
         value = json.loads(value)
@@ -226,8 +237,10 @@ def _geometry(value):
             raise ValueError(kind)
         lon_lats = [(_number(p[0]), _number(p[1])) for p in points]
     elif isinstance(value, str):
-        pairs = [p for p in re.split(r"[;\n]", value) if p.strip()]
+        pairs = [p for p in re.split(r"[;\n]", _decimal_commas(value)) if p.strip()]
         lat_lons = [[float(x) for x in re.split(r"[,\s]+", p.strip())] for p in pairs]
+        if len(lat_lons) == 2 and all(len(p) == 1 for p in lat_lons):  # '20,9361; 106,6842': one point
+            lat_lons = [[lat_lons[0][0], lat_lons[1][0]]]
         if any(len(p) != 2 for p in lat_lons):
             raise ValueError(value)
         lon_lats = [(lon, lat) for lat, lon in lat_lons]
