@@ -1,8 +1,8 @@
 """A production area's location as a phone's keyboard types it: decimal points or Vietnamese decimal commas."""
-import pytest
-
 from trace.services.errors import ValidationError
 from trace.services.parse import Reader
+
+import pytest
 
 POINT = {"type": "Point", "coordinates": [106.6842, 20.9361]}
 POLYGON = {"type": "Polygon", "coordinates": [[[106.67, 20.93], [106.68, 20.94], [106.66, 20.95], [106.67, 20.93]]]}
