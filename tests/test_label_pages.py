@@ -16,7 +16,7 @@ import zxingcpp
 from PIL import Image
 from sqlmodel import Session, select
 
-from .conftest import BASE_URL, login, post_form
+from .conftest import BASE_URL, field_errors, login, post_form
 
 ROOT = Path(__file__).resolve().parent.parent
 JSON = {"Accept": "application/json"}
@@ -136,3 +136,13 @@ def test_another_organizations_label_runs_files_and_pngs_do_not_exist_for_a_prod
     assert demo_client.get(f"/api/v1/label-runs/{run.id}/labels.csv", headers=headers).status_code == 404
     with demo_app.app_context():
         assert get_session().get(LabelRun, run.id).cancelled_at is None
+
+
+def test_a_label_count_error_is_said_once_beside_its_field(demo_app, demo_client):
+    login(demo_client, "htx.lua@demo.vn")
+    demo_client.set_cookie("lang", "en")
+    lot_path = rice_lot_path(demo_client)
+    refused = post_form(demo_client, lot_path, {"form": "labels", "count": "0", "layout": "a4-3x8"})
+    page = refused.get_data(as_text=True)
+    (message,) = field_errors(page).values()
+    assert refused.status_code == 422 and page.count(message) == 1
