@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from sqlmodel import func, select
 
-from .conftest import csrf_token, field_errors, login, post_form
+from .conftest import csrf_token, element_texts, field_errors, login, post_form
 
 
 def count(app, model) -> int:
@@ -248,3 +248,12 @@ def test_image_upload_must_be_an_image(producer, demo_app):
     assert (r.status_code, field_errors(r.get_data(as_text=True))) == (
         422, {"image": "This file is not a photo: use JPEG, PNG or WebP."})
     assert count(demo_app, Product) == before
+
+
+def test_the_batch_form_lists_the_places_batches_grow_in_and_says_so(demo_client):
+    login(demo_client, "htx.lua@demo.vn")
+    page = demo_client.get("/producer/batches").get_data(as_text=True)
+    select = page.split('<select id="f-site_id"', 1)[1].split("</select>", 1)[0]
+    options = [text for _, text in element_texts(select, "option")]
+    assert options == ["—", "Cánh đồng Phả Lễ", "Cánh đồng mẫu lớn Phục Lễ", "Ruộng hộ thành viên Kiền Bái"]
+    assert "Xưởng xay xát HTX Phục Lễ" not in select  # a processing facility grows nothing

@@ -17,6 +17,7 @@ from ..db import get_session
 from ..models import (
     FARMING_METHODS,
     OCOP_LEVELS,
+    PRODUCTION_SITE_KINDS,
     SCHEMES,
     SITE_KINDS,
     Batch,
@@ -147,7 +148,7 @@ def batches():
                       lambda: _record(recording.start_batch, request.form),
                       lambda batch: url_for(".batch", batch_id=batch.id),
                       lambda: {"batches": recording.list_batches(session, _org()),
-                               "sites": recording.list_sites(session, _org()),
+                               "sites": recording.list_sites(session, _org()), "production_kinds": PRODUCTION_SITE_KINDS,
                                "products": recording.list_products(session, _org())})
 
 
