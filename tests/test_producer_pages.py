@@ -2,6 +2,7 @@
 import io
 import re
 from datetime import datetime, timedelta
+from trace import clock
 from trace.db import get_session
 from trace.models import SITE_KINDS, Batch, Certificate, Event, Lot, OcopRating, Product, Site
 from trace.queue import run_pending
@@ -257,3 +258,38 @@ def test_the_batch_form_lists_the_places_batches_grow_in_and_says_so(demo_client
     options = [text for _, text in element_texts(select, "option")]
     assert options == ["—", "Cánh đồng Phả Lễ", "Cánh đồng mẫu lớn Phục Lễ", "Ruộng hộ thành viên Kiền Bái"]
     assert "Xưởng xay xát HTX Phục Lễ" not in select  # a processing facility grows nothing
+
+
+def test_the_home_page_is_the_producers_to_do_list(demo_client, demo_app):
+    login(demo_client, "rau.huuco@demo.vn")
+    demo_client.set_cookie("lang", "en")
+    page = demo_client.get("/producer/").get_data(as_text=True)
+    todo = page.split('<section class="card todo">', 1)[1].split("</section>", 1)[0]
+    today = clock.today()  # the demo ward's dates are relative to the (local) day it was made
+    day = lambda n: (today - timedelta(days=n)).strftime("%d/%m/%Y")  # noqa: E731
+    assert [text for _, text in element_texts(todo, "li")] == [
+        f"Lot RMA-2611-01 is past its best-before date ({day(22)}) and still in stock.",
+        f"VietGAP certificate VietGAP-TT-24-11-0098 is no longer valid (since {day(12)}): its products may not "
+        "claim it.",
+    ]
+    rice = demo_app.test_client()
+    login(rice, "htx.lua@demo.vn")
+    assert '<section class="card todo">' not in rice.get("/producer/").get_data(as_text=True)  # nothing to do
+
+
+def test_an_ocop_rating_about_to_lapse_is_on_the_to_do_list(demo_client, demo_app):
+    from trace.db import get_session
+    from trace.models import OcopRating
+    ends = clock.today() + timedelta(days=30)
+    with demo_app.app_context():
+        session = get_session()
+        rating = session.exec(select(OcopRating).where(OcopRating.decision_number == "1502/QĐ-UBND")).one()
+        rating.valid_until = ends
+        session.add(rating)
+        session.commit()
+    login(demo_client, "htx.lua@demo.vn")
+    demo_client.set_cookie("lang", "en")
+    page = demo_client.get("/producer/").get_data(as_text=True)
+    todo = page.split('<section class="card todo">', 1)[1].split("</section>", 1)[0]
+    assert [text for _, text in element_texts(todo, "li")] == [
+        f"The OCOP rating of Gạo Bắc Hương Thủy Nguyên ends on {ends.strftime('%d/%m/%Y')}."]

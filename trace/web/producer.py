@@ -34,6 +34,7 @@ from ..services import (
     lots,
     movements,
     recording,
+    reminders,
     reports,
     safety,
     scan,
@@ -85,7 +86,8 @@ def home():
                            certificates=recording.list_certificates(session, _org()),
                            recalls=safety.recalls_affecting(session, _org()),
                            waiting=movements.shipments_for(session, _org(), status="in_transit"),
-                           suspicious=scan.suspected_copies(session, current_app.config["TRACE_COPY_THRESHOLD"], _org()))
+                           suspicious=scan.suspected_copies(session, current_app.config["TRACE_COPY_THRESHOLD"], _org()),
+                           reminders=reminders.for_producer(session, _org(), today()))
 
 
 @bp.route("/sites", methods=["GET", "POST"])
