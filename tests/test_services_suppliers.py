@@ -188,3 +188,4 @@ def test_status_from_two_changes_on_one_day_the_later_entry_wins():
     changes = [change("revoked", date(2025, 5, 1), 9), change("suspended", date(2025, 5, 1), 4)]
     assert certificates.status_from(certificate(), changes, date(2025, 5, 2)) == "revoked"
     assert certificates.status_from(certificate(), list(reversed(changes)), date(2025, 5, 2)) == "revoked"
+

@@ -3,7 +3,7 @@ from datetime import date
 
 from sqlmodel import Session, select
 
-from ..models import MAX_ID, PRODUCER_KINDS, Certificate, Organization, Product
+from ..models import MAX_ID, PRODUCER_KINDS, Certificate, CertificateStatusChange, Organization, Product
 from . import certificates, shapes
 from .errors import NotFound
 
@@ -13,6 +13,23 @@ def list_suppliers(session: Session, query: str = "") -> list:
     if query:
         statement = statement.where(Organization.name.ilike(f"%{query.replace(chr(0), '').strip()}%"))
     return session.exec(statement).all()
+
+
+def certificate_statuses(session: Session, organizations: list, today: date) -> dict:
+    """{organization id: [(scheme, number, status today)]} for a list of suppliers, in two queries: what a buyer
+    looks for first is whether the VietGAP or organic claim still holds."""
+    ids = [o.id for o in organizations]
+    found = session.exec(select(Certificate).where(Certificate.organization_id.in_(ids))
+                         .order_by(Certificate.valid_to.desc())).all()
+    changes = {}
+    for change in session.exec(select(CertificateStatusChange).where(
+            CertificateStatusChange.certificate_id.in_([c.id for c in found]))):
+        changes.setdefault(change.certificate_id, []).append(change)
+    statuses = {organization_id: [] for organization_id in ids}
+    for certificate in found:
+        statuses[certificate.organization_id].append(
+            (certificate.scheme, certificate.number, certificates.status_from(certificate, changes.get(certificate.id, []), today)))
+    return statuses
 
 
 def supplier_profile(session: Session, organization_id, today: date) -> dict:

@@ -2,11 +2,11 @@
 from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user
 
-from ..clock import zone_name
+from ..clock import today, zone_name
 from ..db import get_session
 from ..services import movements, safety, suppliers
 from ..services.ledger import record_one
-from . import check_label, today
+from . import check_label
 from .auth import role_required
 from .shared import recall_page, receive_page, shipments_context
 
@@ -23,7 +23,9 @@ def _logged_in():
 def home():
     query = request.args.get("q", "")[:100]
     session = get_session()
-    return render_template("retailer/home.html", suppliers=suppliers.list_suppliers(session, query), q=query,
+    found = suppliers.list_suppliers(session, query)
+    return render_template("retailer/home.html", suppliers=found, q=query,
+                           statuses=suppliers.certificate_statuses(session, found, today()),
                            recalls=safety.recalls_affecting(session, current_user.organization_id),
                            waiting=movements.shipments_for(session, current_user.organization_id, status="in_transit"))
 
