@@ -3,9 +3,21 @@ from datetime import date
 
 from sqlmodel import Session, select
 
-from ..models import MAX_ID, PRODUCER_KINDS, Certificate, CertificateStatusChange, Organization, Product
+from ..models import (
+    MAX_ID,
+    PRODUCER_KINDS,
+    Certificate,
+    CertificateStatusChange,
+    Event,
+    EventLot,
+    Lot,
+    Organization,
+    Product,
+    Shipment,
+)
 from . import certificates, shapes
 from .errors import NotFound
+from .events import in_force
 
 
 def list_suppliers(session: Session, query: str = "") -> list:
@@ -56,3 +68,15 @@ def supplier_profile(session: Session, organization_id, today: date) -> dict:
                              "address": organization.address, "phone": organization.phone,
                              "registration_number": organization.registration_number, "gln": organization.gln},
             "certificates": rows, "products": products}
+
+
+def received_from(session: Session, buyer_id: int, supplier_id: int, most: int = 50) -> list:
+    """(receipt event, shipment, line, lot, product) of what the buyer received from the supplier, newest first:
+    a shop checking a supplier sees which of its lots it holds."""
+    return session.exec(
+        select(Event, Shipment, EventLot, Lot, Product).join(Shipment, Shipment.id == Event.shipment_id)
+        .join(EventLot, EventLot.event_id == Event.id).join(Lot, Lot.id == EventLot.lot_id)
+        .join(Product, Product.id == Lot.product_id)
+        .where(Event.step == "receiving", Event.organization_id == buyer_id,
+               Shipment.from_organization_id == supplier_id, in_force())
+        .order_by(Event.event_time.desc(), Lot.code).limit(most)).all()

@@ -56,8 +56,10 @@ def recall_csv(recall_id: int):
 
 @bp.route("/suppliers/<id:organization_id>")
 def supplier(organization_id: int):
-    profile = suppliers.supplier_profile(get_session(), organization_id, today())
-    return render_template("retailer/supplier.html", profile=profile)
+    session = get_session()
+    profile = suppliers.supplier_profile(session, organization_id, today())
+    return render_template("retailer/supplier.html", profile=profile,
+                           received=suppliers.received_from(session, current_user.organization_id, organization_id))
 
 
 @bp.route("/verify", methods=["GET", "POST"])
