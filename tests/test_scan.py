@@ -219,3 +219,16 @@ def test_a_tampered_label_page_still_has_its_heading(demo_client, demo_app):
     demo_client.set_cookie("lang", "en")
     page = demo_client.get(path_of(tampered_variants(first_label(demo_app, "GAO-BH-2610A").url)["serial"]))
     assert [text for _, text in element_texts(page.get_data(as_text=True), "h1")] == ["Label check"]
+
+
+def test_an_english_page_translates_units_and_marks_what_stays_vietnamese(demo_client, demo_app):
+    demo_client.set_cookie("lang", "en")
+    page = demo_client.get(path_of(first_label(demo_app, "TOM-A7-2611").url)).get_data(as_text=True)
+    details = [text for _, text in element_texts(page, "span")]
+    assert "Tôm thẻ chân trắng (Litopenaeus vannamei), 450,000 pcs" in details
+    assert "Veterinary drug: Oxytetracycline (điều trị hoại tử gan tụy), 4 g/kg feed; withholding period 28 days" in details
+    assert '<strong lang="vi">Công ty TNHH Thủy sản nước lợ Bạch Đằng</strong>' in page
+    assert '<span lang="vi">Oxytetracycline (điều trị hoại tử gan tụy)</span>' in page
+    demo_client.set_cookie("lang", "vi")
+    vietnamese = demo_client.get(path_of(first_label(demo_app, "TOM-A7-2611").url)).get_data(as_text=True)
+    assert vietnamese.count('lang="vi"') == 1  # <html lang="vi">: the whole page is

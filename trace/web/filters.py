@@ -10,7 +10,7 @@ from ..services.parse import local_datetime, map_link
 from ..services.safety import flag_reason
 from ..services.units import grouped_number
 from . import raw_request_path
-from .vocab import name_of
+from .vocab import name_of, unit_name
 
 
 def dmy(value) -> str:
@@ -42,4 +42,4 @@ def option_of(row, value_attr: str, label_attr: str) -> tuple:
 def register(app) -> None:
     app.jinja_env.globals.update(name_of=name_of, LOCALES=LOCALES, get_locale=get_locale,
                                 raw_request_path=raw_request_path, flag_reason=flag_reason)
-    app.jinja_env.filters.update(dmy=dmy, ha=quantity, qty=quantity, option=option, option_of=option_of, localtime=local_datetime, map_link=map_link)
+    app.jinja_env.filters.update(dmy=dmy, ha=quantity, qty=quantity, unit=unit_name, option=option, option_of=option_of, localtime=local_datetime, map_link=map_link)

@@ -46,5 +46,16 @@ NAMES = {
 }
 
 
+# Units as recorded (Vietnamese words) and as an English reader counts them; the Vietnamese page keeps the word.
+UNIT_NAMES = {"tấn": _l("t"), "tạ": _l("quintal"), "con": _l("pcs"), "bó": _l("bunches"), "cành": _l("stems"),
+              "hộp": _l("boxes"), "túi": _l("bags"), "chai": _l("bottles"), "lít": _l("L"), "cây": _l("trees"),
+              "kg/sào": _l("kg/sào (360 m²)"), "lít/ha": _l("L/ha"), "tấn/ha": _l("t/ha"), "kg/gốc": _l("kg/tree"),
+              "kg/ngày": _l("kg/day"), "g/kg thức ăn": _l("g/kg feed")}
+
+
+def unit_name(unit) -> str:
+    return str(UNIT_NAMES[unit]) if unit in UNIT_NAMES else (unit or "")
+
+
 def name_of(code) -> str:
     return str(NAMES.get(code, code or ""))
