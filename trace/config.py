@@ -32,6 +32,10 @@ def from_environment(instance_path: str) -> dict:
         "TRACE_KEYS_DIR": os.environ.get("TRACE_KEYS_DIR", str(ROOT / "keys")),
         "TRACE_KEY_PASSPHRASE": os.environ.get("TRACE_KEY_PASSPHRASE") or None,
         "SECRET_KEY": os.environ.get("SECRET_KEY") or _instance_secret(instance_path),
+        # Whom a shopper with a label that does not check out can reach, shown beside the one-tap report.
+        "TRACE_WARD_CONTACT": os.environ.get("TRACE_WARD_CONTACT",
+                                             "Phòng Kinh tế UBND phường Thủy Nguyên · 0225 3874 001"),
+        "TRACE_REPORT_RATE": os.environ.get("TRACE_REPORT_RATE", "10 per hour"),
         "TRACE_DEMO": os.environ.get("TRACE_DEMO", "1") != "0",  # 0 for a real deployment: no demo ward, ever
         "TRACE_DEMO_PASSWORD_FILE": os.environ.get("TRACE_DEMO_PASSWORD_FILE",
                                                    str(Path(instance_path) / "demo-password")),

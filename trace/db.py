@@ -16,7 +16,8 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 # Tables whose rows a scan page does not show: writing them leaves cached scan facts valid.
-UNSHOWN_TABLES = frozenset(("scan", "labelfile", "labelrun", "apitoken", "user", "loginsession", "accountlink", "signingkey",
+UNSHOWN_TABLES = frozenset(("scan", "labelfile", "labelrun", "apitoken", "user", "loginsession", "accountlink",
+                            "labelreport", "signingkey",
                             "revision", "alembic_version"))
 WRITE = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
 

@@ -77,6 +77,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(ward.bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
+    csrf.exempt(scan.report)  # anonymous and harmless to forge; a scan page may be served from cache
     register_error_handlers(app)
     from .web import filters
     filters.register(app)

@@ -29,6 +29,7 @@ def apply_limits(app: Flask) -> Limiter:
     verify = limiter.shared_limit(lambda: app.config["TRACE_VERIFY_RATE"], scope="verify")
     limits = {
         "scan.label": limiter.limit(lambda: app.config["TRACE_SCAN_RATE"]),
+        "scan.report": limiter.limit(lambda: app.config["TRACE_REPORT_RATE"]),
         "auth.login": limiter.limit(lambda: app.config["TRACE_LOGIN_RATE"], methods=["POST"]),
         "auth.login ": limiter.limit(lambda: app.config["TRACE_LOGIN_ACCOUNT_RATE"], key_func=_login_account,
                                      methods=["POST"], scope="login-account", on_breach=_account_locked,

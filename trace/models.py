@@ -83,6 +83,15 @@ class LoginSession(SQLModel, table=True):
     ended_at: datetime | None = None
 
 
+class LabelReport(SQLModel, table=True):
+    """A shopper's one-tap report of a label that did not check out, for the ward's inspectors."""
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(max_length=2100)
+    status: str = Field(max_length=20)  # the verdict when reported, checked again by the service
+    client: str = Field(max_length=32)  # a keyed hash of address and browser, as for scans
+    reported_at: datetime = Field(default_factory=utcnow, index=True)
+
+
 class AccountLink(SQLModel, table=True):
     """A one-time link the administrator passes on: an invitation to open an account, or a password reset."""
     id: int | None = Field(default=None, primary_key=True)

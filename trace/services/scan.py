@@ -10,9 +10,9 @@ from sqlalchemy import bindparam, distinct, exists, insert
 from sqlalchemy.orm import defer
 from sqlmodel import Session, func, select
 
-from ..models import Event, EventLot, Holding, Lot, Organization, Product, Scan, Shipment, utcnow
+from ..models import Event, EventLot, Holding, LabelReport, Lot, Organization, Product, Scan, Shipment, utcnow
 from . import certificates, claims, safety, shapes
-from .issuance import issued_run_and_revision, serial_number
+from .issuance import issued_run_and_revision, serial_number, verify_online
 from .keys import iso_utc
 from .lots import best_before, lot_events, producer, production_site
 from .parse import local_datetime
@@ -196,3 +196,19 @@ def _stage(event, site) -> dict:
     local = local_datetime(event.event_time, event.event_time_zone_offset)
     return {"step": event.step, "time": local.isoformat(timespec="minutes"),
             "site": site.name if site else None, "details": event.details}
+
+
+def report_label(session: Session, url: str, keyset, bases: tuple, client: str) -> LabelReport:
+    """Record a shopper's report of a label. The verdict kept is the service's own, checked again, not what
+    the reporting page claimed; a genuine label is not reported."""
+    verification = verify_online(session, url[:2100], keyset, bases)
+    if verification.status == "genuine":
+        raise ValueError("a genuine label")
+    report = LabelReport(url=url[:2100], status=verification.status, client=client)
+    session.add(report)
+    session.flush()
+    return report
+
+
+def recent_reports(session: Session, most: int = 50) -> list:
+    return session.exec(select(LabelReport).order_by(LabelReport.reported_at.desc()).limit(most)).all()

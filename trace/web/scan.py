@@ -10,8 +10,9 @@ from markupsafe import Markup, escape
 from .. import key_store
 from ..db import get_session
 from ..models import Product
+from ..services import scan
 from ..services.keys import jwks
-from . import check_label, raw_request_path
+from . import check_label, current_keyset, raw_request_path
 
 bp = Blueprint("scan", __name__)
 
@@ -92,6 +93,25 @@ def lot_fragment(facts: dict, key) -> Markup | None:
     if html is None:
         html = _remember(_fragments, slot, render_template("scan/_lot.html", facts={**facts, "serial": SERIAL_SLOT}))
     return Markup(html.replace(SERIAL_SLOT, str(escape(facts["serial"]))))
+
+
+@bp.route("/report", methods=["POST"])
+def report():
+    """A shopper's one-tap report of a label that did not check out, kept for the ward's inspectors."""
+    from .. import label_bases
+    path = request.form.get("label", "")
+    if not (path.startswith("/01/") or path.startswith("/gtin/")) or len(path) > 2000 or not path.isprintable():
+        abort(400)
+    session = get_session()
+    try:
+        scan.report_label(session, current_app.config["TRACE_BASE_URL"] + path, current_keyset(session),
+                          label_bases(current_app), scan.client_fingerprint(
+                              current_app.config["SECRET_KEY"], request.remote_addr or "",
+                              request.headers.get("User-Agent", "")))
+    except ValueError:
+        abort(400)
+    session.commit()
+    return render_template("scan/reported.html")
 
 
 @bp.route("/.well-known/jwks.json")

@@ -41,6 +41,10 @@ NAMES = {
     "suspended": _l("Suspended"), "revoked": _l("Revoked"),
     # OCOP levels
     "ward": _l("Ward"), "city": _l("City"), "national": _l("National"),
+    # verdicts of a label that does not check out
+    "tampered": _l("altered"), "not_issued": _l("not issued by us"), "unknown_key": _l("unknown signature"),
+    "revoked_key": _l("signed with a revoked key"), "foreign_host": _l("leads to another website"),
+    "malformed": _l("damaged or incomplete"),
     # roles
     "producer": _l("Producer"), "inspector": _l("Inspector"), "admin": _l("Ward administrator"),
 }

@@ -40,7 +40,7 @@ def home():
         flash(_("No lot found: give a label's URL, or its GTIN and lot code separated by a space."))
     flags, recalls = safety.latest_flags(session), safety.latest_recalls(session)
     suspicious = scan.suspected_copies(session, current_app.config["TRACE_COPY_THRESHOLD"])
-    return render_template("ward/home.html", flags=flags, recalls=recalls, q=query, suspicious=suspicious)
+    return render_template("ward/home.html", reports=scan.recent_reports(session), flags=flags, recalls=recalls, q=query, suspicious=suspicious)
 
 
 def _act(call, success: str):
