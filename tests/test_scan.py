@@ -232,3 +232,12 @@ def test_an_english_page_translates_units_and_marks_what_stays_vietnamese(demo_c
     demo_client.set_cookie("lang", "vi")
     vietnamese = demo_client.get(path_of(first_label(demo_app, "TOM-A7-2611").url)).get_data(as_text=True)
     assert vietnamese.count('lang="vi"') == 1  # <html lang="vi">: the whole page is
+
+
+def test_the_ocop_rating_shows_its_validity_and_certificates_come_before_the_details(demo_client, demo_app):
+    demo_client.set_cookie("lang", "en")
+    facts = demo_client.get(path_of(first_label(demo_app, "GAO-BH-2610A").url), headers={"Accept": "application/json"})
+    until = date.fromisoformat(facts.get_json()["ocop"]["valid_until"]).strftime("%d/%m/%Y")
+    page = demo_client.get(path_of(first_label(demo_app, "GAO-BH-2610A").url)).get_data(as_text=True)
+    assert f'<span class="muted">OCOP 4 stars, valid until {until}</span>' in page
+    assert page.index('<h2 style="margin-top:0">Certificates</h2>') < page.index("<dt>Producer</dt>")
