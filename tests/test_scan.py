@@ -241,3 +241,13 @@ def test_the_ocop_rating_shows_its_validity_and_certificates_come_before_the_det
     page = demo_client.get(path_of(first_label(demo_app, "GAO-BH-2610A").url)).get_data(as_text=True)
     assert f'<span class="muted">OCOP 4 stars, valid until {until}</span>' in page
     assert page.index('<h2 style="margin-top:0">Certificates</h2>') < page.index("<dt>Producer</dt>")
+
+
+def test_each_batch_starts_with_the_stage_its_kind_of_production_has(demo_client, demo_app):
+    """Rice is sown; an orchard's season starts with flowering and fruit set (its 1,450 trees were not sown)."""
+    first = {}
+    for lot in ("GAO-BH-2610A", "NA-2611-01", "TOM-A7-2611", "RHC-2611-03"):
+        page = demo_client.get(path_of(first_label(demo_app, lot).url)).get_data(as_text=True)
+        first[lot] = [text.split(" · ")[0] for _, text in element_texts(page, "li")][0]
+    assert first == {"GAO-BH-2610A": "Gieo sạ", "NA-2611-01": "Bắt đầu vụ: ra hoa, đậu quả",
+                     "TOM-A7-2611": "Thả giống", "RHC-2611-03": "Gieo trồng"}

@@ -192,9 +192,15 @@ def _origin(source: claims.Subject) -> dict:
             "area_kind": source.site.kind if source.site else None, "harvested": source.day.isoformat()}
 
 
+# A batch's first event by what grows there: rice is sown, an orchard's season starts with flowering and fruit set
+# (its trees were not planted this year), ponds are stocked.
+START_OF_SITE = {"rice_field": "sowing", "orchard": "orchard_season"}
+
+
 def _stage(event, site) -> dict:
     local = local_datetime(event.event_time, event.event_time_zone_offset)
-    return {"step": event.step, "time": local.isoformat(timespec="minutes"),
+    stage = START_OF_SITE.get(site.kind, event.step) if site and event.step == "planting" else event.step
+    return {"step": event.step, "stage": stage, "time": local.isoformat(timespec="minutes"),
             "site": site.name if site else None, "details": event.details}
 
 

@@ -18,7 +18,8 @@ NAMES = {
     # schemes
     "vietgap": "VietGAP", "globalgap": "GlobalG.A.P.", "organic": _l("Organic"), "halal": "Halal",
     # steps
-    "planting": _l("Planting"), "stocking": _l("Pond stocking"), "input_application": _l("Input application"),
+    "planting": _l("Planting"), "sowing": _l("Sowing"), "orchard_season": _l("Season start: flowering and fruit set"),
+    "stocking": _l("Pond stocking"), "input_application": _l("Input application"),
     "harvest": _l("Harvest"), "packing": _l("Packing"), "unpacking": _l("Unpacking"),
     "transformation": _l("Processing"), "storing": _l("Cooling and storage"), "shipping": _l("Shipping"),
     "receiving": _l("Receiving"), "destroying": _l("Destroyed"), "error_declaration": _l("Correction"),
