@@ -25,3 +25,16 @@ def test_api_problems_follow_accept_language(demo_client):
     english = demo_client.get("/api/v1/no-such-thing").get_json()
     vietnamese = demo_client.get("/api/v1/no-such-thing", headers={"Accept-Language": "vi"}).get_json()
     assert (english["title"], vietnamese["title"]) == ("Not found", "Không tìm thấy")
+
+
+def test_every_scrolling_table_can_be_reached_by_keyboard():
+    """A table that scrolls sideways on a phone must take focus, or keyboard users cannot scroll it."""
+    import re
+    from pathlib import Path
+    templates = Path(__file__).resolve().parent.parent / "templates"
+    unreachable = []
+    for template in sorted(templates.rglob("*.html")):
+        for tag in re.findall(r"<(?:div|section)[^>]*class=\"[^\"]*\bscroll\b[^\"]*\"[^>]*>", template.read_text()):
+            if 'tabindex="0"' not in tag:
+                unreachable.append(f"{template.relative_to(templates)}: {tag}")
+    assert unreachable == []
