@@ -1,4 +1,5 @@
-"""Every page speaks the reader's language, error pages included; the API's problems follow Accept-Language."""
+"""What every page owes every reader: their language (error pages included; the API follows Accept-Language),
+and tables a keyboard can scroll."""
 import pytest
 
 from .conftest import element_texts
