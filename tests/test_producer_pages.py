@@ -147,7 +147,8 @@ def test_bad_form_input_shows_a_message_and_writes_nothing(producer, demo_app, p
 
 @pytest.mark.parametrize("lot_code,message", [
     ("GAO 2611", "Spaces are not allowed."), ("A" * 21, "At most 20 characters (this has 21)."),
-    ("LÚA-01", "Use letters A–Z, a–z, digits and - . _ / only (GS1 character set 82; no accents or spaces)."),
+    ("LÚA-01", "“Ú” cannot be used: letters A–Z, a–z, digits and - . _ / only (GS1 character set 82; no "
+                "accents). E.g. Đ → D, ư → u."),
     ("GAO-BH-2610A", "This product already has a lot with this code.")])
 def test_harvest_lot_codes_are_checked(producer, demo_app, lot_code, message):
     batch_id = own_ids(demo_app, Batch)[0]

@@ -68,7 +68,9 @@ def code_problem(value: str):
         # '.' and '..' are path steps to every URL resolver: /10/../21/1 would open another address.
         return _l("A code cannot be only dots.")
     if not CSET82.fullmatch(value):
-        return _l("Use letters A–Z, a–z, digits and - . _ / only (GS1 character set 82; no accents or spaces).")
+        refused = "".join(dict.fromkeys(c for c in value if not CSET82.fullmatch(c)))
+        return _l("“%(characters)s” cannot be used: letters A–Z, a–z, digits and - . _ / only (GS1 character set 82; "
+                  "no accents). E.g. Đ → D, ư → u.", characters=refused)
     return None
 
 
