@@ -39,3 +39,31 @@ def test_every_scrolling_table_can_be_reached_by_keyboard():
             if 'tabindex="0"' not in tag:
                 unreachable.append(f"{template.relative_to(templates)}: {tag}")
     assert unreachable == []
+
+
+def test_no_page_repeats_an_id(demo_app, demo_client):
+    """A repeated id sends a label or an error to the wrong field (the harvest's time once pointed at the
+    input form's)."""
+    import re
+    from collections import Counter
+    from trace.db import get_session
+    from trace.models import Batch, Lot
+
+    from sqlmodel import select
+
+    from .conftest import login
+    login(demo_client, "htx.lua@demo.vn")
+    with demo_app.app_context():
+        session = get_session()
+        batch = session.exec(select(Batch).where(Batch.code == "LUA-VU-MUA-2026")).one()
+        lot = session.exec(select(Lot).where(Lot.code == "GAO-BH-2610A")).one()
+    pages = ["/producer/", "/producer/batches", "/producer/sites", "/producer/products", "/producer/certificates",
+             "/producer/stock", "/producer/shipments", "/account", f"/producer/batches/{batch.id}",
+             f"/producer/lots/{lot.id}"]
+    repeated = {}
+    for path in pages:
+        response = demo_client.get(path)
+        assert response.status_code == 200, path
+        ids = Counter(re.findall(r'\sid="([^"]+)"', response.get_data(as_text=True)))
+        repeated.update({f"{path} #{name}": count for name, count in ids.items() if count > 1})
+    assert repeated == {}
