@@ -80,11 +80,13 @@ def test_flush_writes_each_net_change_and_the_book_goes_on_from_there(stock):
         book.take(lot1, farm, Decimal("3.333"))
         book.give(lot1, shop, Decimal("3.333"))
         book.give(lot3, farm, Decimal("5"))
-        book.give(lot2, farm, Decimal("1"))
-        book.take(lot2, farm, Decimal("1"))  # a net change of zero writes nothing
+        book.give(lot3, shop, Decimal("1"))
+        book.take(lot3, shop, Decimal("1"))  # a net change of zero writes nothing, not even an empty holding
+        book.give(lot2, farm, Decimal("0.5"))
+        book.give(lot2, farm, Decimal("0.25"))  # gifts to one holding add up, small ones too
         book.flush()
         session.commit()
-        assert stored(engine) == {(lot1, farm): Decimal("6.667"), (lot2, farm): Decimal("0"),
+        assert stored(engine) == {(lot1, farm): Decimal("6.667"), (lot2, farm): Decimal("0.75"),
                                   (lot1, shop): Decimal("5.833"), (lot3, farm): Decimal("5"),
                                   (lot2, shop): Decimal("0.5")}
         assert (book.held(lot1, farm), book.held(lot3, farm)) == (Decimal("6.667"), Decimal("5"))

@@ -14,6 +14,7 @@ import pytest
     (Decimal("1E+3"), "en", "1,000"),
     (Decimal("0.250"), "vi", "0,25"),
     (7, "vi", "7"),
+    (Decimal("Infinity"), "en", "Infinity"),  # not a number of digits: shown as it is, not grouped
     (None, "en", ""),
     ("", "vi", ""),
 ])
