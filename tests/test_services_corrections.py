@@ -5,6 +5,7 @@ from trace.models import Event, EventLot, Holding, Lot, Shipment
 from trace.services import corrections
 from trace.services.errors import NotFound, ValidationError
 from trace.services.ledger import record_one
+from trace.services.movements import record_destroying
 
 import pytest
 from sqlmodel import select
@@ -127,3 +128,14 @@ def test_a_declaration_needs_a_reason_and_a_known_reason_code(session):
     assert errors == {"reason": "At most 500 characters.",
                       "reason_code": "Choose one of: incorrect_data, did_not_occur."}
     assert held(session, "TK-2611-01", PROCESSOR) == Decimal("60")
+
+
+def test_a_destruction_declared_erroneous_gives_the_stock_back(session):
+    greens = session.exec(select(Lot).where(Lot.code == "RMA-2611-01")).one()
+    destroyed = record_one(session, 2, 2, ZONE, record_destroying, greens.id,
+                           {"reason": "wilted", "quantity": "100", "time": "2026-06-14T08:00:00+07:00"})
+    session.commit()
+    assert held(session, "RMA-2611-01", 2) == Decimal("800")
+    declare(session, 2, session.get(Event, destroyed.id))
+    session.commit()
+    assert held(session, "RMA-2611-01", 2) == Decimal("900")
