@@ -142,3 +142,17 @@ def test_lots_are_listed_newest_produced_first_then_newest_entered(session):
         "GAO-XAT-2611", "THOC-KB-2611", "THOC-PA-2611", "THOC-PL-2611", "TWIN-1", "GAO-BH-2610A", "OLD-1"]
     assert [lot.code for lot, _product, _quantity in lots.held_lots(session, 1)] == [
         "GAO-XAT-2611", "TWIN-1", "GAO-BH-2610A", "OLD-1"]
+
+
+def test_the_corrected_history_leaves_out_voided_events_and_the_owners_view_keeps_them(session):
+    rice = lot(session, "GAO-BH-2610A")
+    before = [event.id for event, _ in lots.lot_events(session, rice)]
+    harvest = next(event for event, _ in lots.lot_events(session, rice) if event.step == "harvest")
+    declaration = Event(organization_id=harvest.organization_id, step="error_declaration",
+                        epcis_type=harvest.epcis_type, biz_step=harvest.biz_step, event_time=harvest.event_time,
+                        event_time_zone_offset="+07:00", details={"reason": "typo"}, corrects_event_id=harvest.id,
+                        batch_id=harvest.batch_id)
+    session.add(declaration)
+    session.flush()
+    assert [event.id for event, _ in lots.lot_events(session, rice)] == [i for i in before if i != harvest.id]
+    assert [event.id for event, _ in lots.lot_events(session, rice, with_corrected=True)] == before
