@@ -108,3 +108,25 @@ def test_a_failed_render_is_recorded_with_its_error_and_leaves_no_partial_file(r
         assert failed.error == f"[Errno 2] No such file or directory: '{key_path}'"
         assert failed.finished_at is not None
     assert list(tmp_path.glob("labels-*")) == []
+
+
+@pytest.mark.parametrize("labels_wanted, reports", [
+    (3, [1, 2, 3]),  # fewer than 50 labels: every label a page is reported
+    (100, list(range(2, 101, 2))),  # 2 % of 100 labels: every second one
+])
+def test_progress_on_a_roll_is_reported_every_two_percent_of_the_labels(run, tmp_path, labels_wanted, reports):
+    app, session, made = run
+    more = labels.issue_labels(session, key_store(app), made_lot(session, made), labels_wanted)
+    requested = label_files.request_file(session, more, "roll-40x25")
+    session.commit()
+    engine = app.extensions["trace.engine"]
+    written = []
+
+    def watch(_mapper, _connection, target):
+        written.append(target.done)
+    event.listen(LabelFile, "after_update", watch)
+    try:
+        label_files.render_file(engine, key_store(app), BASE_URL, tmp_path, requested.id, date(2026, 6, 15))
+    finally:
+        event.remove(LabelFile, "after_update", watch)
+    assert written == [0, *reports, labels_wanted]  # rendering, each report, ready

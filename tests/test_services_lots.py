@@ -136,7 +136,7 @@ def test_lots_are_listed_newest_produced_first_then_newest_entered(session):
     session.add_all([old, twin])
     session.flush()
     session.add_all([Holding(lot_id=old.id, organization_id=1, quantity=Decimal(5)),
-                     Holding(lot_id=twin.id, organization_id=1, quantity=Decimal(5))])
+                     Holding(lot_id=twin.id, organization_id=1, quantity=Decimal("0.5"))])
     session.flush()
     assert [lot.code for lot, _ in lots.list_lots(session, organization_id=1)] == [
         "GAO-XAT-2611", "THOC-KB-2611", "THOC-PA-2611", "THOC-PL-2611", "TWIN-1", "GAO-BH-2610A", "OLD-1"]
