@@ -58,6 +58,19 @@ def test_a_transformation_declared_erroneous_takes_back_its_output_and_gives_bac
     assert (declaration.event_time.isoformat()[:16], declaration.event_time_zone_offset) == ("2026-06-14T02:30", "+07:00")
 
 
+def test_a_declaration_at_a_local_time_takes_the_services_zone(session):
+    made = event_of(session, "transformation", "TK-2611-01", PROCESSOR)
+    declaration = declare(session, PROCESSOR, made, time="2026-06-14T09:30")
+    assert (declaration.event_time.isoformat()[:16], declaration.event_time_zone_offset) == ("2026-06-14T02:30", "+07:00")
+
+
+def test_a_corrective_event_id_has_at_most_120_characters(session):
+    made = event_of(session, "transformation", "TK-2611-01", PROCESSOR)
+    assert refusal(session, PROCESSOR, made, corrective_event_id="u" * 121) == {
+        "corrective_event_id": "At most 120 characters."}
+    assert declare(session, PROCESSOR, made, corrective_event_id="u" * 120).details["corrective_event_ids"] == ["u" * 120]
+
+
 def test_a_declaration_without_a_time_or_code_is_now_and_incorrect_data(session):
     made = event_of(session, "transformation", "TK-2611-01", PROCESSOR)
     declaration = declare(session, PROCESSOR, made)
@@ -76,10 +89,17 @@ def test_a_receipt_declared_erroneous_leaves_the_receiver_and_puts_the_shipment_
     session.commit()
     assert held(session, "GAO-BH-2610A", SUPERMARKET) == Decimal("0")
     assert session.get(Shipment, shipment_id).status == "in_transit"
+    others = {s.id: s.status for s in session.exec(select(Shipment).where(Shipment.id != shipment_id)).all()}
+    assert set(others.values()) == {"received"}  # only this shipment went back in transit
+    # The other shipment from the cooperative goes back in transit too, and stays so when this one is cancelled.
+    other_receipt = event_of(session, "receiving", "GAO-BH-2610A", 7)
+    declare(session, 7, other_receipt)
+    session.commit()
     before = held(session, "GAO-BH-2610A", COOPERATIVE)
     declare(session, COOPERATIVE, shipping)
     session.commit()
     assert session.get(Shipment, shipment_id).status == "cancelled"
+    assert session.get(Shipment, other_receipt.shipment_id).status == "in_transit"
     assert held(session, "GAO-BH-2610A", COOPERATIVE) == before + Decimal("1000")
 
 
