@@ -5,6 +5,7 @@ from trace.models import Event, EventLot, Holding, Lot, Shipment
 from trace.services import corrections
 from trace.services.errors import NotFound, ValidationError
 from trace.services.ledger import record_one
+from trace.services.lots import production_site
 from trace.services.movements import record_destroying
 
 import pytest
@@ -85,8 +86,12 @@ def test_a_receipt_declared_erroneous_leaves_the_receiver_and_puts_the_shipment_
     shipping = session.exec(select(Event).where(Event.step == "shipping", Event.shipment_id == shipment_id)).one()
     assert refusal(session, COOPERATIVE, shipping) == {
         "event": "The shipment was received: its receipt must be declared erroneous first."}
-    declare(session, SUPERMARKET, receipt)
+    declaration = declare(session, SUPERMARKET, receipt)
     session.commit()
+    copied = ("organization_id", "batch_id", "site_id", "epcis_type", "action", "biz_step", "disposition",
+              "shipment_id")
+    assert None not in (receipt.action, receipt.disposition, receipt.shipment_id)
+    assert [getattr(declaration, name) for name in copied] == [getattr(receipt, name) for name in copied]
     assert held(session, "GAO-BH-2610A", SUPERMARKET) == Decimal("0")
     assert session.get(Shipment, shipment_id).status == "in_transit"
     others = {s.id: s.status for s in session.exec(select(Shipment).where(Shipment.id != shipment_id)).all()}
@@ -154,10 +159,14 @@ def test_a_declaration_needs_a_reason_and_a_known_reason_code(session):
 
 def test_a_destruction_declared_erroneous_gives_the_stock_back(session):
     greens = session.exec(select(Lot).where(Lot.code == "RMA-2611-01")).one()
+    field = production_site(session, greens)
     destroyed = record_one(session, 2, 2, ZONE, record_destroying, greens.id,
-                           {"reason": "wilted", "quantity": "100", "time": "2026-06-14T08:00:00+07:00"})
+                           {"reason": "wilted", "quantity": "100", "time": "2026-06-14T08:00:00+07:00",
+                            "site_id": str(field.id)})
     session.commit()
     assert held(session, "RMA-2611-01", 2) == Decimal("800")
-    declare(session, 2, session.get(Event, destroyed.id))
+    declaration = declare(session, 2, session.get(Event, destroyed.id))
     session.commit()
+    assert (declaration.batch_id, declaration.site_id) == (greens.batch_id, field.id)
+    assert greens.batch_id is not None
     assert held(session, "RMA-2611-01", 2) == Decimal("900")
