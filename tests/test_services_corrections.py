@@ -5,6 +5,8 @@ from trace.models import Event, EventLot, Holding, Lot, Shipment
 from trace.services import corrections
 from trace.services.errors import NotFound, ValidationError
 from trace.services.ledger import record_one
+from trace.services.lots import production_site
+from trace.services.movements import record_destroying
 
 import pytest
 from sqlmodel import select
@@ -57,6 +59,19 @@ def test_a_transformation_declared_erroneous_takes_back_its_output_and_gives_bac
     assert (declaration.event_time.isoformat()[:16], declaration.event_time_zone_offset) == ("2026-06-14T02:30", "+07:00")
 
 
+def test_a_declaration_at_a_local_time_takes_the_services_zone(session):
+    made = event_of(session, "transformation", "TK-2611-01", PROCESSOR)
+    declaration = declare(session, PROCESSOR, made, time="2026-06-14T09:30")
+    assert (declaration.event_time.isoformat()[:16], declaration.event_time_zone_offset) == ("2026-06-14T02:30", "+07:00")
+
+
+def test_a_corrective_event_id_has_at_most_120_characters(session):
+    made = event_of(session, "transformation", "TK-2611-01", PROCESSOR)
+    assert refusal(session, PROCESSOR, made, corrective_event_id="u" * 121) == {
+        "corrective_event_id": "At most 120 characters."}
+    assert declare(session, PROCESSOR, made, corrective_event_id="u" * 120).details["corrective_event_ids"] == ["u" * 120]
+
+
 def test_a_declaration_without_a_time_or_code_is_now_and_incorrect_data(session):
     made = event_of(session, "transformation", "TK-2611-01", PROCESSOR)
     declaration = declare(session, PROCESSOR, made)
@@ -71,14 +86,25 @@ def test_a_receipt_declared_erroneous_leaves_the_receiver_and_puts_the_shipment_
     shipping = session.exec(select(Event).where(Event.step == "shipping", Event.shipment_id == shipment_id)).one()
     assert refusal(session, COOPERATIVE, shipping) == {
         "event": "The shipment was received: its receipt must be declared erroneous first."}
-    declare(session, SUPERMARKET, receipt)
+    declaration = declare(session, SUPERMARKET, receipt)
     session.commit()
+    copied = ("organization_id", "batch_id", "site_id", "epcis_type", "action", "biz_step", "disposition",
+              "shipment_id")
+    assert None not in (receipt.action, receipt.disposition, receipt.shipment_id)
+    assert [getattr(declaration, name) for name in copied] == [getattr(receipt, name) for name in copied]
     assert held(session, "GAO-BH-2610A", SUPERMARKET) == Decimal("0")
     assert session.get(Shipment, shipment_id).status == "in_transit"
+    others = {s.id: s.status for s in session.exec(select(Shipment).where(Shipment.id != shipment_id)).all()}
+    assert set(others.values()) == {"received"}  # only this shipment went back in transit
+    # The other shipment from the cooperative goes back in transit too, and stays so when this one is cancelled.
+    other_receipt = event_of(session, "receiving", "GAO-BH-2610A", 7)
+    declare(session, 7, other_receipt)
+    session.commit()
     before = held(session, "GAO-BH-2610A", COOPERATIVE)
     declare(session, COOPERATIVE, shipping)
     session.commit()
     assert session.get(Shipment, shipment_id).status == "cancelled"
+    assert session.get(Shipment, other_receipt.shipment_id).status == "in_transit"
     assert held(session, "GAO-BH-2610A", COOPERATIVE) == before + Decimal("1000")
 
 
@@ -87,8 +113,10 @@ def test_a_harvest_whose_lot_was_used_since_cannot_be_undone_and_the_message_nam
     assert refusal(session, COOPERATIVE, harvest) == {
         "event": "Lot THOC-PL-2611 has been used, shipped or destroyed since: declare those events erroneous first."}
     receipt = session.exec(select(Event).where(Event.step == "receiving", Event.organization_id == PROCESSOR)).one()
-    assert refusal(session, PROCESSOR, receipt) == {
-        "event": "Lot TOM-A7-2611 has been used, shipped or destroyed since: declare those events erroneous first."}
+    # Both shrimp lots it received were processed since; the message names one of them.
+    assert refusal(session, PROCESSOR, receipt)["event"] in {
+        f"Lot {code} has been used, shipped or destroyed since: declare those events erroneous first."
+        for code in ("TOM-A7-2611", "TOM-A3-2608")}
     assert held(session, "THOC-PL-2611", COOPERATIVE) == Decimal("0")
 
 
@@ -127,3 +155,18 @@ def test_a_declaration_needs_a_reason_and_a_known_reason_code(session):
     assert errors == {"reason": "At most 500 characters.",
                       "reason_code": "Choose one of: incorrect_data, did_not_occur."}
     assert held(session, "TK-2611-01", PROCESSOR) == Decimal("60")
+
+
+def test_a_destruction_declared_erroneous_gives_the_stock_back(session):
+    greens = session.exec(select(Lot).where(Lot.code == "RMA-2611-01")).one()
+    field = production_site(session, greens)
+    destroyed = record_one(session, 2, 2, ZONE, record_destroying, greens.id,
+                           {"reason": "wilted", "quantity": "100", "time": "2026-06-14T08:00:00+07:00",
+                            "site_id": str(field.id)})
+    session.commit()
+    assert held(session, "RMA-2611-01", 2) == Decimal("800")
+    declaration = declare(session, 2, session.get(Event, destroyed.id))
+    session.commit()
+    assert (declaration.batch_id, declaration.site_id) == (greens.batch_id, field.id)
+    assert greens.batch_id is not None
+    assert held(session, "RMA-2611-01", 2) == Decimal("900")

@@ -1,10 +1,11 @@
 """Printable label files: what a request records, and what rendering leaves on disk and in the database."""
+import logging
 from datetime import date
 from pathlib import Path
 from trace import key_store
 from trace.db import get_session
 from trace.models import LabelFile, Lot
-from trace.services import label_files, labels
+from trace.services import keys, label_files, labels
 from trace.services.errors import ValidationError
 
 import pytest
@@ -108,3 +109,42 @@ def test_a_failed_render_is_recorded_with_its_error_and_leaves_no_partial_file(r
         assert failed.error == f"[Errno 2] No such file or directory: '{key_path}'"
         assert failed.finished_at is not None
     assert list(tmp_path.glob("labels-*")) == []
+
+
+@pytest.mark.parametrize("labels_wanted, reports", [
+    (3, [1, 2, 3]),  # fewer than 50 labels: every label a page is reported
+    (100, list(range(2, 101, 2))),  # 2 % of 100 labels: every second one
+])
+def test_progress_on_a_roll_is_reported_every_two_percent_of_the_labels(run, tmp_path, labels_wanted, reports):
+    app, session, made = run
+    more = labels.issue_labels(session, key_store(app), made_lot(session, made), labels_wanted)
+    requested = label_files.request_file(session, more, "roll-40x25")
+    session.commit()
+    engine = app.extensions["trace.engine"]
+    written = []
+
+    def watch(_mapper, _connection, target):
+        written.append(target.done)
+    event.listen(LabelFile, "after_update", watch)
+    try:
+        label_files.render_file(engine, key_store(app), BASE_URL, tmp_path, requested.id, date(2026, 6, 15))
+    finally:
+        event.remove(LabelFile, "after_update", watch)
+    assert written == [0, *reports, labels_wanted]  # rendering, each report, ready
+
+
+def test_a_failure_is_logged_for_the_operator_and_its_message_kept_to_500_characters(run, tmp_path, caplog):
+    app, session, made = run
+    requested = label_files.request_file(session, made, "a4-3x8")
+    session.commit()
+    engine = app.extensions["trace.engine"]
+    far_away = keys.KeyStore(tmp_path / ("k" * 200) / ("e" * 200) / ("y" * 200))  # no key file there
+    with caplog.at_level(logging.ERROR, logger="trace.services.label_files"):
+        label_files.render_file(engine, far_away, BASE_URL, tmp_path, requested.id, date(2026, 6, 15))
+    assert [(r.getMessage(), r.exc_info[0]) for r in caplog.records] == [
+        (f"label file {requested.id} failed", FileNotFoundError)]
+    with Session(engine) as fresh:
+        failed = fresh.get(LabelFile, requested.id)
+        expected = f"[Errno 2] No such file or directory: '{far_away.path(1)}'"
+        assert len(expected) > 500
+        assert (failed.status, failed.error) == ("failed", expected[:500])

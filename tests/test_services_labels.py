@@ -78,6 +78,11 @@ def test_serial_range_needs_numbers(first, last, field):
     assert refused.value.errors == {field: "Enter a serial number."}
 
 
+def test_serial_range_takes_nine_digit_serials():
+    chosen = labels.serial_range(run(first=1, last=999_999_999), "123456789", "999999999")
+    assert (chosen.start, chosen.stop) == (123_456_789, 1_000_000_000)
+
+
 def test_serial_range_of_a_cancelled_run_is_refused():
     with pytest.raises(ValidationError) as refused:
         labels.serial_range(run(cancelled_at="2026-01-01"))

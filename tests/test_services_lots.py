@@ -1,7 +1,8 @@
 """Finding lots, and the facts a label and a scan show about them, on the demo ward."""
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 from trace.db import get_session
-from trace.models import Event, Lot, Product
+from trace.models import Event, Holding, Lot, Product
 from trace.services import lots
 from trace.services.errors import NotFound, ValidationError
 
@@ -123,3 +124,35 @@ def test_production_site_and_producer(session):
     assert site.id == harvest.site_id
     assert lots.production_site(session, lot(session, "TK-2611-01")) is None
     assert lots.producer(session, rice).name == "HTX Nông nghiệp Lúa chất lượng cao Thủy Nguyên"
+
+
+def test_lots_are_listed_newest_produced_first_then_newest_entered(session):
+    """Two lots entered after the demo: one produced long ago, one on the day GAO-BH-2610A was."""
+    rice = lot(session, "GAO-BH-2610A")
+    old = Lot(organization_id=1, product_id=rice.product_id, code="OLD-1", quantity=Decimal(5), unit="kg",
+              produced_on=date(2020, 1, 1))
+    twin = Lot(organization_id=1, product_id=rice.product_id, code="TWIN-1", quantity=Decimal(5), unit="kg",
+               produced_on=rice.produced_on)
+    session.add_all([old, twin])
+    session.flush()
+    session.add_all([Holding(lot_id=old.id, organization_id=1, quantity=Decimal(5)),
+                     Holding(lot_id=twin.id, organization_id=1, quantity=Decimal("0.5"))])
+    session.flush()
+    assert [lot.code for lot, _ in lots.list_lots(session, organization_id=1)] == [
+        "GAO-XAT-2611", "THOC-KB-2611", "THOC-PA-2611", "THOC-PL-2611", "TWIN-1", "GAO-BH-2610A", "OLD-1"]
+    assert [lot.code for lot, _product, _quantity in lots.held_lots(session, 1)] == [
+        "GAO-XAT-2611", "TWIN-1", "GAO-BH-2610A", "OLD-1"]
+
+
+def test_the_corrected_history_leaves_out_voided_events_and_the_owners_view_keeps_them(session):
+    rice = lot(session, "GAO-BH-2610A")
+    before = [event.id for event, _ in lots.lot_events(session, rice)]
+    harvest = next(event for event, _ in lots.lot_events(session, rice) if event.step == "harvest")
+    declaration = Event(organization_id=harvest.organization_id, step="error_declaration",
+                        epcis_type=harvest.epcis_type, biz_step=harvest.biz_step, event_time=harvest.event_time,
+                        event_time_zone_offset="+07:00", details={"reason": "typo"}, corrects_event_id=harvest.id,
+                        batch_id=harvest.batch_id)
+    session.add(declaration)
+    session.flush()
+    assert [event.id for event, _ in lots.lot_events(session, rice)] == [i for i in before if i != harvest.id]
+    assert [event.id for event, _ in lots.lot_events(session, rice, with_corrected=True)] == before

@@ -80,11 +80,13 @@ def test_flush_writes_each_net_change_and_the_book_goes_on_from_there(stock):
         book.take(lot1, farm, Decimal("3.333"))
         book.give(lot1, shop, Decimal("3.333"))
         book.give(lot3, farm, Decimal("5"))
-        book.give(lot2, farm, Decimal("1"))
-        book.take(lot2, farm, Decimal("1"))  # a net change of zero writes nothing
+        book.give(lot3, shop, Decimal("1"))
+        book.take(lot3, shop, Decimal("1"))  # a net change of zero writes nothing, not even an empty holding
+        book.give(lot2, farm, Decimal("0.5"))
+        book.give(lot2, farm, Decimal("0.25"))  # gifts to one holding add up, small ones too
         book.flush()
         session.commit()
-        assert stored(engine) == {(lot1, farm): Decimal("6.667"), (lot2, farm): Decimal("0"),
+        assert stored(engine) == {(lot1, farm): Decimal("6.667"), (lot2, farm): Decimal("0.75"),
                                   (lot1, shop): Decimal("5.833"), (lot3, farm): Decimal("5"),
                                   (lot2, shop): Decimal("0.5")}
         assert (book.held(lot1, farm), book.held(lot3, farm)) == (Decimal("6.667"), Decimal("5"))
@@ -97,21 +99,22 @@ def test_flush_writes_each_net_change_and_the_book_goes_on_from_there(stock):
         assert stored(engine)[(lot1, farm)] == Decimal("6")
 
 
-def test_flush_refuses_all_when_the_stock_was_taken_meanwhile(stock):
+@pytest.mark.parametrize("left", ["5", "7.6", "7.999"])
+def test_flush_refuses_all_when_the_stock_was_taken_meanwhile(stock, left):
     engine, (farm, shop, (lot1, lot2, lot3)) = stock
     with Session(engine) as session:
         book = StockBook(session)
         assert book.take(lot1, farm, Decimal("8")) is True
         book.give(lot3, shop, Decimal("8"))
-        with Session(engine) as other:  # another request takes 5 kg first
-            other.get(Holding, (lot1, farm)).quantity = Decimal("5")
+        with Session(engine) as other:  # another request took some first: less than 8 kg is left
+            other.get(Holding, (lot1, farm)).quantity = Decimal(left)
             other.commit()
         with pytest.raises(ValidationError) as refused:
             book.flush()
         assert refused.value.errors == {"quantity": "The stock of a lot changed while this was being saved, and is "
                                                     "no longer enough. Nothing was saved; try again."}
         session.rollback()
-    assert stored(engine)[(lot1, farm)] == Decimal("5")
+    assert stored(engine)[(lot1, farm)] == Decimal(left)
     assert (lot3, shop) not in stored(engine)
 
 

@@ -14,6 +14,7 @@ import pytest
     (Decimal("1E+3"), "en", "1,000"),
     (Decimal("0.250"), "vi", "0,25"),
     (7, "vi", "7"),
+    (Decimal("Infinity"), "en", "Infinity"),  # not a number of digits: shown as it is, not grouped
     (None, "en", ""),
     ("", "vi", ""),
 ])
@@ -92,6 +93,7 @@ def test_a_conversion_that_needs_a_fourth_decimal_is_refused_with_its_result():
     (Decimal("0.500"), "0.5"),
     (Decimal("12.340"), "12.34"),
     ("7", "7"),
+    (Decimal("Infinity"), "Infinity"),
     (None, None),
 ])
 def test_plain_writes_a_quantity_without_trailing_zeros_or_exponent(quantity, written):

@@ -156,9 +156,11 @@ def test_b64url_round_trip_without_padding():
     assert b64url_decode("-_8") == b"\xfb\xff"
     assert b64url_decode("") == b""
     assert b64url_decode("AAAAAAAAAA") == bytes(7)  # ten characters: two '=' of padding, not more, not none
+    assert b64url(b"\x00\x00\x17") == "AAAX"  # an X at the end is data, not padding
     for bad in ("+/8", "-_8=", "a b"):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError) as refused:
             b64url_decode(bad)
+        assert str(refused.value) == "not base64url"
 
 
 def public_x(private):
