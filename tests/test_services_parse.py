@@ -1,5 +1,5 @@
 """Reading form and JSON input: every problem collected with its exact message before anything is written."""
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from trace.db import session_scope
 from trace.models import MAX_ID, Organization
@@ -14,7 +14,6 @@ from trace.services.parse import (
     offset_of,
     row_by_id,
 )
-
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -150,13 +149,13 @@ def test_date(value, expected):
 
 
 def test_moment_in_the_service_zone_or_with_its_own_offset():
-    assert read("moment", "2026-06-15T07:30", ZONE) == ((datetime(2026, 6, 15, 0, 30, tzinfo=timezone.utc), "+07:00"), None)
+    assert read("moment", "2026-06-15T07:30", ZONE) == ((datetime(2026, 6, 15, 0, 30, tzinfo=UTC), "+07:00"), None)
     assert read("moment", "2026-06-15T07:30:00-05:30", ZONE) == (
-        (datetime(2026, 6, 15, 13, 0, tzinfo=timezone.utc), "-05:30"), None)
-    assert read("moment", "2026-06-15", ZONE) == ((datetime(2026, 6, 14, 17, 0, tzinfo=timezone.utc), "+07:00"), None)
+        (datetime(2026, 6, 15, 13, 0, tzinfo=UTC), "-05:30"), None)
+    assert read("moment", "2026-06-15", ZONE) == ((datetime(2026, 6, 14, 17, 0, tzinfo=UTC), "+07:00"), None)
     assert read("moment", "2000-01-01T00:00+00:00", ZONE)[1] is None
     assert read("moment", "1999-12-31T23:00+00:00", ZONE) == (None, "Must be a date and time, YYYY-MM-DDTHH:MM.")
-    future = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
+    future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     assert read("moment", future, ZONE) == (None, "Cannot be in the future.")
     assert read("moment", "yesterday", ZONE) == (None, "Must be a date and time, YYYY-MM-DDTHH:MM.")
     assert read("moment", 5, ZONE) == (None, "Must be a date and time, YYYY-MM-DDTHH:MM.")
@@ -247,20 +246,20 @@ def test_offset_of(offset, written):
 
 
 def test_now_moment_is_utc_now_with_the_zones_offset():
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     moment, offset = now_moment(ZONE)
-    assert before <= moment <= datetime.now(timezone.utc)
-    assert moment.tzinfo == timezone.utc
+    assert before <= moment <= datetime.now(UTC)
+    assert moment.tzinfo == UTC
     assert offset == "+07:00"
 
 
 def test_local_datetime_and_day_where_it_happened():
-    utc = datetime(2026, 6, 14, 18, 30, tzinfo=timezone.utc)
+    utc = datetime(2026, 6, 14, 18, 30, tzinfo=UTC)
     assert local_datetime(utc, "+07:00") == datetime(2026, 6, 15, 1, 30, tzinfo=timezone(timedelta(hours=7)))
     assert local_datetime(utc.replace(tzinfo=None), "-05:30").isoformat() == "2026-06-14T13:00:00-05:30"
     assert local_day((utc, "+07:00")) == date(2026, 6, 15)
     assert local_day((utc, "+05:29")) == date(2026, 6, 14)
-    assert local_day((datetime(2026, 6, 15, 2, 0, tzinfo=timezone.utc), "-03:00")) == date(2026, 6, 14)
+    assert local_day((datetime(2026, 6, 15, 2, 0, tzinfo=UTC), "-03:00")) == date(2026, 6, 14)
 
 
 def test_centroid_and_map_link():
