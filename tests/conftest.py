@@ -101,6 +101,20 @@ def demo_app(databases, tmp_path):
 
 
 @pytest.fixture
+def session(demo_app):
+    """A database session on the demo ward, in the app's context (a test module may define its own)."""
+    with demo_app.app_context():
+        yield get_session()
+
+
+def lot_named(session, code: str):
+    from trace.models import Lot
+
+    from sqlmodel import select
+    return session.exec(select(Lot).where(Lot.code == code)).one()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

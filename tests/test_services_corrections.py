@@ -1,6 +1,5 @@
 """Corrections on the demo ward: what declaring an event erroneous gives back, and what stands in its way."""
 from decimal import Decimal
-from trace.db import get_session
 from trace.models import Event, EventLot, Holding, Lot, Shipment
 from trace.services import corrections
 from trace.services.errors import NotFound, ValidationError
@@ -13,12 +12,6 @@ from sqlmodel import select
 
 ZONE = "Asia/Ho_Chi_Minh"
 COOPERATIVE, PROCESSOR, SUPERMARKET = 1, 5, 6  # the demo's organizations, each with user of the same id
-
-
-@pytest.fixture
-def session(demo_app):
-    with demo_app.app_context():
-        yield get_session()
 
 
 def event_of(session, step, code, organization_id):

@@ -1,7 +1,6 @@
 """Label runs: how many labels a lot may carry, the counts and serial ranges people type, cancelling, signing."""
 from trace import key_store
-from trace.db import get_session
-from trace.models import LabelRun, Lot
+from trace.models import LabelRun
 from trace.services import labels
 from trace.services.errors import ValidationError
 from trace.services.gs1 import parse_digital_link
@@ -10,19 +9,9 @@ from trace.services.verification import check_signature
 from types import SimpleNamespace
 
 import pytest
-from sqlmodel import select
 
 from .conftest import BASE_URL
-
-
-@pytest.fixture
-def session(demo_app):
-    with demo_app.app_context():
-        yield get_session()
-
-
-def lot(session, code):
-    return session.exec(select(Lot).where(Lot.code == code)).one()
+from .conftest import lot_named as lot
 
 
 @pytest.mark.parametrize("given, count", [(1, 1), ("1", 1), (" 250 ", 250), (100_000, 100_000), ("100000", 100_000)])

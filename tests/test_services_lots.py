@@ -1,7 +1,6 @@
 """Finding lots, and the facts a label and a scan show about them, on the demo ward."""
 from datetime import date, timedelta
 from decimal import Decimal
-from trace.db import get_session
 from trace.models import Event, Holding, Lot, Product
 from trace.services import lots
 from trace.services.errors import NotFound, ValidationError
@@ -9,18 +8,10 @@ from trace.services.errors import NotFound, ValidationError
 import pytest
 from sqlmodel import select
 
+from .conftest import lot_named as lot
+
 RICE = "08936045000014"  # Gạo Bắc Hương: lot GAO-BH-2610A (the cooperative's, packed three times) and GAO-XAT-2611
 PADDY = "08936045000021"
-
-
-@pytest.fixture
-def session(demo_app):
-    with demo_app.app_context():
-        yield get_session()
-
-
-def lot(session, code):
-    return session.exec(select(Lot).where(Lot.code == code)).one()
 
 
 def test_find_lot_by_gtin_and_code_and_only_within_an_organization_when_given(session):
