@@ -391,3 +391,31 @@ def test_the_header_shows_each_role_its_own_sections_in_two_rows_on_a_phone(phon
     assert header["height"] <= 110  # brand and language on one row, the sections on one more (was 156 px)
     assert language["y"] < 40  # beside the brand, not under it
     _assert_no_horizontal_overflow(phone)
+
+
+def test_what_each_user_sees_first_on_a_phone(browser, demo_app, live_server, shot):
+    """A shopper with an expired lot, a cooperative with things to do, a shop choosing a supplier."""
+    with demo_app.app_context():
+        session = get_session()
+        run = session.exec(select(LabelRun).join(Lot, Lot.id == LabelRun.lot_id)
+                           .where(Lot.code == "RMA-2611-01").order_by(LabelRun.id)).first()
+        item = labels.labels_for_run(session, key_store(demo_app), demo_app.config["TRACE_BASE_URL"], run,
+                                     range(run.first_serial, run.first_serial + 1))[0]
+    shopper = _context(browser).new_page()
+    parts = urlsplit(item.url)
+    shopper.goto(f"{live_server}{parts.path}?{parts.query}")
+    assert shopper.locator(".verdict.warn strong").inner_text() == "Tem chính hãng – đã quá hạn sử dụng"
+    _assert_no_horizontal_overflow(shopper)
+    shopper.screenshot(path=shot("scan-expired-phone-vi.png"), full_page=True)
+
+    grower = _context(browser).new_page()
+    _log_in(grower, live_server, "rau.huuco@demo.vn")
+    assert grower.locator("section.todo li").count() == 2
+    _assert_no_horizontal_overflow(grower)
+    grower.screenshot(path=shot("producer-home-phone-vi.png"), full_page=True)
+
+    shop = _context(browser).new_page()
+    _log_in(shop, live_server, "sieuthi@demo.vn")
+    assert shop.locator("main .badge.bad", has_text="VietGAP").count() == 1  # the lapsed one, in the list itself
+    _assert_no_horizontal_overflow(shop)
+    shop.screenshot(path=shot("retailer-suppliers-phone-vi.png"), full_page=True)
