@@ -174,7 +174,7 @@ def main() -> None:
             run_mutmut(files, args.max_children, args.again, args.only)
         finally:
             if link:
-                link.unlink()
+                link.unlink(missing_ok=True)
     report(files)
 
 

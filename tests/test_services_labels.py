@@ -1,10 +1,11 @@
 """Label runs: how many labels a lot may carry, the counts and serial ranges people type, cancelling, signing."""
 from trace import key_store
-from trace.models import LabelRun
+from trace.models import Event, LabelRun
 from trace.services import labels
 from trace.services.errors import ValidationError
 from trace.services.gs1 import parse_digital_link
 from trace.services.keys import keyset
+from trace.services.lots import lot_events
 from trace.services.verification import check_signature
 from types import SimpleNamespace
 
@@ -21,6 +22,7 @@ def test_validate_count_takes_a_whole_number_from_one_to_a_hundred_thousand(give
 
 @pytest.mark.parametrize("given, message", [
     (0, "Issue between 1 and 100,000 labels at a time."),
+    ("123456789", "Issue between 1 and 100,000 labels at a time."),
     (100_001, "Issue between 1 and 100,000 labels at a time."),
     ("0", "Issue between 1 and 100,000 labels at a time."),
     (-3, "Issue between 1 and 100,000 labels at a time."),
@@ -92,6 +94,17 @@ def test_label_capacity_counts_the_packing_of_this_lot_not_of_another_lot_of_the
     assert first.batch_id == second.batch_id
     assert labels.label_capacity(session, first) == 440
     assert labels.label_capacity(session, second) == 650
+
+
+def test_a_packing_declared_erroneous_no_longer_counts_towards_the_labels(session):
+    milled = lot(session, "GAO-XAT-2611")  # 14,300 kg packed into 2,860 bags
+    assert labels.label_capacity(session, milled) == 2860
+    packing = next(event for event, _ in lot_events(session, milled) if event.step == "packing")
+    session.add(Event(organization_id=packing.organization_id, step="error_declaration", epcis_type=packing.epcis_type,
+                      biz_step=packing.biz_step, event_time=packing.event_time, event_time_zone_offset="+07:00",
+                      details={"reason": "wrong count"}, corrects_event_id=packing.id))
+    session.flush()
+    assert labels.label_capacity(session, milled) == 14300
 
 
 def test_labels_issued_counts_standing_runs_only(session, demo_app):

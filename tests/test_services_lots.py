@@ -1,7 +1,7 @@
 """Finding lots, and the facts a label and a scan show about them, on the demo ward."""
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from trace.models import Event, Holding, Lot, Product
+from trace.models import Event, EventLot, Holding, Lot, Product
 from trace.services import lots
 from trace.services.errors import NotFound, ValidationError
 
@@ -147,3 +147,31 @@ def test_the_corrected_history_leaves_out_voided_events_and_the_owners_view_keep
     session.flush()
     assert [event.id for event, _ in lots.lot_events(session, rice)] == [i for i in before if i != harvest.id]
     assert [event.id for event, _ in lots.lot_events(session, rice, with_corrected=True)] == before
+
+
+def test_events_are_in_time_order_then_in_the_order_entered(session):
+    """An input entered late, dated before everything, comes first; one dated with the planting comes after it."""
+    rice = lot(session, "GAO-BH-2610A")
+    planting = lots.lot_events(session, rice)[0][0]
+    common = dict(organization_id=1, step="input_application", epcis_type="ObjectEvent", action="OBSERVE",
+                  biz_step="urn:thuynguyen-trace:bizstep:input_application", event_time_zone_offset="+07:00",
+                  batch_id=rice.batch_id, details={})
+    earliest = Event(event_time=planting.event_time - timedelta(days=1), **common)
+    same_time = Event(event_time=planting.event_time, **common)
+    session.add_all([same_time, earliest])
+    session.flush()
+    assert [event.id for event, _ in lots.lot_events(session, rice)][:3] == [earliest.id, planting.id, same_time.id]
+
+
+def test_the_packing_day_is_local_to_where_it_was_packed_and_the_first_packing_counts(session):
+    greens = lot(session, "RMA-2611-01")  # never packed in the demo
+    common = dict(organization_id=2, step="packing", epcis_type="AggregationEvent", action="ADD",
+                  biz_step="https://ref.gs1.org/cbv/BizStep-packing", details={"package_count": 10})
+    later = Event(event_time=datetime(2026, 6, 20, 3, 0, tzinfo=UTC), event_time_zone_offset="+07:00", **common)
+    first = Event(event_time=datetime(2026, 6, 14, 3, 0, tzinfo=UTC), event_time_zone_offset="-05:00", **common)
+    session.add_all([later, first])
+    session.flush()
+    session.add_all([EventLot(event_id=later.id, lot_id=greens.id, role="observed", quantity=Decimal(1), unit="kg"),
+                     EventLot(event_id=first.id, lot_id=greens.id, role="observed", quantity=Decimal(1), unit="kg")])
+    session.flush()
+    assert lots.packing_date(session, greens) == date(2026, 6, 13)  # 03:00 UTC is the evening before at -05:00
