@@ -22,13 +22,6 @@ WARD_OFFICE = "UBND phường Thủy Nguyên"
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
-def create_organization(session: Session, **fields) -> Organization:
-    organization = Organization(**fields)
-    session.add(organization)
-    session.flush()
-    return organization
-
-
 def create_user(session: Session, organization: Organization, email: str, password: str, role: str, name="") -> User:
     user = User(organization_id=organization.id, email=email.strip().lower(), name=name,
                 password_hash=generate_password_hash(password), role=role)
