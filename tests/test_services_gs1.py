@@ -6,6 +6,8 @@ from trace.services.gs1 import (
     check_digit,
     code_problem,
     gtin_problem,
+    label_path,
+    normalize_gtin,
     on_base,
     origin_of,
     parse_digital_link,
@@ -151,3 +153,23 @@ def test_the_first_error_is_kept_when_no_key_candidate_parses():
     with pytest.raises(DigitalLinkError) as refused:
         parse_digital_link(f"https://x.test/01/{GTIN}/99/01/8936045000015/10/A")
     assert str(refused.value) == "The GTIN check digit is wrong: it should be 4."
+
+
+def test_label_path_encodes_slashes_in_lot_and_serial():
+    assert label_path(GTIN, "L/1", "S/2") == f"/01/{GTIN}/10/L%2F1/21/S%2F2"
+
+
+def test_a_gtin_may_be_entered_with_spaces():
+    assert normalize_gtin(" 893 6045 000014 ") == GTIN
+
+
+def test_allocate_gtin_counts_every_item_number_a_prefix_leaves():
+    prefix = "8936045000"  # ten digits: item numbers 1 to 99
+    taken = set()
+    for _ in range(20):
+        taken.add(allocate_gtin(prefix, taken))
+    assert allocate_gtin(prefix, taken) == "0" + prefix + "21" + str(check_digit(prefix + "21"))
+
+
+def test_the_origin_of_a_url_without_a_host_has_no_host():
+    assert origin_of("file:///tmp/labels.pdf") == "file://"
