@@ -5,8 +5,8 @@ from trace.services.gs1 import (
     allocate_gtin,
     check_digit,
     code_problem,
+    digital_link_path,
     gtin_problem,
-    label_path,
     normalize_gtin,
     on_base,
     origin_of,
@@ -156,7 +156,7 @@ def test_the_first_error_is_kept_when_no_key_candidate_parses():
 
 
 def test_label_path_encodes_slashes_in_lot_and_serial():
-    assert label_path(GTIN, "L/1", "S/2") == f"/01/{GTIN}/10/L%2F1/21/S%2F2"
+    assert digital_link_path(GTIN, {"10": "L/1", "21": "S/2"}) == f"/01/{GTIN}/10/L%2F1/21/S%2F2"
 
 
 def test_a_gtin_may_be_entered_with_spaces():
