@@ -19,7 +19,7 @@ ADMIN = "quantri@demo.vn"
 NEW_PASSWORD = "Lúa-thơm-2026"
 COOPERATIVE = {"form": "details", "kind": "cooperative", "name": "HTX Dịch vụ Nông nghiệp Kiền Bái",
                "address": "Tổ dân phố Kiền Bái, phường Thủy Nguyên", "phone": "0225 3871 555",
-               "tax_code": "0201234567", "prefixes": "8936051"}
+               "tax_code": "0201234567", "registration_number": "HTX-0207-118", "prefixes": "8936051"}
 
 
 def _admin(demo_app):
@@ -66,7 +66,8 @@ def test_a_new_cooperative_is_onboarded_in_the_browser_and_records_its_first_pro
     with demo_app.app_context():
         session = get_session()
         organization = session.get(Organization, organization_id)
-        assert (organization.kind, organization.tax_code) == ("cooperative", "0201234567")
+        assert (organization.kind, organization.tax_code, organization.registration_number) == (
+            "cooperative", "0201234567", "HTX-0207-118")
         assert session.exec(select(CompanyPrefix.prefix).where(CompanyPrefix.organization_id == organization_id)
                             ).all() == ["8936051"]
         user = session.exec(select(User).where(User.email == "binh@kienbai.vn")).one()

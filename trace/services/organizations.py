@@ -41,6 +41,7 @@ def _fill(session: Session, organization: Organization, data) -> None:
     tax_code = r.text("tax_code", required=False, max_length=14)
     if tax_code and not TAX_CODE.fullmatch(tax_code):
         r._fail("tax_code", _l("A tax code has 10 digits, or 10 digits, a dash and 3 more for a branch."))
+    registration_number = r.text("registration_number", required=False, max_length=50)
     gln = r.text("gln", required=False, max_length=13) or None
     if gln and (not gln.isascii() or not gln.isdigit() or len(gln) != 13 or check_digit(gln[:-1]) != int(gln[-1])):
         r._fail("gln", _l("A GLN has 13 digits, the last one its check digit."))
@@ -54,7 +55,7 @@ def _fill(session: Session, organization: Organization, data) -> None:
             r._fail("prefixes", _l("Products are registered under %(prefix)s; it cannot be removed.", prefix=dropped))
     r.done()
     organization.kind, organization.name, organization.address, organization.phone = kind, name, address, phone
-    organization.tax_code, organization.gln = tax_code, gln
+    organization.tax_code, organization.registration_number, organization.gln = tax_code, registration_number, gln
     session.add(organization)
     session.flush()
     for dropped in kept - set(wanted):
