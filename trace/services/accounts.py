@@ -161,13 +161,15 @@ def change_password(session: Session, user: User, current: str, new: str, confir
 
 
 def _new_link(session: Session, purpose: str, organization_id: int, email: str, role: str, name: str,
-              by: User | None, user_id: int | None = None) -> str:
+              by: User | None, user_id: int | None = None) -> tuple:
+    """(link, token): only the token's hash is stored, so the token is shown once."""
     token = secrets.token_urlsafe(32)
-    session.add(AccountLink(purpose=purpose, organization_id=organization_id, email=email, role=role, name=name,
-                            user_id=user_id, token_hash=_token_hash(token), created_by_user_id=by.id if by else None,
-                            expires_at=utcnow() + LINK_LIFETIME[purpose]))
+    link = AccountLink(purpose=purpose, organization_id=organization_id, email=email, role=role, name=name,
+                       user_id=user_id, token_hash=_token_hash(token), created_by_user_id=by.id if by else None,
+                       expires_at=utcnow() + LINK_LIFETIME[purpose])
+    session.add(link)
     session.flush()
-    return token
+    return link, token
 
 
 def _account_fields(session: Session, organization: Organization, data) -> tuple:
@@ -187,8 +189,7 @@ def _account_fields(session: Session, organization: Organization, data) -> tuple
 def invite(session: Session, by: User, organization: Organization, data) -> tuple:
     """(link, token): a one-time invitation to open an account in the organization with a role that fits it."""
     email, role, name = _account_fields(session, organization, data)
-    token = _new_link(session, "invite", organization.id, email, role, name, by)
-    return session.exec(select(AccountLink).where(AccountLink.token_hash == _token_hash(token))).one(), token
+    return _new_link(session, "invite", organization.id, email, role, name, by)
 
 
 def reset_password(session: Session, by: User | None, user: User) -> str:
@@ -197,7 +198,7 @@ def reset_password(session: Session, by: User | None, user: User) -> str:
     user.password_hash = generate_password_hash(secrets.token_hex(16))
     session.add(user)
     end_logins(session, user.id)
-    return _new_link(session, "reset", user.organization_id, user.email, user.role, user.name, by, user.id)
+    return _new_link(session, "reset", user.organization_id, user.email, user.role, user.name, by, user.id)[1]
 
 
 def open_link(session: Session, token: str) -> AccountLink | None:
