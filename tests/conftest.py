@@ -219,3 +219,19 @@ def table_rows(app, but=()) -> dict:
         session = get_session()
         return {name: [tuple(row) for row in session.execute(table.select().order_by(*table.primary_key.columns))]
                 for name, table in SQLModel.metadata.tables.items() if name not in but}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium through Playwright, started once per module."""
+    from . import browsing
+    if not browsing.CHROMIUM.exists():
+        browsing.no_browser(f"{browsing.CHROMIUM} is missing (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        browsing.no_browser("the playwright Python package is not installed")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(browsing.CHROMIUM), args=browsing.CHROMIUM_ARGS)
+        yield browser
+        browser.close()

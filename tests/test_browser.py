@@ -5,7 +5,6 @@ started once per module. Screenshots go to pytest's tmp_path, or to docs/screens
 Without /usr/bin/chromium the module is skipped, unless TRACE_REQUIRE_BROWSER=1 makes that a failure.
 """
 import os
-import threading
 from pathlib import Path
 from trace import key_store
 from trace.db import get_session
@@ -17,58 +16,25 @@ from urllib.parse import urlsplit
 import pypdfium2
 import pytest
 from sqlmodel import func, select
-from werkzeug.serving import make_server
 
-from .conftest import DEMO_PASSWORD
+from .browsing import (
+    DESKTOP,
+    PRODUCER_EMAIL,
+    RICE_LOT,
+    SCREENSHOTS,
+    _assert_no_horizontal_overflow,
+    _context,
+    _log_in,
+    serving,
+)
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
-PRODUCER_EMAIL = "htx.lua@demo.vn"
-RICE_LOT = "GAO-BH-2610A"  # the rice cooperative's lot in the demo ward
-
-
-def _no_browser(reason: str):
-    if os.environ.get("TRACE_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"TRACE_REQUIRE_BROWSER=1 but the browser tests cannot run: {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        _no_browser(f"{CHROMIUM} is missing (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _no_browser("the playwright Python package is not installed")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
 
 @pytest.fixture
 def live_server(demo_app):
     """The demo app on a real HTTP server in a thread; its base URL, e.g. http://127.0.0.1:40123."""
-    server = make_server("127.0.0.1", 0, demo_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-    server.server_close()
-
-
-def _context(browser, viewport=PHONE):
-    phone = viewport["width"] < 600
-    return browser.new_context(viewport=viewport, device_scale_factor=2 if phone else 1,
-                               is_mobile=phone, has_touch=phone)
+    with serving(demo_app) as url:
+        yield url
 
 
 @pytest.fixture
@@ -125,11 +91,6 @@ def _assert_language(page, lang: str):
     switch = page.locator("header a.lang")
     assert switch.is_visible()
     assert switch.inner_text().strip() == ("English" if lang == "vi" else "Tiếng Việt")
-
-
-def _assert_no_horizontal_overflow(page, width: int = PHONE["width"]):
-    scroll_width = page.evaluate("document.documentElement.scrollWidth")
-    assert scroll_width <= width, f"page is {scroll_width}px wide at a {width}px viewport: it scrolls sideways"
 
 
 def _image_loaded(page, selector: str) -> bool:
@@ -274,14 +235,6 @@ def test_scan_page_at_desktop_width(browser, genuine, shot):
         page.screenshot(path=shot("scan-desktop-vi.png"), full_page=True)
     finally:
         context.close()
-
-
-def _log_in(page, live_server, email):
-    page.goto(f"{live_server}/login")
-    page.fill("#email", email)
-    page.fill("#password", DEMO_PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_load_state("load")
 
 
 def test_a_processor_traces_frozen_shrimp_back_to_two_ponds_on_a_phone(phone, demo_app, live_server, shot):
