@@ -17,6 +17,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+# Scrypt at 1/32 of its served cost: the suite hashes and checks the demo's passwords thousands of times.
+os.environ.setdefault("TRACE_PASSWORD_HASH", "scrypt:1024:8:1")
 BASE_URL = "http://trace.test"
 DEMO_PASSWORD = "demo1234"  # the test ward's; a served demo gets a random one
 ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgresql")

@@ -131,6 +131,17 @@ def test_an_unknown_e_mail_is_checked_against_a_password_hash_like_a_known_one(d
     assert len(checked) == 3 and checked[0].split("$")[0] == checked[1].split("$")[0]  # same method and cost
 
 
+def test_a_served_password_is_hashed_with_scrypt_at_its_full_cost(monkeypatch):
+    """The suite's cheaper hash (TRACE_PASSWORD_HASH) must not be what a deployment gets by default."""
+    from trace.services import accounts
+
+    from werkzeug.security import check_password_hash
+    monkeypatch.delenv("TRACE_PASSWORD_HASH")
+    hashed = accounts._password_hash("Lúa-thơm-2026")
+    assert hashed.split("$")[0] == "scrypt:32768:8:1"
+    assert check_password_hash(hashed, "Lúa-thơm-2026")
+
+
 def test_remember_me_only_when_asked_and_logging_out_ends_that_login_everywhere(demo_app):
     def log_in(client, remember):
         data = {"email": "htx.lua@demo.vn", "password": "demo1234", "csrf_token": csrf_token(client, "/login")}
