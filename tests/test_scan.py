@@ -251,3 +251,13 @@ def test_each_batch_starts_with_the_stage_its_kind_of_production_has(demo_client
         first[lot] = [text.split(" · ")[0] for _, text in element_texts(page, "li")][0]
     assert first == {"GAO-BH-2610A": "Gieo sạ", "NA-2611-01": "Bắt đầu vụ: ra hoa, đậu quả",
                      "TOM-A7-2611": "Thả giống", "RHC-2611-03": "Gieo trồng"}
+
+
+def test_a_lot_shows_its_own_harvest_not_another_lot_of_the_same_batch(demo_client, demo_app):
+    """Two lots of custard apples picked from one season: each scan page shows the season's care and its own
+    picking, labels and checks, not the other picking's."""
+    facts = demo_client.get(path_of(first_label(demo_app, "NA-2611-02").url),
+                            headers={"Accept": "application/json"}).get_json()
+    assert [(s["stage"], s["details"].get("lot_code")) for s in facts["stages"]] == [
+        ("orchard_season", None), ("input_application", None), ("input_application", None),
+        ("input_application", None), ("harvest", "NA-2611-02")]  # not NA-2611-01's picking nor its packing

@@ -56,7 +56,10 @@ def lot_events(session: Session, lot: Lot, with_corrected: bool = False) -> list
 
     The corrected history leaves out events declared erroneous; `with_corrected` keeps them (for the owner and
     inspectors, who see each with its correction: see corrections_of)."""
-    ids = event_ids(session, [lot.id], [lot.batch_id] if lot.batch_id is not None else [])
+    ids = set(event_ids(session, [lot.id], [lot.batch_id] if lot.batch_id is not None else []))
+    # A batch's events that name lots belong to those lots: another picking of the season is not this lot's.
+    own = set(session.exec(select(EventLot.event_id).where(EventLot.lot_id == lot.id)).all())
+    ids -= set(session.exec(select(EventLot.event_id).where(EventLot.event_id.in_(ids - own))).all())
     condition = Event.step != ERROR_DECLARATION if with_corrected else in_force()
     return session.exec(
         select(Event, Site).outerjoin(Site, Site.id == Event.site_id)
