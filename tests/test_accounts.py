@@ -461,3 +461,23 @@ def test_a_real_deployment_turns_the_demo_off(databases, tmp_path):
             0, "The demo is turned off (TRACE_DEMO=0): no demo accounts are created.\n")
         with app.app_context():
             assert get_session().exec(select(User)).all() == []
+
+
+def test_members_give_their_organizations_english_name_and_address(demo_app, demo_client):
+    login(demo_client, "trangtrai.na@demo.vn")
+    r = post_form(demo_client, "/account", {"form": "english", "name_en": "Luu Kiem Custard Apple Farm (VietGAP)",
+                                            "address_en": "Luu Kiem 2, Thuy Nguyen, Hai Phong"})
+    assert r.status_code == 302
+    r = post_form(demo_client, "/account", {"form": "english", "name_en": "x" * 201, "address_en": ""})
+    assert r.status_code == 422
+    assert field_errors(r.get_data(as_text=True)) == {"name_en": "Tối đa 200 ký tự."}
+    with demo_app.app_context():
+        session = get_session()
+        farm = session.get(Organization, session.exec(select(User).where(User.email == "trangtrai.na@demo.vn"))
+                           .one().organization_id)
+        assert (farm.name_en, farm.address_en) == ("Luu Kiem Custard Apple Farm (VietGAP)",
+                                                   "Luu Kiem 2, Thuy Nguyen, Hai Phong")  # the refused one wrote nothing
+    inspector = demo_app.test_client()
+    login(inspector, "kiemtra@demo.vn")
+    assert 'value="english"' not in inspector.get("/account").get_data(as_text=True)
+    assert post_form(inspector, "/account", {"form": "english", "name_en": "Ward"}).status_code == 400

@@ -68,9 +68,13 @@ def test_full_recording_flow_through_the_forms(producer, demo_app):
         site = session.exec(select(Site).where(Site.name == "Ruộng thử nghiệm Đông Sơn")).one()
         assert str(site.area_ha) == "5.2500" and site.location["type"] == "Polygon"
     r = post_form(producer, "/producer/certificates", {
-        "scheme": "vietgap", "certifier": "QUACERT", "number": "VG-NEW-1", "valid_from": "2026-01-01",
-        "valid_to": "2027-12-31", "site_ids": [str(site.id)]})
+        "scheme": "vietgap", "certifier": "Trung tâm Chứng nhận phù hợp", "certifier_en": "Vietnam Certification Centre",
+        "number": "VG-NEW-1", "valid_from": "2026-01-01", "valid_to": "2027-12-31", "site_ids": [str(site.id)]})
     assert r.status_code == 302
+    with demo_app.app_context():
+        certificate = get_session().exec(select(Certificate).where(Certificate.number == "VG-NEW-1")).one()
+        assert (certificate.certifier, certificate.certifier_en) == ("Trung tâm Chứng nhận phù hợp",
+                                                                     "Vietnam Certification Centre")
     r = post_form(producer, "/producer/batches", {"site_id": site.id, "product_id": product_id, "code": "DT8-2026",
                                                    "time": local(100), "variety": "Đài Thơm 8"})
     assert r.status_code == 302
@@ -84,8 +88,16 @@ def test_full_recording_flow_through_the_forms(producer, demo_app):
     assert r.status_code == 302
     lot_path = r.headers["Location"]
     r = post_form(producer, lot_path, {"form": "packing", "package_count": "1040", "package_size": "5",
-                                       "package_unit": "kg", "time": local(1)})
+                                       "package_unit": "kg", "packaging": "Túi hút chân không",
+                                       "packaging_en": "Vacuum bag", "time": local(1)})
     assert r.status_code == 302
+    packed = producer.get(lot_path).get_data(as_text=True)
+    packing, labels_part = packed.split('<section class="card" id="labels">')  # packing shown first, then labels
+    packed_at = datetime.fromisoformat(local(1)).strftime("%d/%m/%Y %H:%M")
+    assert [text for _, text in element_texts(packing[packing.index('id="packing"'):], "li")] == [
+        f"1,040 × 5 kg · Túi hút chân không{packed_at} · Ruộng thử nghiệm Đông Sơn"]
+    assert re.search(r'id="f-count" name="count" type="text" value="([^"]*)"', labels_part).group(1) == "1040"
+    assert "The lot is packed into 1,040 packages; 0 labels are issued." in labels_part
     r = post_form(producer, lot_path, {"form": "labels", "count": "5", "layout": "a4-3x9"})
     assert r.status_code == 302
     file_path = r.headers["Location"]
@@ -294,3 +306,22 @@ def test_an_ocop_rating_about_to_lapse_is_on_the_to_do_list(demo_client, demo_ap
     todo = page.split('<section class="card todo">', 1)[1].split("</section>", 1)[0]
     assert [text for _, text in element_texts(todo, "li")] == [
         f"The OCOP rating of Gạo Bắc Hương Thủy Nguyên ends on {ends.strftime('%d/%m/%Y')}."]
+
+
+def test_the_batches_list_says_which_are_growing_and_which_were_harvested(demo_client, demo_app):
+    login(demo_client, "htx.lua@demo.vn")
+    with demo_app.app_context():
+        site = get_session().exec(select(Site).where(Site.name == "Cánh đồng mẫu lớn Phục Lễ")).one()
+        product = get_session().exec(select(Product).where(Product.name_vi == "Gạo Bắc Hương Thủy Nguyên")).one()
+    r = post_form(demo_client, "/producer/batches", {"site_id": site.id, "product_id": product.id, "code": "LUA-DONG-2027",
+                                                     "time": local(3)})
+    assert r.status_code == 302
+    page = demo_client.get("/producer/batches").get_data(as_text=True)
+    statuses = {cells[0].split("Thóc")[0].split("Gạo")[0]: cells[1] for cells in
+                ([text for _, text in element_texts(row, "td")] for row in page.split("<tr>")[2:])}
+    with demo_app.app_context():
+        last = dict(get_session().exec(select(Batch.code, func.max(Lot.produced_on)).join(Lot, Lot.batch_id == Batch.id)
+                                       .where(Batch.organization_id == site.organization_id).group_by(Batch.code)).all())
+    assert statuses == {"LUA-DONG-2027": "đang canh tác",
+                        **{code: f"1 lô đã thu hoạchlần cuối {day:%d/%m/%Y}" for code, day in last.items()}}
+    assert len(statuses) == 5

@@ -227,11 +227,35 @@ def test_an_english_page_translates_units_and_marks_what_stays_vietnamese(demo_c
     details = [text for _, text in element_texts(page, "span")]
     assert "Tôm thẻ chân trắng (Litopenaeus vannamei), 450,000 pcs" in details
     assert "Veterinary drug: Oxytetracycline (điều trị hoại tử gan tụy), 4 g/kg feed; withholding period 28 days" in details
-    assert '<strong lang="vi">Công ty TNHH Thủy sản nước lợ Bạch Đằng</strong>' in page
+    assert "<strong>Bach Dang Brackish-Water Aquaculture Co., Ltd.</strong>" in page  # its English name
     assert '<span lang="vi">Oxytetracycline (điều trị hoại tử gan tụy)</span>' in page
     demo_client.set_cookie("lang", "vi")
     vietnamese = demo_client.get(path_of(first_label(demo_app, "TOM-A7-2611").url)).get_data(as_text=True)
     assert vietnamese.count('lang="vi"') == 1  # <html lang="vi">: the whole page is
+
+
+def test_english_pages_show_the_english_names_producers_gave_and_mark_the_rest_vietnamese(demo_client, demo_app):
+    def producer_and_certificates(code, lang):
+        demo_client.set_cookie("lang", lang)
+        page = demo_client.get(path_of(first_label(demo_app, code).url)).get_data(as_text=True)
+        return definitions(page)["Producer" if lang == "en" else "Cơ sở sản xuất"], page
+
+    producer, page = producer_and_certificates("GAO-BH-2610A", "en")
+    assert producer.startswith("Thuy Nguyen High-Quality Rice CooperativePhuc Le residential group, Thuy Nguyen ward, "
+                               "Hai Phong city")
+    certificate = next(text for _, text in element_texts(page, "p") if "VietGAP-TT-24-08-0231" in text)
+    assert certificate.startswith("VietGAP TCVN 11892-1:2017 – Vietnam Certification Centre (QUACERT), no. ")
+    assert "3,700 × 5 kg 5 kg vacuum bag" in [text for _, text in element_texts(page, "span")]
+    producer, page = producer_and_certificates("GAO-BH-2610A", "vi")
+    assert producer.startswith("HTX Nông nghiệp Lúa chất lượng cao Thủy NguyênTổ dân phố Phục Lễ, phường Thủy Nguyên")
+    certificate = next(text for _, text in element_texts(page, "p") if "VietGAP-TT-24-08-0231" in text)
+    assert certificate.startswith("VietGAP TCVN 11892-1:2017 – Trung tâm Chứng nhận phù hợp (QUACERT), số ")
+    assert "3.700 × 5 kg Túi hút chân không 5 kg" in [text for _, text in element_texts(page, "span")]
+    _, page = producer_and_certificates("RMA-2611-01", "en")  # a group that gave no English name
+    assert '<strong><span lang="vi">Tổ hợp tác Rau hữu cơ Hoa Động</span></strong>' in page
+    assert '<span lang="vi">Chi cục Trồng trọt và BVTV Hải Phòng</span>' in page
+    facts = demo_client.get(path_of(first_label(demo_app, "RMA-2611-01").url), headers={"Accept": "application/json"})
+    assert (facts.get_json()["producer"]["name_en"], facts.get_json()["certifications"][0]["certifier_en"]) == (None, None)
 
 
 def test_the_ocop_rating_shows_its_validity_and_certificates_come_before_the_details(demo_client, demo_app):

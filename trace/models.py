@@ -30,6 +30,9 @@ class Organization(SQLModel, table=True):
     kind: str = Field(max_length=20)
     name: str = Field(max_length=200)
     address: str = Field(default="", max_length=300)
+    # As English pages show them; empty when the organization has given none (the Vietnamese is shown).
+    name_en: str = Field(default="", max_length=200)
+    address_en: str = Field(default="", max_length=300)
     phone: str = Field(default="", max_length=30)
     registration_number: str = Field(default="", max_length=50)
     tax_code: str = Field(default="", max_length=14)
@@ -165,6 +168,7 @@ class Certificate(SQLModel, table=True):
     scheme: str = Field(max_length=20)
     standard: str = Field(default="", max_length=120)
     certifier: str = Field(max_length=200)
+    certifier_en: str = Field(default="", max_length=200)  # the certifier's English name, if it has one
     number: str = Field(max_length=60)
     valid_from: date
     valid_to: date

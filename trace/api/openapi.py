@@ -90,6 +90,7 @@ def schemas() -> dict:
     }, description="An OCOP rating (Decision 1048/QĐ-TTg).")
     certificate = shape({
         "id": INTEGER, "scheme": {"type": "string", "enum": list(SCHEMES)}, "standard": TEXT, "certifier": TEXT,
+        "certifier_en": {**OPTIONAL_TEXT, "description": "The certifier's English name, if given."},
         "number": TEXT, "valid_from": DAY, "valid_until": DAY,
         "status_today": {"type": "string", "enum": ["active", "not_yet_valid", "expired", "suspended", "revoked"]},
         "valid_today": BOOLEAN, "site_ids": array(INTEGER), "product_ids": array(INTEGER),
@@ -167,9 +168,10 @@ def schemas() -> dict:
                               "recalled_at": null_or(STAMP), "flagged": BOOLEAN, "flag_reason": OPTIONAL_TEXT,
                               "quantity": TEXT, "unit": TEXT, "produced_on": DAY, "processed": BOOLEAN})),
         "serial": OPTIONAL_TEXT,
-        "producer": null_or(shape({"name": TEXT, "address": TEXT, "phone": TEXT, "id": INTEGER})),
+        "producer": null_or(shape({"name": TEXT, "address": TEXT, "phone": TEXT, "id": INTEGER,
+                                   "name_en": OPTIONAL_TEXT, "address_en": OPTIONAL_TEXT})),
         "certifications": array({"allOf": [ref("Certificate"), shape({
-            "holder": TEXT, "covers": {"type": "string", "enum": [SOURCES, PROCESSING]},
+            "holder": TEXT, "holder_en": OPTIONAL_TEXT, "covers": {"type": "string", "enum": [SOURCES, PROCESSING]},
             "valid_at_production": BOOLEAN})]}),
         "standards": array({"type": "string", "enum": list(SCHEMES)}),
         "origins": array(shape({"product": TEXT, "product_en": TEXT, "gtin": GTIN, "lot": TEXT, "producer": TEXT,
@@ -250,6 +252,7 @@ BODIES = {
     }, ("stars", "decision_number", "issued_on", "issuing_level")),
     "createCertificate": form({
         "scheme": {"type": "string", "enum": list(SCHEMES)}, "standard": TEXT, "certifier": TEXT, "number": TEXT,
+        "certifier_en": {**TEXT, "description": "The certifier's English name, for English pages."},
         "valid_from": DAY, "valid_to": {**DAY, "description": "VietGAP: at most 2 years after valid_from."},
         "site_ids": array({"type": ["integer", "string"]}, maxItems=1000),
         "product_ids": array({"type": ["integer", "string"]}, maxItems=1000),
@@ -271,7 +274,8 @@ BODIES = {
                           ("lot_code", "quantity", "unit", "time")),
     "recordPacking": form({
         "package_count": {"type": ["integer", "string"]}, "package_size": DECIMAL, "package_unit": TEXT,
-        "packaging": TEXT, "sscc": {"type": "string", "description": "18 digits with a valid check digit."},
+        "packaging": TEXT, "packaging_en": {**TEXT, "description": "The packaging in English, for English pages."},
+        "sscc": {"type": "string", "description": "18 digits with a valid check digit."},
         "site_id": site_id(), "quantity": DECIMAL, "unit": UNIT, "factor": DECIMAL, "time": TIME_IN,
     }, ("package_count", "time")),
     "issueLabels": form({

@@ -165,5 +165,6 @@ def scan_certifications(session: Session, claims: Claims, today: date) -> list:
             seen.add(certificate.id)
             now = status_from(certificate, claims.changes.get(certificate.id, []), today)
             rows.append({**shapes.certificate_json(session, certificate, today, now),
-                         "holder": subject.organization.name, "covers": subject.kind, "valid_at_production": True})
+                         "holder": subject.organization.name, "holder_en": subject.organization.name_en or None,
+                         "covers": subject.kind, "valid_at_production": True})
     return rows

@@ -15,6 +15,7 @@ from .ledger import record_one
 
 ZONE = "Asia/Ho_Chi_Minh"
 WARD = "phường Thủy Nguyên, TP. Hải Phòng"
+WARD_EN = "Thuy Nguyen ward, Hai Phong city"
 
 
 def _at(day: date, hour: int = 7) -> str:
@@ -70,16 +71,18 @@ def _parcels(draw):
 MEMBERS = (  # (e-mail, role, the organization's registration)
     ("htx.lua@demo.vn", "producer", dict(
         kind="cooperative", name="HTX Nông nghiệp Lúa chất lượng cao Thủy Nguyên", address=f"Tổ dân phố Phục Lễ, {WARD}",
+        name_en="Thuy Nguyen High-Quality Rice Cooperative", address_en=f"Phuc Le residential group, {WARD_EN}",
         phone="0225 3874 112", tax_code="0207000123", prefixes="8936045")),
     ("rau.huuco@demo.vn", "producer", dict(
         kind="farm_household", name="Tổ hợp tác Rau hữu cơ Hoa Động", address=f"Tổ dân phố Hoa Động 3, {WARD}",
         phone="0912 406 318", registration_number="THT-0415", prefixes="8936046")),
     ("trangtrai.na@demo.vn", "producer", dict(
         kind="farm_household", name="Trang trại Na dai Lưu Kiếm", address=f"Tổ dân phố Lưu Kiếm 2, {WARD}",
-        phone="0983 221 507", registration_number="TT-2024-017", prefixes="8936047")),
+        name_en="Luu Kiem Custard Apple Farm", address_en=f"Luu Kiem 2 residential group, {WARD_EN}", phone="0983 221 507", registration_number="TT-2024-017", prefixes="8936047")),
     ("thuysan@demo.vn", "producer", dict(
         kind="enterprise", name="Công ty TNHH Thủy sản nước lợ Bạch Đằng",
-        address=f"Khu nuôi trồng thủy sản tập trung Lập Lễ, {WARD}", phone="0225 3770 886", tax_code="0201987654",
+        address=f"Khu nuôi trồng thủy sản tập trung Lập Lễ, {WARD}", name_en="Bach Dang Brackish-Water Aquaculture Co., Ltd.",
+        address_en=f"Lap Le aquaculture zone, {WARD_EN}", phone="0225 3770 886", tax_code="0201987654",
         prefixes="8936048")),
     ("chebien@demo.vn", "producer", dict(
         kind="enterprise", name="Công ty CP Chế biến Thực phẩm Minh Đức", address=f"Cụm công nghiệp Minh Đức, {WARD}",
@@ -230,7 +233,7 @@ class _Ward:
         ocop(fruit, items["custard"], 3, "2215/QĐ-UBND", day(400))
 
         certificate(rice, scheme="vietgap", standard="TCVN 11892-1:2017", certifier="Trung tâm Chứng nhận phù hợp (QUACERT)",
-                    number="VietGAP-TT-24-08-0231", valid_from=day(400).isoformat(), valid_to=(day(400) + timedelta(days=729)).isoformat(),
+                    certifier_en="Vietnam Certification Centre (QUACERT)", number="VietGAP-TT-24-08-0231", valid_from=day(400).isoformat(), valid_to=(day(400) + timedelta(days=729)).isoformat(),
                     site_ids=[areas["rice_field"].id], product_ids=[items["rice"].id, items["paddy"].id])
         certificate(veg, scheme="organic", standard="TCVN 11041-2:2017", certifier="Công ty CP Chứng nhận và Giám định Vinacert",
                     number="HC-2025-0417", valid_from=day(200).isoformat(), valid_to=(day(200) + timedelta(days=1095)).isoformat(),
@@ -239,7 +242,7 @@ class _Ward:
                     number="VietGAP-TT-24-11-0098", valid_from=day(700).isoformat(), valid_to=day(12).isoformat(),
                     site_ids=[areas["veg_field"].id], product_ids=[items["leafy"].id])  # the expired one
         certificate(fruit, scheme="vietgap", standard="TCVN 11892-1:2017", certifier="Trung tâm Chứng nhận phù hợp (QUACERT)",
-                    number="VietGAP-TT-25-03-0312", valid_from=day(250).isoformat(), valid_to=(day(250) + timedelta(days=729)).isoformat(),
+                    certifier_en="Vietnam Certification Centre (QUACERT)", number="VietGAP-TT-25-03-0312", valid_from=day(250).isoformat(), valid_to=(day(250) + timedelta(days=729)).isoformat(),
                     site_ids=[areas["orchard"].id], product_ids=[items["custard"].id])
         certificate(shrimp, scheme="vietgap", standard="TCVN 13528:2022 (thủy sản)", certifier="Trung tâm Khảo nghiệm, kiểm nghiệm thủy sản",
                     number="VietGAP-TS-25-06-0044", valid_from=day(300).isoformat(), valid_to=(day(300) + timedelta(days=729)).isoformat(),
@@ -276,7 +279,8 @@ class _Ward:
             (95, {"category": "pesticide", "input_name": "Validamycin 5SL (khô vằn)", "dose": "0.8", "dose_unit": "lít/ha",
                   "withholding_days": "14"}),
         ], (40, {"lot_code": "GAO-BH-2610A", "quantity": "18500", "unit": "kg"}),
-            (30, {"package_count": "3700", "package_size": "5", "package_unit": "kg", "packaging": "Túi hút chân không 5 kg"}), 24)
+            (30, {"package_count": "3700", "package_size": "5", "package_unit": "kg", "packaging": "Túi hút chân không 5 kg",
+                  "packaging_en": "5 kg vacuum bag"}), 24)
         life(veg, areas["organic_plot"], items["greens"], "RAU-HC-L12", 35, [
             {"variety": "Cải ngọt Tosakan", "seed_quantity": "1.2", "seed_unit": "kg", "seed_source": "Hạt giống hữu cơ Phú Nông"},
             (30, {"category": "fertiliser", "input_name": "Phân hữu cơ vi sinh ủ tại chỗ", "dose": "2", "dose_unit": "tấn/ha"}),
@@ -294,7 +298,8 @@ class _Ward:
             (70, {"category": "pesticide", "input_name": "Abamectin 3.6EC (rệp sáp)", "dose": "0.5", "dose_unit": "lít/ha",
                   "withholding_days": "7"}),
         ], (12, {"lot_code": "NA-2611-01", "quantity": "2200", "unit": "kg"}),
-            (11, {"package_count": "440", "package_size": "5", "package_unit": "kg", "packaging": "Thùng carton 5 kg"}), 18)
+            (11, {"package_count": "440", "package_size": "5", "package_unit": "kg", "packaging": "Thùng carton 5 kg",
+                  "packaging_en": "5 kg carton"}), 18)
         pond7_lot = life(shrimp, areas["pond_intensive"], items["prawn"], "AO7-V2-2026", 95, [
             {"variety": "Tôm thẻ chân trắng (Litopenaeus vannamei)", "seed_quantity": "450000", "seed_unit": "con",
              "seed_source": "Trại giống Việt–Úc, Ninh Thuận"},

@@ -150,7 +150,8 @@ def record_packing(ledger: Ledger, lot_id, data) -> Event:
     details = {"package_count": r.integer("package_count", minimum=1, maximum=10_000_000),
                "package_size": r.decimal("package_size", required=False, places=3),
                "package_unit": r.text("package_unit", required=False, max_length=20),
-               "packaging": r.text("packaging", required=False, max_length=120)}
+               "packaging": r.text("packaging", required=False, max_length=120),
+               "packaging_en": r.text("packaging_en", required=False, max_length=120)}
     sscc = r.text("sscc", required=False, max_length=40)
     if sscc:
         sscc = sscc.replace(" ", "")

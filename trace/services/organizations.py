@@ -30,11 +30,25 @@ def update(session: Session, organization: Organization, data) -> Organization:
     return organization
 
 
+def set_english_names(session: Session, organization: Organization, data) -> Organization:
+    """The organization's own English name and address, for English pages (its members may set them)."""
+    r = Reader(data)
+    name_en = r.text("name_en", required=False, max_length=200)
+    address_en = r.text("address_en", required=False, max_length=300)
+    r.done()
+    organization.name_en, organization.address_en = name_en or "", address_en or ""
+    session.add(organization)
+    session.flush()
+    return organization
+
+
 def _fill(session: Session, organization: Organization, data) -> None:
     r = Reader(data)
     kind = r.choice("kind", ORGANIZATION_KINDS)
     name = r.text("name", max_length=200)
     address = r.text("address", required=False, max_length=300)
+    name_en = r.text("name_en", required=False, max_length=200)
+    address_en = r.text("address_en", required=False, max_length=300)
     phone = r.text("phone", required=False, max_length=30)
     if phone and not PHONE.fullmatch(phone):
         r._fail("phone", _l("A phone number: digits, spaces, dots, dashes, a leading +."))
@@ -56,6 +70,7 @@ def _fill(session: Session, organization: Organization, data) -> None:
     r.done()
     organization.kind, organization.name, organization.address, organization.phone = kind, name, address, phone
     organization.tax_code, organization.registration_number, organization.gln = tax_code, registration_number, gln
+    organization.name_en, organization.address_en = name_en or "", address_en or ""
     session.add(organization)
     session.flush()
     for dropped in kept - set(wanted):

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from flask_babel import lazy_gettext as _l
 from PIL import Image
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from ..db import savepoint
 from ..models import (
@@ -214,6 +214,7 @@ def create_certificate(session: Session, organization_id: int, data) -> Certific
     certificate = Certificate(
         organization_id=organization_id, scheme=r.choice("scheme", SCHEMES),
         standard=r.text("standard", required=False, max_length=120), certifier=r.text("certifier"),
+        certifier_en=r.text("certifier_en", required=False, max_length=200) or "",
         number=r.text("number", max_length=60), valid_from=r.date("valid_from"), valid_to=r.date("valid_to"),
     )
     if certificate.valid_from and certificate.valid_to:
@@ -402,6 +403,13 @@ def timeline(session: Session, organization_id: int, batch_id) -> tuple:
                             .where(EventLot.event_id == event.id)).all()
         entries.append(TimelineEntry(event, site, lots, corrections.get(event.id)))
     return batch, entries
+
+
+def harvests_of(session: Session, batch_ids) -> dict:
+    """{batch id: (lots harvested, day of the last harvest)} of those batches harvested at least once."""
+    rows = session.exec(select(Lot.batch_id, func.count(Lot.id), func.max(Lot.produced_on))
+                        .where(Lot.batch_id.in_(list(batch_ids))).group_by(Lot.batch_id)).all()
+    return {batch_id: (count, last) for batch_id, count, last in rows}
 
 
 def list_batches(session: Session, organization_id: int) -> list:

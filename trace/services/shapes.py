@@ -35,7 +35,8 @@ def certificate_json(session: Session, certificate: Certificate, day: date, stat
     status = certificates.status_on(session, certificate, day) if status is None else status
     sites, products = certificates.scope(session, certificate)
     return {"id": certificate.id, "scheme": certificate.scheme, "standard": certificate.standard,
-            "certifier": certificate.certifier, "number": certificate.number,
+            "certifier": certificate.certifier, "certifier_en": certificate.certifier_en or None,
+            "number": certificate.number,
             "valid_from": certificate.valid_from.isoformat(), "valid_until": certificate.valid_to.isoformat(),
             "status_today": status, "valid_today": status == "active",
             "site_ids": [s.id for s in sites], "product_ids": [p.id for p in products],

@@ -5,7 +5,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..db import get_session
-from ..services import accounts
+from ..models import Organization
+from ..services import accounts, organizations
 from ..services.errors import NotFound, ValidationError
 from .auth import HOME_BY_ROLE
 
@@ -29,12 +30,20 @@ def home():
             if form == "token":
                 new_token = accounts.create_token(session, current_user, request.form.get("name", ""))
                 session.commit()
+            elif form == "english" and current_user.role in ("producer", "retailer"):
+                organizations.set_english_names(session, session.get(Organization, current_user.organization_id),
+                                                request.form)
+                session.commit()
+                flash(_("Saved. English pages show these names."))
+                return redirect(url_for(".home"))
             else:
                 abort(400)
         except ValidationError as exc:
             session.rollback()
             errors = exc.errors
+    organization = session.get(Organization, current_user.organization_id)
     return render_template("account/home.html", errors=errors, form=form, values=request.form, new_token=new_token,
+                           organization=organization,
                            tokens=[token for token, _user in accounts.tokens(session, current_user.id)]), \
         (422 if errors else 200)
 

@@ -61,7 +61,8 @@ def _organization_context(item, form: str) -> dict:
     """The organization's page: its details (as posted when they were refused), GTINs, people and open links."""
     session = get_session()
     details = request.form if request.method == "POST" and form == "details" else {
-        "kind": item.kind, "name": item.name, "address": item.address, "phone": item.phone, "tax_code": item.tax_code,
+        "kind": item.kind, "name": item.name, "address": item.address, "name_en": item.name_en,
+        "address_en": item.address_en, "phone": item.phone, "tax_code": item.tax_code,
         "registration_number": item.registration_number, "gln": item.gln or "",
         "prefixes": " ".join(organizations.prefixes_of(session, item.id))}
     return {"organization": item, "form": form, "details": details, "kinds": _kinds(),

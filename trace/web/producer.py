@@ -149,7 +149,8 @@ def batches():
     return _form_page("producer/batches.html",
                       lambda: _record(recording.start_batch, request.form),
                       lambda batch: url_for(".batch", batch_id=batch.id),
-                      lambda: {"batches": recording.list_batches(session, _org()),
+                      lambda: {"batches": (listed := recording.list_batches(session, _org())),
+                               "harvests": recording.harvests_of(session, [batch.id for batch, *_ in listed]),
                                "sites": recording.list_sites(session, _org()), "production_kinds": PRODUCTION_SITE_KINDS,
                                "products": recording.list_products(session, _org())})
 
@@ -203,9 +204,10 @@ def lot(lot_id: int):
         product = session.get(Product, item.product_id)
         derived = claims.derive(session, item) if owner else None
         events = lots.lot_events(session, item, with_corrected=True)
+        fixes = corrections_of(session, [event.id for event, _ in events])
         return {"lot": item, "product": product, "form": form, "owner": owner,
-                "maker": session.get(Organization, item.organization_id), "events": events,
-                "corrections": corrections_of(session, [event.id for event, _ in events]),
+                "maker": session.get(Organization, item.organization_id), "events": events, "corrections": fixes,
+                "packings": [(event, site) for event, site in events if event.step == "packing" and event.id not in fixes],
                 "sites": recording.list_sites(session, _org()), "held": lots.quantity_held(session, item.id, _org()),
                 "best_before": lots.best_before(session, item, product),
                 "status": safety.lot_status(session, item, derived.upstream if derived else None), "claims": derived,
