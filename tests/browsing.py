@@ -43,10 +43,10 @@ def serving(app):
         server.server_close()
 
 
-def _context(browser, viewport=PHONE):
+def _context(browser, viewport=PHONE, **options):
     phone = viewport["width"] < 600
     return browser.new_context(viewport=viewport, device_scale_factor=2 if phone else 1,
-                               is_mobile=phone, has_touch=phone)
+                               is_mobile=phone, has_touch=phone, **options)
 
 
 def _assert_no_horizontal_overflow(page, width: int = PHONE["width"]):

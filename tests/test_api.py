@@ -221,7 +221,7 @@ def test_a_site_certificate_and_ocop_rating_have_one_shape_in_the_api_scan_json_
 
     certificates = {c["id"]: c for c in demo_client.get("/api/v1/certificates", headers=rice).get_json()}
     (scanned,) = facts["certifications"]
-    about_the_lot = {"holder", "covers", "valid_at_production"}
+    about_the_lot = {"holder", "holder_en", "covers", "valid_at_production"}
     assert {k: v for k, v in scanned.items() if k not in about_the_lot} == certificates[scanned["id"]]
     assert (scanned["number"], scanned["status_today"], scanned["sites"]) == (
         "VietGAP-TT-24-08-0231", "active", [facts["production_area"]["name"]])

@@ -372,3 +372,33 @@ def test_what_each_user_sees_first_on_a_phone(browser, demo_app, live_server, sh
     assert shop.locator("main .badge.bad", has_text="VietGAP").count() == 1  # the lapsed one, in the list itself
     _assert_no_horizontal_overflow(shop)
     shop.screenshot(path=shot("retailer-suppliers-phone-vi.png"), full_page=True)
+
+
+def test_a_producer_records_an_area_where_the_phone_stands(browser, demo_app, live_server):
+    """"Use my location" fills the field from the phone's position (the browser's, set here); the area is saved
+    as that point."""
+    context = _context(browser, geolocation={"latitude": 20.9361, "longitude": 106.6842, "accuracy": 12},
+                       permissions=["geolocation"])
+    try:
+        page = context.new_page()
+        _log_in(page, live_server, PRODUCER_EMAIL)
+        page.goto(f"{live_server}/producer/sites")
+        page.locator("main details summary").first.click()
+        page.fill("#f-name", "Ruộng mạ Phục Lễ")
+        page.select_option("#f-kind", "rice_field")
+        page.fill("#f-crop", "Lúa Bắc Hương")
+        page.fill("#f-area_ha", "0,8")
+        page.locator("button", has_text="Dùng vị trí của tôi").click()
+        status = page.locator("p[role=status]")
+        status.filter(has_text="12 m").wait_for()
+        assert status.inner_text() == "Vị trí của bạn, sai số khoảng 12 m. Hãy đứng trong vùng, hoặc nhập các góc để có đa giác."
+        assert page.input_value("#f-location") == "20.936100, 106.684200"
+        _assert_no_horizontal_overflow(page)
+        page.locator("main form button[type=submit]").click()
+        page.wait_for_load_state("load")
+    finally:
+        context.close()
+    with demo_app.app_context():
+        from trace.models import Site
+        site = get_session().exec(select(Site).where(Site.name == "Ruộng mạ Phục Lễ")).one()
+        assert site.location == {"type": "Point", "coordinates": [106.6842, 20.9361]}

@@ -20,6 +20,18 @@ def test_every_response_carries_the_security_headers(demo_client):
         assert "Strict-Transport-Security" not in headers  # served over plain http here
 
 
+def test_only_the_areas_form_may_run_script_and_only_our_own_files(demo_client):
+    login(demo_client, "htx.lua@demo.vn")
+    scripts = {path: next(part.strip() for part in demo_client.get(path).headers["Content-Security-Policy"].split(";")
+                          if part.strip().startswith("script-src"))
+               for path in ("/producer/sites", "/producer/", "/producer/batches", "/account")}
+    assert scripts == {"/producer/sites": "script-src 'self'", "/producer/": "script-src 'none'",
+                       "/producer/batches": "script-src 'none'", "/account": "script-src 'none'"}
+    assert "<script>" not in demo_client.get("/producer/sites").get_data(as_text=True)  # never inline
+    script = demo_client.get("/static/locate.js")
+    assert (script.status_code, script.mimetype) == (200, "text/javascript")
+
+
 def test_over_https_cookies_are_secure_and_transport_is_strict(databases, tmp_path):
     from .conftest import _make_app
     for app in _make_app(databases, tmp_path, "demo", TRACE_BASE_URL="https://truyxuat.example.vn"):

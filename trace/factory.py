@@ -124,8 +124,9 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(NotFound, handler_for(404))
 
 
-# No script anywhere; styles are inline in the page; images our own (and data: for none today, kept for safety).
-CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'none'; style-src 'self' 'unsafe-inline'; "
+# No script, except our own files on the few pages that ask for them (g.own_scripts: "use my location" on the
+# areas form); never inline script. Styles are inline in the page; images our own (data: kept for safety).
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; "
                            "img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
                            "frame-ancestors 'none'")
 
@@ -138,7 +139,8 @@ def secure_responses(app: Flask) -> None:
 
     @app.after_request
     def _headers(response):
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        scripts = "'self'" if g.get("own_scripts") else "'none'"
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY.format(scripts=scripts))
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")  # a label's signed URL stays with us

@@ -6,6 +6,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    g,
     render_template,
     request,
     url_for,
@@ -93,6 +94,7 @@ def home():
 @bp.route("/sites", methods=["GET", "POST"])
 def sites():
     session = get_session()
+    g.own_scripts = True  # "use my location" (static/locate.js)
     return _form_page("producer/sites.html", lambda: recording.create_site(session, _org(), request.form),
                       lambda site: url_for(".sites"),
                       lambda: {"sites": recording.list_sites(session, _org()), "site_kinds": SITE_KINDS,
