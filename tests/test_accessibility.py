@@ -3,7 +3,8 @@ width: axe-core finds no violation of WCAG 2.2 A/AA (target size included) nor o
 link, button and field is at least 24 × 24 px, and no page scrolls sideways on a 320 px phone.
 
 One demo ward serves the whole module, with a recall, a rendered label file, an invitation and a reported
-label added, so that those pages show what they show in use.
+label added, so that those pages show what they show in use. Run on SQLite only: the pages do not depend on
+the database.
 """
 from trace import key_store
 from trace.db import get_session
@@ -16,9 +17,11 @@ import pytest
 from sqlmodel import select
 
 from .browsing import DESKTOP, NARROWEST, PHONE, _context, _log_in, serving
-from .conftest import _make_app
+from .conftest import ON_POSTGRES, _make_app
 
-pytestmark = pytest.mark.browser
+# The pages are the same on either database: run once, on SQLite (about 2 minutes).
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(ON_POSTGRES, reason="the pages do not depend on the database; checked on SQLite")]
 
 AXE_RULES = {"runOnly": {"type": "tag",
                          "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa",

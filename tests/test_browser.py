@@ -19,6 +19,7 @@ from sqlmodel import func, select
 
 from .browsing import (
     DESKTOP,
+    PHONE,
     PRODUCER_EMAIL,
     RICE_LOT,
     SCREENSHOTS,
@@ -256,6 +257,34 @@ def test_a_processor_traces_frozen_shrimp_back_to_two_ponds_on_a_phone(phone, de
     page.wait_for_load_state("load")
     assert page.locator("ul.tree .node").count() == 1  # frozen shrimp not shipped yet
     _assert_no_horizontal_overflow(page)
+
+
+def test_a_shopper_scanning_a_recalled_lot_is_told_first_not_to_eat_it(browser, genuine, demo_app, shot):
+    from trace.models import User
+    from trace.services import safety
+    with demo_app.app_context():
+        session = get_session()
+        lot = session.exec(select(Lot).where(Lot.code == RICE_LOT)).one()
+        inspector = session.exec(select(User).where(User.email == "kiemtra@demo.vn")).one()
+        safety.recall_lot(session, lot, {"reason": "Nghi nhiễm nấm mốc Aspergillus"}, inspector)
+        session.commit()
+    for viewport, lang in ((PHONE, "vi"), (DESKTOP, "en")):
+        context = _context(browser, viewport)
+        try:
+            page = context.new_page()
+            page.goto(genuine["url"].split("/01/")[0] + f"/lang/{lang}")
+            page.goto(genuine["url"])
+            verdicts = page.locator(".verdict")
+            assert verdicts.count() == 1 and "bad" in verdicts.get_attribute("class")
+            assert verdicts.locator("strong").inner_text() == {
+                "vi": "Đã thu hồi: không dùng, không bán sản phẩm này",
+                "en": "Recalled: do not eat or sell this product"}[lang]
+            assert "Nghi nhiễm nấm mốc Aspergillus" in verdicts.inner_text()
+            _assert_no_horizontal_overflow(page, viewport["width"])
+            if lang == "vi":
+                page.screenshot(path=shot("scan-recalled-phone-vi.png"), full_page=True)
+        finally:
+            context.close()
 
 
 def test_a_shop_sees_a_recall_first_and_prints_the_notice(browser, demo_app, live_server, shot):

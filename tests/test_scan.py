@@ -1,4 +1,5 @@
 """The scan page and its JSON twin: genuine and tampered labels, both languages, the Circular 02/2024 facts."""
+import re
 from datetime import date, timedelta
 from trace import key_store
 from trace.db import get_session
@@ -195,6 +196,10 @@ def test_the_scan_page_is_compressed_when_the_phone_accepts_it_and_stays_small(d
     assert "Accept-Encoding" in packed.headers["Vary"]
     assert gzip.decompress(packed.get_data()) == plain.get_data()
     assert len(plain.get_data()) < 30_000 and len(packed.get_data()) < len(plain.get_data()) / 2
+    # In total, with everything the page loads (only the product photo: styles are inline, there is no script).
+    loaded = re.findall(r'(?:src|href)="(/[^"]+\.(?:jpg|png|css|js))"', plain.get_data(as_text=True))
+    assert [path.split("/")[1] for path in loaded] == ["media"]
+    assert len(plain.get_data()) + sum(len(demo_client.get(path).get_data()) for path in loaded) < 30_000
     # A page with a CSRF token beside reflected input is never compressed (BREACH).
     login_page = demo_client.get("/login?next=/producer/", headers={"Accept-Encoding": "gzip"})
     assert login_page.headers.get("Content-Encoding") is None

@@ -85,11 +85,11 @@ def test_supplier_profile_shows_certificates_newest_first_with_status_scope_and_
     rating = session.exec(select(OcopRating.id).where(OcopRating.decision_number == "QĐ-4")).one()
     assert profile["certificates"] == [
         {"id": ids.vietgap, "scheme": "VietGAP", "standard": "TCVN 11892-1:2017", "certifier": "Trung tâm Chứng nhận",
-         "number": "VG-01", "valid_from": "2025-01-01", "valid_until": "2027-12-31", "status_today": "active",
+         "certifier_en": None, "number": "VG-01", "valid_from": "2025-01-01", "valid_until": "2027-12-31", "status_today": "active",
          "status": "active", "valid_today": True, "site_ids": [site_ids["Cánh đồng A"], site_ids["Cánh đồng B"]],
          "product_ids": [ids.bran, ids.rice], "sites": ["Cánh đồng A", "Cánh đồng B"], "products": ["Cám gạo", "Gạo Tám"]},
-        {"id": organic, "scheme": "organic", "standard": "", "certifier": "Cơ quan B", "number": "OR-7",
-         "valid_from": "2020-01-01", "valid_until": "2023-01-01", "status_today": "expired", "status": "expired",
+        {"id": organic, "scheme": "organic", "standard": "", "certifier": "Cơ quan B", "certifier_en": None,
+         "number": "OR-7", "valid_from": "2020-01-01", "valid_until": "2023-01-01", "status_today": "expired", "status": "expired",
          "valid_today": False, "site_ids": [], "product_ids": [], "sites": [], "products": []},
     ]
     # The best rating in force today: 4 stars (the 5-star decision starts tomorrow); bran's rating ended yesterday.
