@@ -207,9 +207,8 @@ class EventReader:
             return self.ledger_call(movements.record_transformation, data)
         if step == "packing":
             (line,) = self.lines(event.get("childQuantityList"), "childQuantityList", 1)
-            data.update({key: fields[key] for key in ("package_count", "package_size", "package_unit", "packaging",
-                                                              "packaging_en")
-                         if key in fields})
+            packing_fields = ("package_count", "package_size", "package_unit", "packaging", "packaging_en")
+            data.update({key: fields[key] for key in packing_fields if key in fields})
             data.update({"quantity": line.get("quantity"), "sscc": self.sscc(event.get("parentID"))})
             found = self.ledger.find_lot(line["gtin"], line["lot"])
             if found is None:

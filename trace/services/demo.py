@@ -78,7 +78,8 @@ MEMBERS = (  # (e-mail, role, the organization's registration)
         phone="0912 406 318", registration_number="THT-0415", prefixes="8936046")),
     ("trangtrai.na@demo.vn", "producer", dict(
         kind="farm_household", name="Trang trại Na dai Lưu Kiếm", address=f"Tổ dân phố Lưu Kiếm 2, {WARD}",
-        name_en="Luu Kiem Custard Apple Farm", address_en=f"Luu Kiem 2 residential group, {WARD_EN}", phone="0983 221 507", registration_number="TT-2024-017", prefixes="8936047")),
+        name_en="Luu Kiem Custard Apple Farm", address_en=f"Luu Kiem 2 residential group, {WARD_EN}",
+        phone="0983 221 507", registration_number="TT-2024-017", prefixes="8936047")),
     ("thuysan@demo.vn", "producer", dict(
         kind="enterprise", name="Công ty TNHH Thủy sản nước lợ Bạch Đằng",
         address=f"Khu nuôi trồng thủy sản tập trung Lập Lễ, {WARD}", name_en="Bach Dang Brackish-Water Aquaculture Co., Ltd.",
