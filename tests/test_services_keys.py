@@ -187,6 +187,8 @@ def test_revoke_records_the_reason_and_refuses_what_it_cannot_revoke(db, store):
     assert (revoked.kid, revoked.status, revoked.revoke_reason) == (2, "revoked", "key file leaked")
     assert store.read_status(2)["status"] == "revoked"
     assert store.read_status(2)["reason"] == "key file leaked"
+    assert store.read_status(2)["revoked"] == keys.iso_utc(revoked.revoked_at)  # when, as well as why
+    assert store.read_status(2)["revoked"].endswith("Z")
 
     def errors(kid, reason="r"):
         with pytest.raises(ValidationError) as refused:
@@ -266,3 +268,11 @@ def test_the_keyset_is_rebuilt_when_a_key_file_changes_and_looks_again_for_an_un
         assert keyset.get(2) is None
         keyset.cache.built = 0.0  # long ago: look again
         assert keyset.get(2).status == "active"
+
+
+def test_the_key_directory_is_made_with_its_missing_parents_and_private(tmp_path):
+    store = keys.KeyStore(tmp_path / "instance" / "secrets" / "keys")  # a fresh deployment's path
+    store.write(1, Ed25519PrivateKey.generate())
+    assert mode(tmp_path / "instance" / "secrets" / "keys") == 0o700
+    assert store.kids_on_disk() == [1]
+

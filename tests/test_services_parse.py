@@ -168,6 +168,7 @@ def test_instant_may_be_in_the_future_within_the_plausible_years():
     assert read("instant", "2100-12-31T23:59", ZONE)[1] is None
     assert read("instant", "2101-01-01T00:00", ZONE) == (None, "Must be a date and time between 2000 and 2100.")
     assert read("instant", "1999-12-31T23:59+00:00", ZONE) == (None, "Must be a date and time between 2000 and 2100.")
+    assert read("instant", "2000-01-01T00:00+00:00", ZONE)[1] is None  # the first plausible year, whole
     assert Reader({}).instant("f", ZONE, required=False) is None
 
 

@@ -111,7 +111,7 @@ def _stricter_on_disk(on_disk: dict, row: SigningKey) -> bool:
 
 
 def _parse_time(text):
-    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+    return datetime.fromisoformat(text) if text else None  # "…Z" included, since Python 3.11
 
 
 def generate_key(session: Session, store: KeyStore) -> SigningKey:
