@@ -261,6 +261,9 @@ def test_english_pages_show_the_english_names_producers_gave_and_mark_the_rest_v
     assert '<span lang="vi">Chi cục Trồng trọt và BVTV Hải Phòng</span>' in page
     facts = demo_client.get(path_of(first_label(demo_app, "RMA-2611-01").url), headers={"Accept": "application/json"})
     assert (facts.get_json()["producer"]["name_en"], facts.get_json()["certifications"][0]["certifier_en"]) == (None, None)
+    _, page = producer_and_certificates("TND-2611-01", "en")  # frozen shrimp: its ponds' farm has an English name
+    origins = [text for _, text in element_texts(page, "span") if "harvested" in text]
+    assert [origin.split(" · ")[0] for origin in origins] == ["Bach Dang Brackish-Water Aquaculture Co., Ltd."] * 2
 
 
 def test_the_ocop_rating_shows_its_validity_and_certificates_come_before_the_details(demo_client, demo_app):

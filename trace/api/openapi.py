@@ -175,6 +175,7 @@ def schemas() -> dict:
             "valid_at_production": BOOLEAN})]}),
         "standards": array({"type": "string", "enum": list(SCHEMES)}),
         "origins": array(shape({"product": TEXT, "product_en": TEXT, "gtin": GTIN, "lot": TEXT, "producer": TEXT,
+                                "producer_en": OPTIONAL_TEXT,
                                 "production_area": OPTIONAL_TEXT, "area_kind": OPTIONAL_TEXT, "harvested": DAY})),
         "ocop": null_or(ref("OcopRating")),
         "stages": array(shape({"step": TEXT, "time": TIME_OUT, "site": OPTIONAL_TEXT, "details": DETAILS})),

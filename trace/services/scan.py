@@ -189,6 +189,7 @@ def _origin(source: claims.Subject) -> dict:
     """A lot the scanned lot was made from: what, whose, where and when it was harvested."""
     return {"product": source.product.name_vi, "product_en": source.product.name_en or source.product.name_vi,
             "gtin": source.product.gtin, "lot": source.lot.code, "producer": source.organization.name,
+            "producer_en": source.organization.name_en or None,
             "production_area": source.site.name if source.site else None,
             "area_kind": source.site.kind if source.site else None, "harvested": source.day.isoformat()}
 
