@@ -276,3 +276,48 @@ def test_the_key_directory_is_made_with_its_missing_parents_and_private(tmp_path
     assert mode(tmp_path / "instance" / "secrets" / "keys") == 0o700
     assert store.kids_on_disk() == [1]
 
+
+
+def test_a_retirement_written_on_disk_reaches_the_database_and_the_jwks_with_its_time(db, store):
+    keys.generate_key(db, store)
+    store.write_status(1, {"status": "retired", "retired": "2026-04-01T09:15:00Z", "revoked": None, "reason": None})
+    assert keys.jwks(db, store)["keys"][0]["retired"] == "2026-04-01T09:15:00Z"
+    keys.sync_from_disk(db, store)
+    row = db.get(SigningKey, 1)
+    assert (row.status, keys.iso_utc(row.retired_at)) == ("retired", "2026-04-01T09:15:00Z")
+
+
+def test_the_jwks_lists_keys_by_kid_whatever_order_they_were_stored_in(db, store):
+    for kid in (5, 2, 9):
+        db.add(SigningKey(kid=kid, public_key=b64url(bytes(32))))
+    db.flush()
+    assert [entry["kid"] for entry in keys.jwks(db)["keys"]] == ["2", "5", "9"]
+
+
+def test_a_row_whose_key_file_is_gone_gets_no_status_file(db, store):
+    keys.generate_key(db, store)
+    db.add(SigningKey(kid=2, public_key=b64url(bytes(32)), status="retired"))  # its file was never on this disk
+    db.flush()
+    keys.sync_from_disk(db, store)
+    assert not store.status_path(2).exists()
+    assert store.read_status(1)["status"] == "active"
+
+
+def test_verification_sees_a_revocation_written_on_disk_before_the_database_knows_it(app, store):
+    engine = app.extensions["trace.engine"]
+    with session_scope(engine) as session:
+        keys.generate_key(session, store)
+    store.write_status(1, {"status": "revoked", "revoked": "2026-05-01T00:00:00Z", "reason": "leaked"})
+    with Session(engine) as session:
+        assert keys.keyset(session, store).get(1).status == "revoked"
+
+
+def test_times_are_written_in_utc_whatever_the_servers_time_zone(monkeypatch):
+    import time
+    monkeypatch.setenv("TZ", "Asia/Ho_Chi_Minh")
+    time.tzset()
+    try:
+        assert keys.iso_utc(datetime(2026, 1, 1, 7, 0, tzinfo=timezone(timedelta(hours=7)))) == "2026-01-01T00:00:00Z"
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -283,3 +283,16 @@ def test_row_by_id_finds_a_row_or_says_not_found(app):
         for unknown in (None, "", "x", "1.5", 0, -1, farm.id + 1, MAX_ID + 1, 10**30, float("inf")):
             with pytest.raises(NotFound):
                 row_by_id(session, Organization, unknown)
+
+
+def test_a_moment_is_kept_in_utc_whatever_the_servers_time_zone(monkeypatch):
+    import time
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        (moment, offset), error = read("moment", "2026-06-15T07:30", ZONE)
+        assert (moment.utcoffset(), moment, offset, error) == (timedelta(0), datetime(2026, 6, 15, 0, 30, tzinfo=UTC),
+                                                               "+07:00", None)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
