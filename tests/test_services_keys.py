@@ -102,9 +102,10 @@ def test_check_permissions_refuses_a_readable_key_and_tightens_the_directory(sto
         store.check_permissions()
     assert str(refused.value) == (f"Private keys readable by others in {store.directory}: kid-2.pem. "
                                   f"Run: chmod 600 {store.directory}/kid-*.pem")
-    store.path(2).chmod(0o604)
-    with pytest.raises(RuntimeError):
+    store.path(1).chmod(0o604)
+    with pytest.raises(RuntimeError) as refused:
         store.check_permissions()
+    assert str(refused.value).startswith(f"Private keys readable by others in {store.directory}: kid-1.pem, kid-2.pem. ")
 
 
 def test_generate_key_numbers_after_every_kid_in_the_database_and_on_disk(db, store):
@@ -321,3 +322,16 @@ def test_times_are_written_in_utc_whatever_the_servers_time_zone(monkeypatch):
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_each_database_and_keys_directory_has_its_own_cached_keyset(app, databases, tmp_path):
+    from .conftest import _make_app
+    other_store = keys.KeyStore(tmp_path / "other-keys")
+    with Session(app.extensions["trace.engine"]) as session:
+        here = keys.keyset(session, keys.KeyStore(tmp_path / "keys-a")).cache
+        assert keys.keyset(session, other_store).cache is not here  # same database, another directory
+    (tmp_path / "b").mkdir()
+    for other_app in _make_app(databases, tmp_path / "b", "empty"):
+        with Session(other_app.extensions["trace.engine"]) as session:
+            assert keys.keyset(session, keys.KeyStore(tmp_path / "keys-a")).cache is not here  # same directory
+
