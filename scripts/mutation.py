@@ -58,6 +58,14 @@ def prepare(files: list[Path]) -> None:
             widened = True
     if widened:
         (MUTANTS / "mutmut-stats.json").unlink(missing_ok=True)
+    # mutmut copies the rest of the package (modules out of scope, templates' translations, static files) only
+    # when mutants/ has no copy yet: one changed since would leave the tests running the old one.
+    for source in (ROOT / "trace").rglob("*"):
+        relative = source.relative_to(ROOT)
+        copy = MUTANTS / relative
+        if (source.is_file() and "__pycache__" not in relative.parts and relative not in files and copy.exists()
+                and copy.stat().st_mtime < source.stat().st_mtime):
+            copy.unlink()
 
 
 def link_shared_anchors() -> Path | None:
