@@ -124,7 +124,10 @@ def survivor_line(name: str, path: Path) -> str:
     """The mutated line of a surviving mutant, as 'old  →  new'."""
     from mutmut.mutation.diff_apply import get_diff_for_mutant
 
-    diff = get_diff_for_mutant(name, path=path).splitlines()
+    try:
+        diff = get_diff_for_mutant(name, path=path).splitlines()
+    except FileNotFoundError:  # its function changed or went since that run: the next run tests it again
+        return "(its function has changed since: run again)"
     removed = [line[1:].strip() for line in diff if line.startswith("-") and not line.startswith("---")]
     added = [line[1:].strip() for line in diff if line.startswith("+") and not line.startswith("+++")]
     return f"{' / '.join(removed)}  →  {' / '.join(added)}"
