@@ -2,7 +2,7 @@
 import json
 import re
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
@@ -86,10 +86,8 @@ class Reader:
             return self._fail(name, _l("Must be a number."))
         if isinstance(value, str) and not PLAIN_DECIMAL.fullmatch(value):
             return self._fail(name, _l("Must be a number."))
-        try:
-            number = Decimal(value.replace(",", ".") if isinstance(value, str) else str(value))
-        except InvalidOperation:
-            return self._fail(name, _l("Must be a number."))
+        # A plain decimal, an int or a float always converts (a float's "inf" and "nan" too: refused below).
+        number = Decimal(value.replace(",", ".") if isinstance(value, str) else str(value))
         if not number.is_finite():
             return self._fail(name, _l("Must be a number."))
         if signed:
