@@ -67,3 +67,20 @@ def test_an_event_declared_erroneous_leaves_the_report(session):
     record_one(session, lot.organization_id, farmer.id, ZONE, corrections.declare_error, stored.id,
                {"reason": "nhập nhầm"})
     assert stored.id not in _ids(reports.events_between(session, day, day, ZONE, None))
+
+
+def test_the_csv_writes_quantities_plainly_and_empty_cells_empty():
+    import csv
+    import io
+    from decimal import Decimal
+    row = {key: None for key, _, _ in reports.COLUMNS}
+    row.update(cte="Thu hoạch / Harvesting", tlc="08936045000014 GAO-BH-2610A", quantity=Decimal("18500.000"),
+               unit="kg")
+    data = reports.spreadsheet_csv([row])
+    assert data.startswith("\ufeff".encode())  # so that spreadsheet programs read it as UTF-8
+    header, line = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert header == [heading for _, heading, _ in reports.COLUMNS]
+    cells = dict(zip((key for key, _, _ in reports.COLUMNS), line))
+    assert (cells["quantity"], cells["unit"], cells["tlc"]) == ("18500", "kg", "08936045000014 GAO-BH-2610A")
+    assert [key for key, value in cells.items() if value == ""] == [
+        key for key, _, _ in reports.COLUMNS if key not in ("cte", "tlc", "quantity", "unit")]
