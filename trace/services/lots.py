@@ -8,7 +8,6 @@ from ..models import Batch, Event, EventLot, Holding, Lot, Organization, Product
 from .errors import NotFound, ValidationError
 from .events import ERROR_DECLARATION, in_force
 from .gs1 import DigitalLinkError, normalize_gtin, parse_digital_link
-from .lineage import event_ids
 
 
 def find_lot(session: Session, gtin: str, code: str, organization_id: int | None = None) -> Lot | None:
@@ -56,10 +55,13 @@ def lot_events(session: Session, lot: Lot, with_corrected: bool = False) -> list
 
     The corrected history leaves out events declared erroneous; `with_corrected` keeps them (for the owner and
     inspectors, who see each with its correction: see corrections_of)."""
-    ids = set(event_ids(session, [lot.id], [lot.batch_id] if lot.batch_id is not None else []))
-    # A batch's events that name lots belong to those lots: another picking of the season is not this lot's.
     own = set(session.exec(select(EventLot.event_id).where(EventLot.lot_id == lot.id)).all())
-    ids -= set(session.exec(select(EventLot.event_id).where(EventLot.event_id.in_(ids - own))).all())
+    batch = set(session.exec(select(Event.id).where(Event.batch_id == lot.batch_id)).all()) - own \
+        if lot.batch_id is not None else set()
+    # A batch's events that name lots belong to those lots: another picking of the season is not this lot's.
+    if batch:
+        batch -= set(session.exec(select(EventLot.event_id).where(EventLot.event_id.in_(batch))).all())
+    ids = own | batch
     condition = Event.step != ERROR_DECLARATION if with_corrected else in_force()
     return session.exec(
         select(Event, Site).outerjoin(Site, Site.id == Event.site_id)
