@@ -341,6 +341,10 @@ def test_a_recall_three_levels_up_reaches_a_labels_scan(demo_client, demo_app, r
                          json={"reason": "Kết quả kiểm nghiệm lại đạt"})
     assert r.status_code == 200 and r.get_json()["lift_reason"] == "Kết quả kiểm nghiệm lại đạt"
     assert demo_client.get(url, headers={"Accept": "application/json"}).get_json()["lot"]["recalled"] is False
+    before = snapshot(demo_app)
+    r = demo_client.post(f"/api/v1/recalls/{recall['id']}/lift", headers=inspector, json={"reason": "Lần nữa"})
+    assert r.status_code == 422 and r.get_json()["errors"] == {"reason": "This recall was already lifted."}
+    assert snapshot(demo_app) == before
 
 
 def test_only_the_owner_or_an_inspector_recalls(demo_client, demo_app):
@@ -637,10 +641,11 @@ def test_a_flag_is_resolved_by_destruction_only_when_none_of_the_lot_is_left(dem
         "category": "pesticide", "input_name": "Carbendazim", "dose": "1", "dose_unit": "lít/ha",
         "withholding_days": 14, "time": ago(5)}).status_code == 201
 
-    def resolution():
+    def resolution(*columns):
         with demo_app.app_context():
-            return get_session().exec(select(LotFlag.resolution).join(Lot, Lot.id == LotFlag.lot_id)
-                                      .where(Lot.code == "P-DES2")).one()
+            found = get_session().exec(select(LotFlag.resolution, *columns).join(Lot, Lot.id == LotFlag.lot_id)
+                                       .where(Lot.code == "P-DES2")).one()
+            return tuple(found) if columns else found
 
     destroy = {"reason": "Tiêu hủy", "time": ago(1)}
     assert demo_client.post(f"/api/v1/lots/{gtin}/P-DES2/destructions", headers=rice, json=destroy).status_code == 201
@@ -650,8 +655,10 @@ def test_a_flag_is_resolved_by_destruction_only_when_none_of_the_lot_is_left(dem
     assert resolution() is None  # the outlet holds it
     r = demo_client.post(f"/api/v1/lots/{gtin}/P-DES2/destructions", headers=outlet, json={**destroy, "time": ago(0.5)})
     assert r.status_code == 201, r.get_json()
-    assert resolution() == "destroyed"
+    fields = (LotFlag.resolution_reason, LotFlag.resolution_reference, LotFlag.resolved_at, LotFlag.resolved_by_user_id)
+    assert resolution(*fields)[:3] == ("destroyed", "Tiêu hủy", None)
     r = demo_client.post(f"/api/v1/events/{r.get_json()['id']}/error-declaration", headers=outlet,
                          json={"reason": "Nhầm lô"})
     assert r.status_code == 201, r.get_json()
-    assert held(demo_app, "P-DES2", "dulich@demo.vn") == 100 and resolution() is None
+    assert held(demo_app, "P-DES2", "dulich@demo.vn") == 100
+    assert resolution(*fields) == (None, None, None, None, None)  # open again, with nothing of the destruction left

@@ -1,10 +1,14 @@
-"""The FSMA 204 report's choice of events: the critical tracking events in force within local days."""
+"""The FSMA 204 report: its choice of events (the critical tracking events in force within local days), the key
+data elements of each row, and the spreadsheet's cells."""
+import io
 from datetime import UTC, date, datetime, timedelta
-from trace.models import Event, Site, User
-from trace.services import corrections, movements, reports
+from decimal import Decimal
+from trace.models import Event, Organization, Product, Site, User
+from trace.services import corrections, lineage, movements, reports
 from trace.services.ledger import record_one
 from zoneinfo import ZoneInfo
 
+from openpyxl import load_workbook
 from sqlmodel import select
 
 from .conftest import lot_named
@@ -84,3 +88,53 @@ def test_the_csv_writes_quantities_plainly_and_empty_cells_empty():
     assert (cells["quantity"], cells["unit"], cells["tlc"]) == ("18500", "kg", "08936045000014 GAO-BH-2610A")
     assert [key for key, value in cells.items() if value == ""] == [
         key for key, _, _ in reports.COLUMNS if key not in ("cte", "tlc", "quantity", "unit")]
+
+
+def test_each_row_names_the_lot_where_its_code_was_assigned_and_where_the_event_happened(session):
+    frozen = lot_named(session, "TND-2611-01")
+    rows = reports.cte_rows(session, lineage.trace(session, frozen, "back").events)
+    keys = ("product", "quantity", "unit", "tlc_source", "location", "business", "harvest_site")
+    made = [[row[key] for key in keys] for row in rows if row["tlc"] == "(01)08936049000027(10)TND-2611-01"]
+    assert made == [["Tôm thẻ nõn đông lạnh Minh Đức / Minh Duc frozen peeled shrimp", Decimal("980.000"), "kg",
+                     # a processed lot's code is assigned where the transformation that made it happened
+                     "Công ty CP Chế biến Thực phẩm Minh Đức, Xưởng chế biến Minh Đức, Cụm công nghiệp Minh Đức, "
+                     "phường Thủy Nguyên, TP. Hải Phòng",
+                     "Xưởng chế biến Minh Đức, Cụm công nghiệp Minh Đức, phường Thủy Nguyên, TP. Hải Phòng",
+                     "Công ty CP Chế biến Thực phẩm Minh Đức", ""]]
+    pond = [[row[key] for key in keys] for row in rows if row["tlc"] == "(01)08936048000011(10)TOM-A3-2608"
+            and row["cte"] in ("Thu hoạch / Harvesting", "Xuất hàng / Shipping")]
+    source = ("Công ty TNHH Thủy sản nước lợ Bạch Đằng, Ao nuôi số 3 (bán thâm canh), "
+              "Khu nuôi trồng thủy sản tập trung Lập Lễ, phường Thủy Nguyên, TP. Hải Phòng")
+    assert pond == [
+        ["Tôm thẻ chân trắng Bạch Đằng / Bach Dang whiteleg shrimp", Decimal("7800.000"), "kg", source,
+         "Ao nuôi số 3 (bán thâm canh), Khu nuôi Lập Lễ, phường Thủy Nguyên, TP. Hải Phòng",
+         "Công ty TNHH Thủy sản nước lợ Bạch Đằng", "Ao nuôi số 3 (bán thâm canh)"],
+        # shipped with no site given: the event happened at the business's address
+        ["Tôm thẻ chân trắng Bạch Đằng / Bach Dang whiteleg shrimp", Decimal("800.000"), "kg", source,
+         "Khu nuôi trồng thủy sản tập trung Lập Lễ, phường Thủy Nguyên, TP. Hải Phòng",
+         "Công ty TNHH Thủy sản nước lợ Bạch Đằng", "Ao nuôi số 3 (bán thâm canh)"]]
+
+
+def test_a_row_leaves_out_what_was_not_recorded(session):
+    """A product without an English name, a transformation at no site, by a business without an address."""
+    processor = session.exec(select(Organization).where(Organization.name == "Công ty CP Chế biến Thực phẩm Minh Đức")).one()
+    cake = session.exec(select(Product).where(Product.name_vi == "Chả tôm Minh Đức")).one()
+    cake.name_en, processor.address = "", ""
+    session.add_all([cake, processor])
+    worker = session.exec(select(User).where(User.organization_id == processor.id)).first()
+    event = record_one(session, processor.id, worker.id, ZONE, movements.record_transformation, {
+        "time": (datetime.now(UTC) - timedelta(hours=1)).isoformat(), "process": "other",
+        "inputs": [{"gtin": "08936049000027", "lot": "TND-2611-01", "quantity": "10"}],
+        "outputs": [{"gtin": cake.gtin, "lot": "CT-NOSITE", "quantity": "8"}]})
+    rows = reports.cte_rows(session, lineage.history_of(session, [event.id])[0])
+    assert [(row["role"], row["product"], row["tlc_source"], row["location"], row["harvest_site"]) for row in rows] == [
+        ("đầu vào / input", "Tôm thẻ nõn đông lạnh Minh Đức / Minh Duc frozen peeled shrimp",
+         "Công ty CP Chế biến Thực phẩm Minh Đức, Xưởng chế biến Minh Đức", "", ""),
+        ("đầu ra / output", "Chả tôm Minh Đức", "Công ty CP Chế biến Thực phẩm Minh Đức", "", "")]
+
+
+def test_the_workbook_has_a_bold_header_and_each_column_its_width():
+    sheet = load_workbook(io.BytesIO(reports.spreadsheet_xlsx([], "TND-2611-01 (back)"))).active
+    assert [(cell.value, cell.font.b) for cell in sheet[1]] == [(heading, True) for _, heading, _ in reports.COLUMNS]
+    assert [sheet.column_dimensions[cell.column_letter].width for cell in sheet[1]] == [
+        width for _, _, width in reports.COLUMNS]

@@ -100,7 +100,7 @@ def cte_rows(session: Session, history: list) -> list:
                 "cte": CTE[step], "date": local.date().isoformat(), "time": local.strftime("%H:%M"),
                 "tlc": f"(01){product.gtin}(10){lot.code}", "role": ROLES.get(line.role, line.role),
                 "product": product.name_vi + (f" / {product.name_en}" if product.name_en else ""),
-                "quantity": line.quantity, "unit": line.unit or lot.unit,
+                "quantity": line.quantity, "unit": lot.unit,  # lines are kept in their lot's unit
                 "tlc_source": source, "location": location, "business": business.name,
                 "ship_from": organization(shipment.from_organization_id).name if shipment else "",
                 "ship_to": organization(shipment.to_organization_id).name if shipment else "",

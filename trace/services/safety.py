@@ -263,7 +263,7 @@ def reopen_destroyed_flags(session: Session, lot_id: int) -> None:
             session.add(flag)
 
 
-def mark_flag_destroyed(session: Session, user_id: int, flag: LotFlag, reason: str, reference: str = "") -> None:
+def mark_flag_destroyed(session: Session, user_id: int, flag: LotFlag, reason: str) -> None:
     flag.resolution, flag.resolved_at, flag.resolved_by_user_id = "destroyed", utcnow(), user_id
-    flag.resolution_reason, flag.resolution_reference = reason, reference or None
+    flag.resolution_reason, flag.resolution_reference = reason, None
     session.add(flag)
