@@ -369,6 +369,35 @@ def test_the_first_administrator_is_created_on_the_command_line(app):
     assert producer.exit_code == 1 and "Give the organization a producer belongs to." in producer.output
 
 
+def test_accounts_are_listed_and_a_password_reset_on_the_command_line(demo_app):
+    runner = demo_app.test_cli_runner()
+    with demo_app.app_context():
+        session = get_session()
+        shop = session.exec(select(User).where(User.email == "sieuthi@demo.vn")).one()
+        shop.disabled_at = utcnow()
+        session.add(shop)
+        session.commit()
+    listed = runner.invoke(args=["users", "list"])
+    assert listed.exit_code == 0
+    rows = [line.split("\t") for line in listed.output.splitlines()]
+    assert [row[1] for row in rows] == [  # by organization, then e-mail
+        "chebien@demo.vn", "thuysan@demo.vn", "htx.lua@demo.vn", "dulich@demo.vn", "sieuthi@demo.vn",
+        "trangtrai.na@demo.vn", "rau.huuco@demo.vn", "kiemtra@demo.vn", "quantri@demo.vn"]
+    assert rows[4] == [str(shop.id), "sieuthi@demo.vn", "retailer", "Siêu thị Nông sản sạch Thủy Nguyên", "disabled"]
+    assert rows[3][2:] == ["retailer", "Quầy đặc sản – Điểm du lịch sinh thái Tràng Kênh", "active"]
+    farmer = demo_app.test_client()
+    login(farmer, "htx.lua@demo.vn")
+    reset = runner.invoke(args=["users", "reset-password", " HTX.Lua@Demo.vn "])
+    assert reset.exit_code == 0, reset.output
+    link = re.fullmatch(r"Every login of htx\.lua@demo\.vn has ended\. New password within 2 days at: "
+                        r"http://trace\.test(/welcome/[\w-]+)\n", reset.output).group(1)
+    assert farmer.get("/producer/").headers["Location"].startswith("/login")
+    assert _accept(demo_app.test_client(), link).status_code == 302
+    login(demo_app.test_client(), "htx.lua@demo.vn", NEW_PASSWORD)
+    unknown = runner.invoke(args=["users", "reset-password", "ai.do@demo.vn"])
+    assert (unknown.exit_code, unknown.output.splitlines()[-1]) == (1, "Error: No account with this e-mail.")
+
+
 @pytest.mark.parametrize("path", ["/admin/", "/admin/keys", "/admin/organizations/1"])
 def test_only_the_administrator_opens_the_administration(demo_app, path):
     for email in ("htx.lua@demo.vn", "sieuthi@demo.vn", "kiemtra@demo.vn"):

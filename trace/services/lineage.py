@@ -265,15 +265,9 @@ def event_ids(session: Session, lot_ids, batch_ids) -> list:
     return sorted(found)
 
 
-def lot_history(session: Session, lot_ids: set, batch_ids: set) -> list:
-    """Events in force that touched the lots or the batches they were harvested from, oldest first:
-    (event, site, [(EventLot, Lot, Product)], shipment)."""
-    history, withdrawn = recorded_history(session, lot_ids, batch_ids)
-    return [entry for entry in history if entry[0].id not in withdrawn]
-
-
 def recorded_history(session: Session, lot_ids: set, batch_ids: set) -> tuple:
-    """(lot_history with the events declared erroneous left in, the ids of those)."""
+    """Events that touched the lots or the batches they were harvested from, oldest first, those declared
+    erroneous included: ([(event, site, [(EventLot, Lot, Product)], shipment)], the ids of those declared erroneous)."""
     if not lot_ids and not batch_ids:
         return [], set()
     history, withdrawn = history_of(session, event_ids(session, lot_ids, batch_ids))
