@@ -13,7 +13,7 @@ from trace.models import AccountLink, ApiToken, CompanyPrefix, Organization, Pro
 import pytest
 from sqlmodel import select
 
-from .conftest import DEMO_PASSWORD, csrf_token, field_errors, login, post_form
+from .conftest import DEMO_PASSWORD, csrf_token, field_errors, login, post_form, table_rows
 
 ADMIN = "quantri@demo.vn"
 NEW_PASSWORD = "Lúa-thơm-2026"
@@ -367,6 +367,30 @@ def test_the_first_administrator_is_created_on_the_command_line(app):
     assert again.exit_code == 1 and "There is already an account with this e-mail." in again.output
     producer = runner.invoke(args=["users", "create", "x@y.vn", "--role", "producer"])
     assert producer.exit_code == 1 and "Give the organization a producer belongs to." in producer.output
+
+
+def test_accounts_opened_on_the_command_line_join_the_organization_named_or_the_ward_office(demo_app):
+    runner = demo_app.test_cli_runner()
+    with demo_app.app_context():
+        session = get_session()
+        rice = session.exec(select(User).where(User.email == "htx.lua@demo.vn")).one().organization_id
+        offices = session.exec(select(Organization.id).where(Organization.kind == "authority")).all()
+    made = runner.invoke(args=["users", "create", "nam@htxlua.vn", "--role", "producer", "--organization", str(rice)])
+    assert made.output.splitlines()[0] == "Account nam@htxlua.vn (producer) in HTX Nông nghiệp Lúa chất lượng cao Thủy Nguyên."
+    inspector = runner.invoke(args=["users", "create", "thanhtra@ward.vn", "--role", "inspector"])
+    assert inspector.output.splitlines()[0] == (
+        "Account thanhtra@ward.vn (inspector) in UBND phường Thủy Nguyên – Phòng Kinh tế.")  # the existing office
+    with demo_app.app_context():
+        session = get_session()
+        assert session.exec(select(Organization.id).where(Organization.kind == "authority")).all() == offices
+        opened = {user.email: (user.organization_id, user.name, user.role)
+                  for user in session.exec(select(User).where(User.email.in_(["nam@htxlua.vn", "thanhtra@ward.vn"])))}
+    assert opened == {"nam@htxlua.vn": (rice, "", "producer"), "thanhtra@ward.vn": (offices[0], "", "inspector")}
+    before = table_rows(demo_app)
+    for given in ("999999", "0", "-3", "2147483648"):
+        refused = runner.invoke(args=["users", "create", "ai@x.vn", "--role", "producer", "--organization", given])
+        assert (refused.exit_code, refused.output.splitlines()[-1]) == (1, f"Error: No organization {given}.")
+    assert table_rows(demo_app) == before
 
 
 def test_accounts_are_listed_and_a_password_reset_on_the_command_line(demo_app):

@@ -57,6 +57,20 @@ def test_vector_pre_hashes_are_the_published_ones():
             path.with_suffix(".prehashes").read_text().splitlines()
 
 
+def _keys_reversed(value):
+    if isinstance(value, dict):
+        return {key: _keys_reversed(value[key]) for key in reversed(value)}
+    return [_keys_reversed(item) for item in value] if isinstance(value, list) else value
+
+
+@pytest.mark.parametrize("path", VECTORS, ids=lambda p: p.stem)
+def test_the_order_of_keys_does_not_change_a_hash_id(path):
+    """JSON objects are unordered: a transaction, source or destination written value first is hashed type first,
+    as the published pre-hashes have it."""
+    document = json.loads(path.read_text())
+    assert event_hash.document_hash_ids(_keys_reversed(document)) == path.with_suffix(".hashes").read_text().split()
+
+
 def test_the_format_checker_really_checks(demo_app):
     """Without rfc3986-validator a bare 'harvesting' passes as a URI; the export tests rely on it failing."""
     document = json.loads((ANCHORS / "Example_9.6.1-ObjectEvent.jsonld").read_text())

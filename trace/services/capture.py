@@ -304,7 +304,8 @@ class EventReader:
         data.update({"code": fields.get("batch"), "product_id": product.id if product else -1,
                      "variety": fields.get("variety") or fields.get("species"), "seed_quantity": fields.get("quantity"),
                      "seed_unit": fields.get("unit"), "seed_source": fields.get("source")})
-        recording.start_batch(self.ledger, {k: v for k, v in data.items() if v is not None})
+        batch = recording.start_batch(self.ledger, {k: v for k, v in data.items() if v is not None})
+        self.batches[batch.code] = batch  # the document's later events may name it
         return self.ledger.views[-1].event
 
     def sscc(self, parent) -> str | None:

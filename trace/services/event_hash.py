@@ -180,6 +180,8 @@ def _tree(value, namespaces: dict, expansions: dict):
                 children.append((key, child[1], child[2]))
         if not any(key in value for key in UNSORTED):
             children.sort()
+        else:  # a source, destination or transaction: its type, then its value, whatever the order of the keys
+            children.sort(key=lambda child: child[0] != "type")
         return (value.get("type", "") if isinstance(value.get("type", ""), str) else "", "", children)
     if isinstance(value, str):
         value = expansions.get(value, value)
@@ -323,7 +325,8 @@ def _direct(event: dict, namespaces: dict, expansions: dict):
                         any(k in SKIPPED_KEYS for k in item):
                     return None
                 entries.append("".join(_expand_key(k, namespaces) + ("=" + canonical_value(t) if (t := _value(
-                    v, namespaces, expansions).strip()) else "") for k, v in list(item.items())[:2]))
+                    v, namespaces, expansions).strip()) else "") for k, v in sorted(
+                        item.items(), key=lambda entry: entry[0] != "type")[:2]))
             if entries:
                 rest.append(key + "".join(sorted(entries)))
             continue

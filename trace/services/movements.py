@@ -130,13 +130,22 @@ def container_uri(sscc: str) -> str:
     return f"{epcis.DIGITAL_LINK}/00/{sscc}"
 
 
-def open_container(session: Session, organization_id: int, parent_id: str) -> Event | None:
-    """The packing event that filled the container, if it has not been unpacked since."""
-    events = session.exec(select(Event).where(Event.parent_id == parent_id, Event.organization_id == organization_id,
-                                              in_force()).order_by(Event.event_time.desc(), Event.id.desc())).all()
-    if events and events[0].step == "packing":
-        return events[0]
-    return None
+def open_container(ledger: Ledger, parent_id: str) -> tuple:
+    """(the packing event that filled the container, if it has not been unpacked since, or None; its contents as
+    (lot id, quantity, unit)). The events the ledger is about to write come first: a captured document may pack a
+    container and unpack it."""
+    for view, lines in zip(reversed(ledger.views), reversed(ledger.event_lots)):
+        if view.event.parent_id == parent_id:
+            if view.event.step != "packing":
+                return None, []
+            return view.event, [(lot.id, quantity, unit) for _, lot, quantity, unit in lines]
+    events = ledger.session.exec(select(Event).where(Event.parent_id == parent_id,
+                                                     Event.organization_id == ledger.organization_id, in_force())
+                                 .order_by(Event.event_time.desc(), Event.id.desc())).all()
+    if not events or events[0].step != "packing":
+        return None, []
+    children = ledger.session.exec(select(EventLot).where(EventLot.event_id == events[0].id)).all()
+    return events[0], [(child.lot_id, child.quantity, child.unit) for child in children]
 
 
 def record_packing(ledger: Ledger, lot_id, data) -> Event:
@@ -158,7 +167,7 @@ def record_packing(ledger: Ledger, lot_id, data) -> Event:
         problem = sscc_problem(sscc)
         if problem:
             r.errors["sscc"] = problem
-        elif open_container(ledger.session, ledger.organization_id, container_uri(sscc)) is not None:
+        elif open_container(ledger, container_uri(sscc))[0] is not None:
             r.errors["sscc"] = _l("This SSCC is already packed and not unpacked since.")
     moment = r.moment("time", ledger.zone)
     _not_before(r, moment, lot.produced_on, _l("the harvest"))
@@ -188,7 +197,7 @@ def record_unpacking(ledger: Ledger, data) -> Event:
         if problem:
             r.errors["sscc"] = problem
         else:
-            packing = open_container(ledger.session, ledger.organization_id, container_uri(sscc))
+            packing, contents = open_container(ledger, container_uri(sscc))
             if packing is None:
                 r.errors["sscc"] = _l("No packed container of yours has this SSCC.")
     site = ledger.owned_site(r)
@@ -196,11 +205,10 @@ def record_unpacking(ledger: Ledger, data) -> Event:
     if packing is not None and moment and moment[0] < packing.event_time.replace(tzinfo=moment[0].tzinfo):
         r.errors.setdefault("time", _l("Before the container was packed."))
     r.done()
-    children = ledger.session.exec(select(EventLot).where(EventLot.event_id == packing.id)).all()
     lines = []
-    for child in children:
-        lot, gtin = ledger.lot_by_id(child.lot_id)
-        lines.append(("observed", lot, gtin, child.quantity, child.unit))
+    for lot_id, quantity, unit in contents:
+        lot, gtin = ledger.lot_by_id(lot_id)
+        lines.append(("observed", lot, gtin, quantity, unit))
     event = new_event(ledger.organization_id, "unpacking", moment, ledger.user_id, packing.batch_id,
                       site.id if site else packing.site_id, {}, parent_id=packing.parent_id)
     return ledger.record(event, lines)
