@@ -441,7 +441,7 @@ def _number(text: str) -> str:
 # GS1 EPC URI schemes: company prefix '.' reference … -> the GS1 key and its Digital Link path.
 SERIAL = r"(?:%[0-9A-Fa-f]{2}|[!')(*+,.0-9:;=A-Za-z_-])"
 URN = re.compile(r"urn:epc:(id|class|idpat):([a-z]+):(\d{6,12})\.(.*)")
-DL_CHARS = r"[\x22\x27\x2D\x2E\x30-\x39\x3B-\x3F\x41-\x5A\x5F\x61-\x7A]"
+DL_CHARS = r"(?:%[0-9A-Fa-f]{2}|[\x22\x27\x2D\x2E\x30-\x39\x3B-\x3F\x41-\x5A\x5F\x61-\x7A])"  # one character each
 VALID_DL = re.compile("|".join(f"(?:{p})" for p in (
     r"https://id\.gs1\.org/00/\d{18}", rf"https://id\.gs1\.org/01/\d{{14}}/21/{DL_CHARS}{{0,20}}",
     rf"https://id\.gs1\.org/01/\d{{14}}/10/{DL_CHARS}{{0,20}}", r"https://id\.gs1\.org/01/\d{14}",

@@ -1,0 +1,85 @@
+"""EPC URIs of every GS1 scheme turned into the Digital Links that event hash IDs and capture use (GS1 EPC Tag
+Data Standard 2.0, URI forms to element strings); check digits are worked out here with GS1's modulo 10."""
+from trace.services import event_hash
+
+import pytest
+
+
+def gs1(digits: str) -> str:
+    """The digits followed by their GS1 check digit."""
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
+    return digits + str((10 - total % 10) % 10)
+
+
+CONVERSIONS = [
+    ("urn:epc:id:sgtin:0614141.812345.6789", f"/01/{gs1('8061414112345')}/21/6789"),
+    ("urn:epc:id:sgtin:0614141.812345.a%2Fb", f"/01/{gs1('8061414112345')}/21/a%2Fb"),
+    ("urn:epc:id:sscc:0614141.1234567890", f"/00/{gs1('10614141234567890')}"),
+    ("urn:epc:id:sgln:0614141.12345.0", f"/414/{gs1('061414112345')}"),
+    ("urn:epc:id:sgln:0614141.12345.5678", f"/414/{gs1('061414112345')}/254/5678"),
+    ("urn:epc:id:grai:0614141.12345.400", f"/8003/{gs1('0061414112345')}400"),
+    ("urn:epc:id:giai:0614141.12345400", "/8004/061414112345400"),
+    ("urn:epc:id:gsrn:0614141.1234567890", f"/8018/{gs1('06141411234567890')}"),
+    ("urn:epc:id:gsrnp:0614141.1234567890", f"/8017/{gs1('06141411234567890')}"),
+    ("urn:epc:id:gdti:0614141.12345.006847", f"/253/{gs1('061414112345')}006847"),
+    ("urn:epc:id:cpi:0614141.98765.12345", "/8010/061414198765/8011/12345"),
+    ("urn:epc:id:sgcn:4012345.67890.04711", f"/255/{gs1('401234567890')}04711"),
+    ("urn:epc:id:ginc:0614141.xyz3311cba", "/401/0614141xyz3311cba"),
+    ("urn:epc:id:gsin:0614141.123456789", f"/402/{gs1('0614141123456789')}"),
+    ("urn:epc:id:itip:0614141.812345.01.02.987", f"/8006/{gs1('8061414112345')}0102/21/987"),
+    ("urn:epc:id:upui:0614141.012345.ABC", f"/01/{gs1('0061414112345')}/235/ABC"),
+    ("urn:epc:id:pgln:0614141.00000", f"/417/{gs1('061414100000')}"),
+    ("urn:epc:class:lgtin:4012345.012345.998877", f"/01/{gs1('0401234512345')}/10/998877"),
+    ("urn:epc:idpat:sgtin:4012345.066666.*", f"/01/{gs1('0401234566666')}"),
+    ("urn:epc:idpat:upui:0614141.012345.*", f"/01/{gs1('0061414112345')}"),
+    ("urn:epc:idpat:grai:0614141.12345.*", f"/8003/{gs1('0061414112345')}"),
+    ("urn:epc:idpat:gdti:0614141.12345.*", f"/253/{gs1('061414112345')}"),
+    ("urn:epc:idpat:sgcn:4012345.67890.*", f"/255/{gs1('401234567890')}"),
+    ("urn:epc:idpat:cpi:0614141.98765.*", "/8010/061414198765"),
+    ("urn:epc:idpat:itip:0614141.812345.01.02.*", f"/8006/{gs1('8061414112345')}0102"),
+]
+
+
+@pytest.mark.parametrize(("uri", "path"), CONVERSIONS, ids=[uri.split(":", 3)[3].split(":")[0] for uri, _ in CONVERSIONS])
+def test_an_epc_uri_becomes_its_digital_link(uri, path):
+    assert event_hash.digital_link(uri) == "https://id.gs1.org" + path
+
+
+NOT_KEYS = [
+    "urn:epc:id:sgtin:0614141.81234.6789",  # 12 digits of company prefix and item reference, not 13
+    "urn:epc:id:sscc:0614141.123456789",  # 16 digits, not 17
+    "urn:epc:id:sscc:0614141.12345678x0",
+    "urn:epc:id:sgln:0614141.1234.0",
+    "urn:epc:id:gsrn:0614141.123456789",
+    "urn:epc:id:gsin:0614141.12345678",
+    "urn:epc:id:itip:0614141.812345.01.987",  # no piece or no total
+    "urn:epc:id:pgln:0614141.0000",
+    "urn:epc:class:lgtin:4012345.01234.998877",
+    "urn:epc:idpat:sgtin:4012345.06666.*",
+    "urn:epc:idpat:sgtin:4012345.066666.7",  # a pattern ends in *
+    "urn:epc:id:nosuchscheme:0614141.1",
+    "urn:epc:id:sgtin",
+]
+
+
+@pytest.mark.parametrize("uri", NOT_KEYS)
+def test_what_is_not_a_gs1_key_has_no_digital_link(uri):
+    assert event_hash.digital_link(uri) is None
+
+
+def test_every_conversion_agrees_with_gs1s_reference_implementation():
+    from epcis_event_hash_generator.dl_normaliser import normaliser
+    uris = [uri for uri, _ in CONVERSIONS] + NOT_KEYS
+    assert [event_hash.digital_link(uri) for uri in uris] == [normaliser(uri) for uri in uris]
+
+
+def test_a_hash_id_is_the_same_for_an_epc_uri_and_its_digital_link():
+    def event(epc):
+        return {"type": "ObjectEvent", "eventTime": "2026-11-20T08:00:00+07:00", "eventTimeZoneOffset": "+07:00",
+                "epcList": [epc], "action": "OBSERVE", "bizStep": "shipping"}
+    document = {"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"], "type": "EPCISDocument",
+                "epcisBody": {"eventList": [event("urn:epc:id:grai:0614141.12345.400"),
+                                            event("https://id.gs1.org/8003/00614141123452400"),
+                                            event("urn:epc:id:grai:0614141.12345.401")]}}
+    first, second, third = event_hash.document_hash_ids(document)
+    assert first == second != third
