@@ -1,6 +1,7 @@
 """EPCIS capture reads back everything the export writes: a chain recorded by hand in one copy of the ward and
 captured into another copy comes out of both exactly alike, event for event and field for field."""
 import json
+from trace.services.capture import UnreadableEvent, sscc_of, temperature_of
 
 import pytest
 
@@ -69,7 +70,44 @@ def test_a_season_captured_into_another_copy_of_the_ward_comes_out_alike(demo_ap
     rice_there = token_for(there_app, "htx.lua@demo.vn")
     document = client.get(f"/api/v1/epcis/events?from={ago(41)[:10]}&limit=1000", headers=rice).get_json()
     assert json.dumps(document, sort_keys=True) != json.dumps(document)  # sent with its keys in another order
+    (packing,) = [event for event in document["epcisBody"]["eventList"] if event.get("parentID", "").endswith(SSCC)
+                  and event["bizStep"] == "packing"]
+    packing["parentID"] = "urn:epc:id:sscc:8936045.0000000004"  # the same SSCC written as an EPC URI
     response = other.post("/api/v1/epcis/capture", headers=rice_there, json=document)
     assert response.status_code == 201, response.get_json()
     assert (response.get_json()["recorded"], response.get_json()["skipped"]) == (len(new), len(before))
     assert _as_recorded(_exported(other, rice_there)) == _as_recorded(season)  # hash IDs included
+
+
+@pytest.mark.parametrize(("parent", "sscc"), [
+    (None, None), (f"https://id.gs1.org/00/{SSCC}", SSCC), (f"https://example.com/00/{SSCC}?x=1", SSCC),
+    ("urn:epc:id:sscc:8936045.0000000004", SSCC)])
+def test_a_container_is_named_by_its_sscc_in_any_uri_form(parent, sscc):
+    assert sscc_of(parent) == sscc
+
+
+@pytest.mark.parametrize("parent", ["https://id.gs1.org/01/08936045000014/21/7", "urn:epc:id:sgtin:8936045.000001.7",
+                                    "pallet 7", 89360450000000045])
+def test_a_parent_that_is_not_an_sscc_is_refused_by_name(parent):
+    with pytest.raises(UnreadableEvent) as refused:
+        sscc_of(parent)
+    assert str(refused.value) == f"parentID {parent} is not an SSCC."
+
+
+def _sensed(*reports):
+    return {"sensorElementList": [{"sensorMetadata": {}, "sensorReport": list(reports)}]}
+
+
+@pytest.mark.parametrize(("event", "celsius"), [
+    (_sensed({"type": "Temperature", "value": -18, "uom": "CEL"}), "-18"),
+    (_sensed({"type": "gs1:Temperature", "value": 4.5, "uom": "CEL"}), "4.5"),
+    (_sensed({"type": "https://gs1.org/voc/Temperature", "value": 2, "uom": "CEL"}), "2"),
+    (_sensed({"type": "Humidity", "value": 80, "uom": "A93"}, {"type": "Temperature", "value": 3, "uom": "CEL"}), "3"),
+    ({"sensorElementList": [{"sensorReport": []}, _sensed({"type": "Temperature", "value": 5, "uom": "CEL"})[
+        "sensorElementList"][0]]}, "5"),
+    (_sensed({"type": "Temperature", "value": 40, "uom": "FAH"}), None),  # only Celsius is recorded
+    (_sensed({"type": "Temperature", "uom": "CEL"}), None),
+    (_sensed({"type": "Pressure", "value": 1, "uom": "CEL"}), None),
+    ({}, None), ({"sensorElementList": None}, None)])
+def test_the_temperature_recorded_is_a_celsius_reading_of_a_temperature_sensor(event, celsius):
+    assert temperature_of(event) == celsius

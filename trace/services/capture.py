@@ -123,6 +123,26 @@ class UnreadableEvent(Exception):
     """An event this service has no way to record."""
 
 
+def sscc_of(parent) -> str | None:
+    """The SSCC of a parentID in any URI form (Digital Link or EPC URI), None without one."""
+    if parent is None:
+        return None
+    link = event_hash.digital_link(parent) if isinstance(parent, str) else None
+    if not link or "/00/" not in link:
+        raise UnreadableEvent(f"parentID {parent} is not an SSCC.")
+    return link.rsplit("/", 1)[1]
+
+
+def temperature_of(event: dict) -> str | None:
+    """The temperature in degrees Celsius a sensor reported with the event, if any."""
+    for element in event.get("sensorElementList") or []:
+        for report in element.get("sensorReport") or []:
+            if report.get("type") in ("Temperature", "gs1:Temperature", "https://gs1.org/voc/Temperature") \
+                    and report.get("uom") == "CEL" and "value" in report:
+                return str(report["value"])
+    return None
+
+
 STEP_OF = {("ObjectEvent", "ADD", "commissioning"): "harvest",
            ("ObjectEvent", "OBSERVE", "storing"): "storing",
            ("ObjectEvent", "OBSERVE", "shipping"): "shipping",
@@ -209,18 +229,18 @@ class EventReader:
             (line,) = self.lines(event.get("childQuantityList"), "childQuantityList", 1)
             packing_fields = ("package_count", "package_size", "package_unit", "packaging", "packaging_en")
             data.update({key: fields[key] for key in packing_fields if key in fields})
-            data.update({"quantity": line.get("quantity"), "sscc": self.sscc(event.get("parentID"))})
+            data.update({"quantity": line.get("quantity"), "sscc": sscc_of(event.get("parentID"))})
             found = self.ledger.find_lot(line["gtin"], line["lot"])
             if found is None:
                 raise UnreadableEvent(f"No lot {line['lot']} of GTIN {line['gtin']}.")
             return self.ledger_call(movements.record_packing, found[0].id, data)
         if step == "unpacking":
-            data["sscc"] = self.sscc(event.get("parentID"))
+            data["sscc"] = sscc_of(event.get("parentID"))
             return self.ledger_call(movements.record_unpacking, data)
         if step == "storing":
             (line,) = self.lines(event.get("quantityList"), "quantityList", 1)
             data.update({"gtin": line["gtin"], "lot": line["lot"], "cooling": fields.get("cooling"),
-                         "temperature_c": self.temperature(event)})
+                         "temperature_c": temperature_of(event)})
             return self.ledger_call(movements.record_storing, data)
         if step == "shipping":
             reference_type, reference = self.transaction(event)
@@ -307,22 +327,6 @@ class EventReader:
         batch = recording.start_batch(self.ledger, {k: v for k, v in data.items() if v is not None})
         self.batches[batch.code] = batch  # the document's later events may name it
         return self.ledger.views[-1].event
-
-    def sscc(self, parent) -> str | None:
-        if parent is None:
-            return None
-        link = event_hash.digital_link(parent) if isinstance(parent, str) else None
-        if not link or "/00/" not in link:
-            raise UnreadableEvent(f"parentID {parent} is not an SSCC.")
-        return link.rsplit("/", 1)[1]
-
-    def temperature(self, event: dict):
-        for element in event.get("sensorElementList") or []:
-            for report in element.get("sensorReport") or []:
-                if report.get("type") in ("Temperature", "gs1:Temperature", "https://gs1.org/voc/Temperature") \
-                        and report.get("uom") == "CEL" and "value" in report:
-                    return str(report["value"])
-        return None
 
     def transaction(self, event: dict) -> tuple:
         for item in event.get("bizTransactionList") or []:
