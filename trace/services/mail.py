@@ -20,4 +20,6 @@ def send(config: dict, to: str, subject: str, body: str) -> str | None:
             server.send_message(message)
     except (OSError, smtplib.SMTPException) as exc:
         return str(exc) or exc.__class__.__name__
+    except UnicodeEncodeError:  # smtplib sends the login as ASCII
+        return "The mail server's user name and password must be plain ASCII."
     return None
