@@ -115,3 +115,35 @@ def test_keys_generate_adds_a_key_to_the_jwks(cli, demo_client):
     assert cli("keys", "generate").exit_code == 0
     kids = [k["kid"] for k in demo_client.get("/.well-known/jwks.json").get_json()["keys"]]
     assert kids == ["1", "2"]
+
+
+def test_trace_prints_the_chain_as_a_tree_with_what_each_link_moved(cli, demo_client, demo_app):
+    from .conftest import lot_named
+    from .test_api import ago, token_for
+    from .test_lineage import org_id
+    with demo_app.app_context():
+        session = get_session()
+        made = {code: lot_named(session, code).produced_on.isoformat() for code in
+                ("TOM-A3-2608", "TOM-A7-2611", "TND-2611-01", "TK-2611-01")}
+    pond3 = (f"Tôm thẻ chân trắng Bạch Đằng [08936048000011 / TOM-A3-2608] 7800 kg, {made['TOM-A3-2608']} – "
+             "Công ty TNHH Thủy sản nước lợ Bạch Đằng @ Ao nuôi số 3 (bán thâm canh)")
+    frozen = (f"Tôm thẻ nõn đông lạnh Minh Đức [08936049000027 / TND-2611-01] 980 kg, {made['TND-2611-01']} – "
+              "Công ty CP Chế biến Thực phẩm Minh Đức @ Xưởng chế biến Minh Đức")
+    back = cli("trace", "08936049000027", "TND-2611-01")
+    assert back.exit_code == 0 and back.output.splitlines() == [
+        frozen, f"└─ (used, 500 kg) {pond3}",
+        f"└─ (used, 1200 kg) Tôm thẻ chân trắng Bạch Đằng [08936048000011 / TOM-A7-2611] 5400 kg, {made['TOM-A7-2611']} "
+        "– Công ty TNHH Thủy sản nước lợ Bạch Đằng @ Ao lót bạt số 7 (thâm canh công nghệ cao)"]
+    processor = token_for(demo_app, "chebien@demo.vn")
+    shipped = demo_client.post("/api/v1/shipments", headers=processor, json={
+        "to_organization_id": org_id(demo_app, "sieuthi@demo.vn"), "reference_type": "inv", "reference": "HĐ-77",
+        "time": ago(0.1), "lines": [{"gtin": "08936049000027", "lot": "TND-2611-01", "quantity": "120.5"}]})
+    assert shipped.status_code == 201, shipped.get_json()
+    forward = cli("trace", "08936048000011", "TOM-A3-2608", "--direction", "forward")
+    assert forward.exit_code == 0 and forward.output.splitlines() == [
+        pond3,
+        "→ shipped 800 kg to Công ty CP Chế biến Thực phẩm Minh Đức (inv HĐ-0004521; received 800 kg)",
+        f"└─ (made into, 300 kg) Tôm khô Minh Đức [08936049000034 / TK-2611-01] 60 kg, {made['TK-2611-01']} – "
+        "Công ty CP Chế biến Thực phẩm Minh Đức @ Xưởng chế biến Minh Đức",
+        f"└─ (made into, 500 kg) {frozen}",
+        "   → shipped 120.5 kg to Siêu thị Nông sản sạch Thủy Nguyên (inv HĐ-77; in transit)"]
