@@ -38,6 +38,8 @@ from sqlmodel import select
 
 from .conftest import BASE_URL, _make_app
 
+pytestmark = pytest.mark.fuzz  # left out of mutation runs (pyproject.toml)
+
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
           response_headers_conformance]
 EXAMPLES = int(os.environ.get("TRACE_FUZZ_EXAMPLES", "30"))  # per operation: the module takes some tens of seconds
