@@ -167,3 +167,27 @@ def test_english_names_and_the_list_of_organizations(session):
     assert organizations.organization_or_404(session, shop.id) is shop
     with pytest.raises(NotFound):
         organizations.organization_or_404(session, 999)
+
+
+def test_a_six_digit_prefix_holds_its_gtins_and_a_prefix_goes_when_only_others_products_fall_under_it(session):
+    short = organizations.register(session, {**COOPERATIVE, "prefixes": "893604"})
+    small = organizations.register(session, {**COOPERATIVE, "kind": "farm_household", "name": "Hộ Lan", "prefixes": ""})
+    assert organizations.ownership_problem(session, small.id, gtin("893604123456")) == (
+        "This GTIN is under another organization's GS1 company prefix (893604).")
+    # a product registered on a GTIN assigned one by one, before a prefix over it was registered to someone else
+    session.add(Product(organization_id=small.id, gtin=gtin("893999912345"), name_vi="Mật ong"))
+    organizations.update(session, short, {**COOPERATIVE, "prefixes": "893604 8939999"})
+    organizations.update(session, short, {**COOPERATIVE, "prefixes": "893604"})  # not its products: it may go
+    assert organizations.prefixes_of(session, short.id) == ["893604"]
+
+
+def test_english_names_may_be_left_out_and_are_bounded(session):
+    farm = organizations.register(session, COOPERATIVE)
+    organizations.set_english_names(session, farm, {"name_en": "Kien Bai", "address_en": "Hamlet 2"})
+    organizations.set_english_names(session, farm, {})
+    assert (farm.name_en, farm.address_en) == ("", "")
+    organizations.set_english_names(session, farm, {"address_en": "x" * 300})
+    assert len(farm.address_en) == 300
+    with pytest.raises(ValidationError) as refused:
+        organizations.set_english_names(session, farm, {"address_en": "x" * 301})
+    assert refused.value.errors == {"address_en": "At most 300 characters."}

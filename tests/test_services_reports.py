@@ -59,6 +59,8 @@ def test_the_days_run_from_local_midnight_to_midnight(session):
     assert at_midnight.event_time == datetime.combine(day, datetime.min.time(), ZoneInfo(ZONE))
     held = _ids(reports.events_between(session, day, day, ZONE, None))
     assert at_midnight.id in held and before_midnight.id not in held  # the next day's first instant is not in
+    assert at_midnight.id not in _ids(reports.events_between(session, day + timedelta(days=1), day + timedelta(days=1),
+                                                             ZONE, None))  # nor is the day before's last
     assert before_midnight.id in _ids(reports.events_between(session, day + timedelta(days=1), day + timedelta(days=1),
                                                              ZONE, None))
 
@@ -80,9 +82,10 @@ def test_the_csv_writes_quantities_plainly_and_empty_cells_empty():
     row = {key: None for key, _, _ in reports.COLUMNS}
     row.update(cte="Thu hoạch / Harvesting", tlc="08936045000014 GAO-BH-2610A", quantity=Decimal("18500.000"),
                unit="kg")
-    data = reports.spreadsheet_csv([row])
+    data = reports.spreadsheet_csv([row, {**row, "quantity": None}])
     assert data.startswith("\ufeff".encode())  # so that spreadsheet programs read it as UTF-8
-    header, line = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    header, line, unmeasured = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert unmeasured == [*line[:6], "", *line[7:]]  # no quantity: an empty cell
     assert header == [heading for _, heading, _ in reports.COLUMNS]
     cells = dict(zip((key for key, _, _ in reports.COLUMNS), line))
     assert (cells["quantity"], cells["unit"], cells["tlc"]) == ("18500", "kg", "08936045000014 GAO-BH-2610A")
@@ -101,6 +104,10 @@ def test_each_row_names_the_lot_where_its_code_was_assigned_and_where_the_event_
                      "phường Thủy Nguyên, TP. Hải Phòng",
                      "Xưởng chế biến Minh Đức, Cụm công nghiệp Minh Đức, phường Thủy Nguyên, TP. Hải Phòng",
                      "Công ty CP Chế biến Thực phẩm Minh Đức", ""]]
+    made_row = next(row for row in rows if row["tlc"] == "(01)08936049000027(10)TND-2611-01")
+    transformation = lot_named(session, "TND-2611-01")
+    assert (made_row["time"], made_row["ship_from"], made_row["ship_to"], made_row["reference"]) == (
+        _local_time_of_making(session, transformation), "", "", "")  # not a shipment: its cells are empty
     pond = [[row[key] for key in keys] for row in rows if row["tlc"] == "(01)08936048000011(10)TOM-A3-2608"
             and row["cte"] in ("Thu hoạch / Harvesting", "Xuất hàng / Shipping")]
     source = ("Công ty TNHH Thủy sản nước lợ Bạch Đằng, Ao nuôi số 3 (bán thâm canh), "
@@ -113,6 +120,13 @@ def test_each_row_names_the_lot_where_its_code_was_assigned_and_where_the_event_
         ["Tôm thẻ chân trắng Bạch Đằng / Bach Dang whiteleg shrimp", Decimal("800.000"), "kg", source,
          "Khu nuôi trồng thủy sản tập trung Lập Lễ, phường Thủy Nguyên, TP. Hải Phòng",
          "Công ty TNHH Thủy sản nước lợ Bạch Đằng", "Ao nuôi số 3 (bán thâm canh)"]]
+
+
+def _local_time_of_making(session, lot) -> str:
+    from trace.models import EventLot
+    made = session.exec(select(Event).join(EventLot, EventLot.event_id == Event.id).where(
+        EventLot.lot_id == lot.id, EventLot.role == "output")).one()
+    return made.event_time.astimezone(ZoneInfo(ZONE)).strftime("%H:%M")
 
 
 def test_a_row_leaves_out_what_was_not_recorded(session):
@@ -138,3 +152,24 @@ def test_the_workbook_has_a_bold_header_and_each_column_its_width():
     assert [(cell.value, cell.font.b) for cell in sheet[1]] == [(heading, True) for _, heading, _ in reports.COLUMNS]
     assert [sheet.column_dimensions[cell.column_letter].width for cell in sheet[1]] == [
         width for _, _, width in reports.COLUMNS]
+
+
+def test_the_recall_notice_lists_who_holds_and_who_received_each_lot(session):
+    import csv
+    from trace.services import safety
+    rice = lot_named(session, "GAO-BH-2610A")
+    recall = safety.recall_lot(session, rice, {"reason": "Nghi nhiễm nấm mốc"})
+    rows = safety.recall_notice(session, recall)
+    lines = list(csv.reader(io.StringIO(reports.notice_csv(rows).removeprefix("\ufeff"))))
+    assert reports.notice_csv(rows).startswith("\ufeff") and lines[0] == reports.NOTICE_COLUMNS
+    received = {row.organization.name: row.when.isoformat() for row in rows if row.when}
+    assert lines[1:] == [
+        ["HTX Nông nghiệp Lúa chất lượng cao Thủy Nguyên", "maker", "Gạo Bắc Hương Thủy Nguyên", "08936045000014",
+         "GAO-BH-2610A", "18500", "kg", "", "", "made", "Tổ dân phố Phục Lễ, phường Thủy Nguyên, TP. Hải Phòng",
+         "0225 3874 112"],  # made here, not received: no time of receipt
+        ["Quầy đặc sản – Điểm du lịch sinh thái Tràng Kênh", "receiver", "Gạo Bắc Hương Thủy Nguyên", "08936045000014",
+         "GAO-BH-2610A", "295", "kg", received["Quầy đặc sản – Điểm du lịch sinh thái Tràng Kênh"], "desadv PXK-2611-016",
+         "received", "Khu du lịch Tràng Kênh, phường Thủy Nguyên, TP. Hải Phòng", "0936 118 226"],
+        ["Siêu thị Nông sản sạch Thủy Nguyên", "receiver", "Gạo Bắc Hương Thủy Nguyên", "08936045000014", "GAO-BH-2610A",
+         "1000", "kg", received["Siêu thị Nông sản sạch Thủy Nguyên"], "desadv PXK-2611-015", "received",
+         "Đường Đà Nẵng, phường Thủy Nguyên, TP. Hải Phòng", "0225 3666 999"]]

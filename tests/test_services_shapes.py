@@ -140,3 +140,15 @@ def test_a_recall_with_its_notice_and_once_lifted(session):
     recall.lifted_at, recall.lift_reason = utcnow(), "Kiểm nghiệm lại đạt"
     lifted = shapes.recall_json(session, recall, rows=[])
     assert (lifted["lifted_at"], lifted["lift_reason"]) == (recall.lifted_at.isoformat(), "Kiểm nghiệm lại đạt")
+
+
+def test_a_declaration_that_an_event_was_wrong(session):
+    from trace.models import User
+    from trace.services import corrections
+    from trace.services.ledger import record_one
+    storing = session.exec(select(Event).where(Event.step == "storing")).first()
+    keeper = session.exec(select(User).where(User.organization_id == storing.organization_id)).first()
+    declared = record_one(session, storing.organization_id, keeper.id, "Asia/Ho_Chi_Minh", corrections.declare_error,
+                          storing.id, {"reason": "Ghi nhầm số lượng", "reason_code": "incorrect_data"})
+    assert shapes.declaration_json(declared) == {"id": declared.id, "corrects_event_id": storing.id,
+                                                 "reason": "Ghi nhầm số lượng", "reason_code": "incorrect_data"}

@@ -75,7 +75,8 @@ def subjects(session: Session, upstream: set) -> tuple:
                         .join(Product, Product.id == Lot.product_id)
                         .join(Organization, Organization.id == Lot.organization_id)
                         .outerjoin(Batch, Batch.id == Lot.batch_id).outerjoin(Site, Site.id == Batch.site_id)
-                        .where(Lot.id.in_(upstream), Lot.batch_id.is_not(None))).all()
+                        .where(Lot.id.in_(upstream), Lot.batch_id.is_not(None))
+                        .order_by(Lot.produced_on, Lot.code)).all()  # the earliest harvest first, on any database
     sources = [Subject(SOURCES, org, site, {item.id}, source.produced_on,
                        f"{item.name_vi} · {source.code}", source, item) for source, item, org, site in rows]
     steps = []

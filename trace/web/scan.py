@@ -103,12 +103,11 @@ def report():
     if not (path.startswith("/01/") or path.startswith("/gtin/")) or len(path) > 2000 or not path.isprintable():
         abort(400)
     session = get_session()
-    try:
-        scan.report_label(session, current_app.config["TRACE_BASE_URL"] + path, current_keyset(session),
-                          label_bases(current_app), scan.client_fingerprint(
-                              current_app.config["SECRET_KEY"], request.remote_addr or "",
-                              request.headers.get("User-Agent", "")))
-    except ValueError:
+    reported = scan.report_label(session, current_app.config["TRACE_BASE_URL"] + path, current_keyset(session),
+                                 label_bases(current_app), scan.client_fingerprint(
+                                     current_app.config["SECRET_KEY"], request.remote_addr or "",
+                                     request.headers.get("User-Agent", "")))
+    if reported is None:
         abort(400)
     session.commit()
     return render_template("scan/reported.html")
