@@ -302,9 +302,13 @@ def users_of(session: Session, organization_id: int) -> list:
 
 
 def pending_links(session: Session, organization_id: int) -> list:
+    """Links of the organization that can still be used, newest first (an invitation whose address has an account
+    by now cannot)."""
+    taken = select(User.id).where(User.email == AccountLink.email).exists()
     return session.exec(select(AccountLink).where(
         AccountLink.organization_id == organization_id, AccountLink.used_at.is_(None),
-        AccountLink.expires_at > utcnow()).order_by(AccountLink.created_at.desc())).all()
+        AccountLink.expires_at > utcnow(), (AccountLink.purpose != "invite") | ~taken)
+        .order_by(AccountLink.created_at.desc())).all()
 
 
 def _aware(moment):

@@ -1,0 +1,190 @@
+"""Accounts at the service: every rule of an e-mail, a role, a name and a password with its message; one-time
+links (who made them, for whom, until when, once); logins and tokens that end."""
+from datetime import UTC, datetime, timedelta
+from trace.db import get_session
+from trace.models import AccountLink, ApiToken, LoginSession, Organization, User, utcnow
+from trace.services import accounts
+from trace.services.errors import NotFound, ValidationError
+
+import pytest
+from sqlmodel import select
+from werkzeug.security import check_password_hash
+
+SPENT = "This link has expired or was already used. Ask the ward administrator for a new one."
+PASSWORD = "Lúa-thơm-2026"
+
+
+@pytest.fixture
+def ward(app):
+    """(session, a cooperative, the ward office, its administrator)."""
+    with app.app_context():
+        session = get_session()
+        cooperative = Organization(kind="cooperative", name="HTX Kiền Bái")
+        office = accounts.organization_for_new_user(session, None, "admin")
+        session.add(cooperative)
+        session.flush()
+        admin = accounts.create_user(session, office, " Ha@Ward.VN ", "mat-khau-dai-du", "admin")
+        yield session, cooperative, office, admin
+
+
+def _refused(function, *args, **kwargs) -> dict:
+    with pytest.raises(ValidationError) as refused:
+        function(*args, **kwargs)
+    return refused.value.errors
+
+
+def test_an_invitation_checks_the_address_the_role_and_the_name(ward):
+    session, cooperative, office, admin = ward
+    assert (admin.email, admin.name, office.name) == ("ha@ward.vn", "", "UBND phường Thủy Nguyên")
+    invite = lambda **data: accounts.invite(session, admin, cooperative, data)  # noqa: E731
+    assert _refused(invite, email="binh.kienbai.vn", role="producer") == {"email": "An e-mail address, like name@example.vn."}
+    assert _refused(invite, email="a@" + "b" * 250 + ".vn", role="producer") == {"email": "At most 254 characters."}
+    assert _refused(invite, email="ha@ward.vn", role="producer") == {"email": "There is already an account with this e-mail."}
+    assert _refused(invite, email="binh@kienbai.vn", role="admin") == {"role": "Choose one of: producer."}
+    assert _refused(invite, email="binh@kienbai.vn", role="producer", name="x" * 121) == {"name": "At most 120 characters."}
+    link, token = invite(email="Binh@KienBai.vn", role="producer", name="Nguyễn Văn Bình")
+    assert (link.purpose, link.email, link.role, link.name, link.organization_id, link.created_by_user_id, link.user_id) == (
+        "invite", "binh@kienbai.vn", "producer", "Nguyễn Văn Bình", cooperative.id, admin.id, None)
+    assert timedelta(days=7) - timedelta(minutes=1) < accounts._aware(link.expires_at) - utcnow() <= timedelta(days=7)
+    assert accounts.open_link(session, token) is link and accounts.pending_links(session, cooperative.id) == [link]
+    later, _ = invite(email="lan@kienbai.vn", role="producer")
+    assert accounts.pending_links(session, cooperative.id) == [later, link]  # the newest first
+    assert accounts.pending_links(session, admin.organization_id) == []
+
+
+def test_an_invitation_opens_the_account_once_with_the_name_given(ward):
+    session, cooperative, _office, admin = ward
+    link, token = accounts.invite(session, admin, cooperative, {"email": "binh@kienbai.vn", "role": "producer",
+                                                                "name": "Bình"})
+    assert _refused(accounts.use_link, session, token, {"password_again": PASSWORD}) == {
+        "password": "At least 10 characters."}
+    assert _refused(accounts.use_link, session, token, {"password": PASSWORD}) == {
+        "password_again": "The two passwords differ."}
+    user = accounts.use_link(session, token, {"password": PASSWORD, "password_again": PASSWORD,
+                                              "name": "Nguyễn Văn Bình"})
+    assert (user.email, user.role, user.name, user.organization_id) == (
+        "binh@kienbai.vn", "producer", "Nguyễn Văn Bình", cooperative.id)
+    assert accounts.authenticate(session, "BINH@kienbai.vn ", PASSWORD) is user
+    with pytest.raises(NotFound) as spent:
+        accounts.use_link(session, token, {"password": PASSWORD, "password_again": PASSWORD})
+    assert str(spent.value) == SPENT
+    assert accounts.open_link(session, token) is None and accounts.pending_links(session, cooperative.id) == []
+    other, other_token = accounts.invite(session, admin, cooperative, {"email": "lan@kienbai.vn", "role": "producer"})
+    assert accounts.use_link(session, other_token, {"password": PASSWORD, "password_again": PASSWORD}).name == ""
+
+
+def test_an_invitation_is_no_use_once_the_address_has_an_account_or_it_expired(ward):
+    session, cooperative, office, admin = ward
+    _link, token = accounts.invite(session, admin, cooperative, {"email": "binh@kienbai.vn", "role": "producer"})
+    accounts.create_user(session, cooperative, "binh@kienbai.vn", PASSWORD, "producer")
+    assert accounts.open_link(session, token) is None
+    link, token = accounts.invite(session, admin, cooperative, {"email": "lan@kienbai.vn", "role": "producer"})
+    link.expires_at = utcnow() - timedelta(seconds=1)
+    assert accounts.open_link(session, token) is None and accounts.pending_links(session, cooperative.id) == []
+    assert accounts.open_link(session, "") is None and accounts.open_link(session, token + "x" * 100) is None
+    naive = datetime(2026, 12, 1, 8, 0)
+    assert accounts._aware(naive) == datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    assert accounts._aware(naive.replace(tzinfo=UTC)) == naive.replace(tzinfo=UTC)
+
+
+def test_a_reset_link_sets_a_new_password_ends_every_login_and_dies_with_the_account(ward):
+    session, cooperative, _office, admin = ward
+    farmer = accounts.create_user(session, cooperative, "binh@kienbai.vn", "mat-khau-cu-2026", "producer", "Bình")
+    login = accounts.start_login(session, farmer, remember=True)
+    token = accounts.reset_password(session, admin, farmer)
+    link = session.exec(select(AccountLink).where(AccountLink.user_id == farmer.id)).one()
+    assert (link.purpose, link.name, link.created_by_user_id, link.email) == ("reset", "Bình", admin.id, "binh@kienbai.vn")
+    assert accounts.user_of_login(session, login) is None
+    assert accounts.authenticate(session, "binh@kienbai.vn", "mat-khau-cu-2026") is None  # the old one stops at once
+    user = accounts.use_link(session, token, {"password": PASSWORD, "password_again": PASSWORD, "name": "Khác"})
+    assert (user, user.name) == (farmer, "Bình")  # a reset does not rename
+    assert check_password_hash(user.password_hash, PASSWORD)
+    again = accounts.reset_password(session, None, farmer)
+    accounts.set_disabled(session, admin, farmer, True)
+    assert accounts.open_link(session, again) is None
+
+
+def test_passwords_have_a_length_and_are_not_the_address(ward):
+    problem = accounts.password_problem
+    assert problem("x" * 9, "x" * 9, "a@b.vn") == {"password": "At least 10 characters."}
+    assert problem("x" * 10, "x" * 10, "a@b.vn") == {}
+    assert problem("x" * 200, "x" * 200, "a@b.vn") == {}
+    assert problem("x" * 201, "x" * 201, "a@b.vn") == {"password": "At most 200 characters."}
+    assert problem(None, None, "a@b.vn") == {"password": "At least 10 characters."}
+    assert problem(" Binh@KienBai.vn ", " Binh@KienBai.vn ", "binh@kienbai.vn") == {"password": "Not your e-mail address."}
+    assert problem("binh@kienbai.vn", "binh@kienbai.vn", None) == {}
+    assert problem(PASSWORD, PASSWORD + "!", "a@b.vn") == {"password_again": "The two passwords differ."}
+
+
+def test_changing_a_password_ends_the_other_logins_and_keeps_this_one(ward):
+    session, cooperative, _office, _admin = ward
+    farmer = accounts.create_user(session, cooperative, "binh@kienbai.vn", "mat-khau-cu-2026", "producer")
+    here, phone, tablet = (accounts.start_login(session, farmer, remember=False) for _ in range(3))
+    assert _refused(accounts.change_password, session, farmer, "sai", PASSWORD, PASSWORD, here) == {
+        "current_password": "This is not your current password."}
+    assert _refused(accounts.change_password, session, farmer, "mat-khau-cu-2026", "binh@kienbai.vn",
+                    "binh@kienbai.vn", here) == {"password": "Not your e-mail address."}
+    assert accounts.change_password(session, farmer, "mat-khau-cu-2026", PASSWORD, PASSWORD, here) == 2
+    assert [accounts.user_of_login(session, login) for login in (here, phone, tablet)] == [farmer, None, None]
+    assert accounts.authenticate(session, "binh@kienbai.vn", PASSWORD) is farmer
+
+
+def test_logging_out_ends_that_login_only_and_disabling_ends_them_all(ward):
+    session, cooperative, _office, admin = ward
+    farmer = accounts.create_user(session, cooperative, "binh@kienbai.vn", PASSWORD, "producer")
+    first, second = accounts.start_login(session, farmer, False), accounts.start_login(session, farmer, True)
+    accounts.end_login(session, first)
+    ended = session.exec(select(LoginSession.ended_at).where(LoginSession.user_id == farmer.id)
+                         .order_by(LoginSession.id)).all()
+    assert ended[0] is not None and ended[1] is None
+    accounts.end_login(session, first)  # again: the first time stays
+    assert session.exec(select(LoginSession.ended_at).where(LoginSession.user_id == farmer.id)
+                        .order_by(LoginSession.id)).all() == ended
+    accounts.end_login(session, None)
+    accounts.end_login(session, "not-a-login")
+    assert accounts.user_of_login(session, second) is farmer
+    assert _refused(accounts.set_disabled, session, admin, admin, True) == {"user": "You cannot disable your own account."}
+    accounts.set_disabled(session, admin, farmer, True)
+    assert accounts.user_of_login(session, second) is None
+    assert session.exec(select(LoginSession).where(LoginSession.user_id == farmer.id,
+                                                   LoginSession.ended_at.is_(None))).all() == []
+    accounts.set_disabled(session, admin, farmer, False)
+    assert farmer.disabled_at is None and accounts.user_of_login(session, second) is None  # enabling reopens nothing
+
+
+def test_tokens_are_listed_by_owner_and_revoked_once(ward):
+    session, cooperative, _office, admin = ward
+    farmer = accounts.create_user(session, cooperative, "binh@kienbai.vn", PASSWORD, "producer")
+    for owner, name in ((farmer, "kho"), (admin, "phường"), (farmer, "cân")):
+        accounts.create_token(session, owner, name)
+    assert [(token.name, user.email) for token, user in accounts.tokens(session)] == [
+        ("kho", "binh@kienbai.vn"), ("phường", "ha@ward.vn"), ("cân", "binh@kienbai.vn")]
+    mine = accounts.tokens(session, farmer.id)
+    assert [token.name for token, _ in mine] == ["kho", "cân"]
+    first = mine[0][0]
+    for wrong in ("abc", str(2**31), "999999", -1):
+        with pytest.raises(NotFound):
+            accounts.revoke_token(session, wrong)
+    with pytest.raises(NotFound):
+        accounts.revoke_token(session, first.id, admin.id)  # not the admin's own
+    revoked = accounts.revoke_token(session, str(first.id), farmer.id)
+    when = revoked.revoked_at
+    assert when is not None and accounts.revoke_token(session, first.id).revoked_at == when
+    assert session.get(ApiToken, first.id).revoked_at == when
+
+
+def test_the_ward_office_is_found_or_made_and_an_organization_must_exist(ward):
+    session, cooperative, office, _admin = ward
+    session.add(Organization(kind="authority", name="Sở Nông nghiệp"))
+    session.flush()
+    assert accounts.organization_for_new_user(session, None, "inspector") is office  # the first authority
+    assert accounts.organization_for_new_user(session, cooperative.id, "producer") is cooperative
+    for wrong in (0, -1, 2**31, 999):
+        with pytest.raises(NotFound) as missing:
+            accounts.organization_for_new_user(session, wrong, "producer")
+        assert str(missing.value) == f"No organization {wrong}."
+    assert _refused(accounts.organization_for_new_user, session, None, "retailer") == {
+        "organization": "Give the organization a retailer belongs to."}
+    user, token = accounts.open_account(session, cooperative, "lan@kienbai.vn", "producer", "Trần Thị Lan")
+    assert (user.name, accounts.open_link(session, token).purpose) == ("Trần Thị Lan", "reset")
+    assert session.exec(select(User).where(User.email == "lan@kienbai.vn")).one() is user
