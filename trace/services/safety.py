@@ -219,8 +219,9 @@ def latest_recalls(session: Session, limit: int = 50) -> list:
 
 # --- flags ---
 
-def raise_flag(session: Session, lot: Lot, kind: str, reason: str = "", details: dict | None = None) -> LotFlag:
-    flag = LotFlag(lot_id=lot.id, kind=kind, reason=reason[:500], details=details or {})
+def raise_flag(session: Session, lot: Lot, kind: str, details: dict) -> LotFlag:
+    """A flag the recording raised; its reason is worded from its details when shown, in the reader's language."""
+    flag = LotFlag(lot_id=lot.id, kind=kind, details=details)
     session.add(flag)
     session.flush()
     return flag

@@ -1,0 +1,86 @@
+"""EPCIS export at the service: error declarations as EPCIS writes them, the record time, the query's filters and
+order, class-level lot URIs, and hash IDs given to events stored without one."""
+from datetime import UTC, datetime, timedelta
+from trace.models import Event, User
+from trace.services import corrections, epcis
+from trace.services.ledger import record_one
+
+from sqlmodel import select
+
+from .test_services_reports import _store_at
+
+ZONE = "Asia/Ho_Chi_Minh"
+
+
+def _declare(session, event, data):
+    keeper = session.exec(select(User).where(User.organization_id == event.organization_id)).first()
+    return record_one(session, event.organization_id, keeper.id, ZONE, corrections.declare_error, event.id, data)
+
+
+def _exported(session, event) -> dict:
+    (body,) = epcis.export_events(session, [event])
+    return body
+
+
+def test_an_event_declared_erroneous_is_exported_with_its_declaration(session):
+    day = (datetime.now(UTC) - timedelta(days=2)).date().isoformat()
+    wrong, other = _store_at(session, "GAO-BH-2610A", f"{day}T09:00"), _store_at(session, "GAO-BH-2610A", f"{day}T10:00")
+    _declare(session, wrong, {"reason": "Nhập nhầm kho", "reason_code": "did_not_occur",
+                              "corrective_event_id": other.hash_id, "time": f"{day}T11:30"})
+    assert _exported(session, wrong)["errorDeclaration"] == {
+        "declarationTime": f"{day}T11:30:00.000+07:00", "reason": "did_not_occur", "tn:reason": "Nhập nhầm kho",
+        "correctiveEventIDs": [other.hash_id]}
+    _declare(session, other, {"reason": "Trùng", "time": f"{day}T11:40"})
+    assert _exported(session, other)["errorDeclaration"] == {
+        "declarationTime": f"{day}T11:40:00.000+07:00", "reason": "incorrect_data", "tn:reason": "Trùng"}
+    assert "errorDeclaration" not in _exported(session, session.get(Event, 1))
+
+
+def test_times_are_written_in_utc_with_milliseconds(session):
+    event = session.get(Event, 1)
+    event.recorded_at = datetime(2026, 11, 30, 1, 2, 3, 456789, tzinfo=UTC)
+    assert _exported(session, event)["recordTime"] == "2026-11-30T01:02:03.456Z"
+    created = datetime(2026, 11, 30, 8, 0, 0, 5000, tzinfo=UTC)
+    assert epcis.document([], created)["creationDate"] == "2026-11-30T08:00:00.005Z"
+
+
+def test_the_query_takes_a_window_a_step_and_a_page(session):
+    everything = epcis.select_events(session)
+    assert [e.id for e in everything] == sorted(e.id for e in everything)  # by id: pages follow one another
+    middle = everything[len(everything) // 2]
+    at = middle.event_time
+    since = epcis.select_events(session, since=at)
+    assert middle in since and all(e.event_time >= at for e in since)
+    until = epcis.select_events(session, until=at)
+    assert middle not in until and all(e.event_time < at for e in until)
+    assert len(since) + len(until) == len(everything)
+    after = epcis.select_events(session, after_id=middle.id)
+    assert [e.id for e in after] == [e.id for e in everything if e.id > middle.id]
+    assert [e.id for e in epcis.select_events(session, after_id=middle.id, limit=2)] == [e.id for e in after[:2]]
+    shipping = epcis.select_events(session, biz_step="shipping")
+    assert shipping == epcis.select_events(session, biz_step="https://ref.gs1.org/cbv/BizStep-shipping") != []
+    assert {e.step for e in shipping} == {"shipping"}
+    chosen = [everything[-1].id, everything[0].id]
+    assert [e.event_time for e in epcis.select_events(session, event_ids=chosen)] == sorted(
+        e.event_time for e in everything if e.id in chosen)  # a chain: in time order
+
+
+def test_a_lot_is_a_class_level_uri_with_a_lot_and_nothing_else():
+    assert epcis.parse_class_uri("https://id.gs1.org/01/08936045000014/10/GAO-BH-2610A") == (
+        "08936045000014", "GAO-BH-2610A")
+    assert epcis.parse_class_uri("https://id.gs1.org/01/08936045000014/21/7") is None
+    assert epcis.parse_class_uri("https://id.gs1.org/01/08936045000014/10/GAO-BH-2610A?17=261231") is None
+    assert epcis.parse_class_uri("https://id.gs1.org/01/08936045000014") is None
+    assert epcis.parse_class_uri(None) is None and epcis.parse_class_uri("not a link") is None
+
+
+def test_events_stored_without_a_hash_id_get_the_one_they_would_have_had(session):
+    events = session.exec(select(Event).order_by(Event.id).limit(5)).all()
+    before = [e.hash_id for e in events]
+    for event in events[:3]:
+        event.hash_id = None
+        session.add(event)
+    session.flush()
+    assert epcis.backfill_hash_ids(session) == 3
+    assert [e.hash_id for e in events] == before
+    assert epcis.backfill_hash_ids(session) == 0
