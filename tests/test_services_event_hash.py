@@ -29,6 +29,14 @@ CONVERSIONS = [
     ("urn:epc:id:itip:0614141.812345.01.02.987", f"/8006/{gs1('8061414112345')}0102/21/987"),
     ("urn:epc:id:upui:0614141.012345.ABC", f"/01/{gs1('0061414112345')}/235/ABC"),
     ("urn:epc:id:pgln:0614141.00000", f"/417/{gs1('061414100000')}"),
+    ("urn:epc:id:pgln:061414112345.", f"/417/{gs1('061414112345')}"),  # a 12-digit company prefix: no reference
+    ("urn:epc:id:sgln:061414112345..0", f"/414/{gs1('061414112345')}"),
+    ("urn:epc:id:sgtin:0614141.812345.a!b(c)d*e+f,g:h", f"/01/{gs1('8061414112345')}/21/a%21b%28c%29d%2Ae%2Bf%2Cg%3Ah"),
+    ("urn:epc:id:giai:0614141.a!b", "/8004/0614141a%21b"),
+    ("urn:epc:id:gdti:0614141.12345.a:b", f"/253/{gs1('061414112345')}a%3Ab"),
+    ("urn:epc:id:upui:0614141.012345.A(B)", f"/01/{gs1('0061414112345')}/235/A%28B%29"),
+    ("urn:epc:id:cpi:0614141.123ABC.123456789", "/8010/0614141123ABC/8011/123456789"),
+    ("urn:epc:id:itip:0614141.812345.01.02.9.8", f"/8006/{gs1('8061414112345')}0102/21/9.8"),
     ("urn:epc:class:lgtin:4012345.012345.998877", f"/01/{gs1('0401234512345')}/10/998877"),
     ("urn:epc:idpat:sgtin:4012345.066666.*", f"/01/{gs1('0401234566666')}"),
     ("urn:epc:idpat:upui:0614141.012345.*", f"/01/{gs1('0061414112345')}"),
@@ -54,6 +62,10 @@ NOT_KEYS = [
     "urn:epc:id:gsin:0614141.12345678",
     "urn:epc:id:itip:0614141.812345.01.987",  # no piece or no total
     "urn:epc:id:pgln:0614141.0000",
+    "urn:epc:id:pgln:0614141.00000.",
+    "urn:epc:id:cpi:0614141.123ABC.12x",  # a CPI's serial is digits
+    "urn:epc:idpat:itip:0614141.812345.01.*",
+    "urn:epc:idpat:sgtin:4012345.066666.7.*",
     "urn:epc:class:lgtin:4012345.01234.998877",
     "urn:epc:idpat:sgtin:4012345.06666.*",
     "urn:epc:idpat:sgtin:4012345.066666.7",  # a pattern ends in *
@@ -83,3 +95,12 @@ def test_a_hash_id_is_the_same_for_an_epc_uri_and_its_digital_link():
                                             event("urn:epc:id:grai:0614141.12345.401")]}}
     first, second, third = event_hash.document_hash_ids(document)
     assert first == second != third
+
+
+def test_namespaces_come_from_a_context_given_as_a_list_or_as_one_object():
+    declared = {"ex": "https://ns.example.com/epcis/", "n": 3}
+    assert event_hash.namespaces_of(["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld", declared]) == {
+        "ex": "{https://ns.example.com/epcis/}"}
+    assert event_hash.namespaces_of(declared) == {"ex": "{https://ns.example.com/epcis/}"}
+    assert event_hash.namespaces_of("https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld") == {}
+    assert event_hash.namespaces_of(None) == {}

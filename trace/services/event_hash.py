@@ -516,8 +516,6 @@ def _from_epc_uri(uri: str):
             return f"/8006/{_gtin(prefix, parts[0])}{parts[1]}{parts[2]}/21/{_encode(serial)}"
         if key == ("id", "upui") and len(prefix) + len(parts[0]) == 13:
             return f"/01/{_gtin(prefix, parts[0])}/235/{_encode(rest[len(parts[0]) + 1:])}"
-        if key == ("id", "pgln") and len(parts) == 2 and parts[1] == "" and len(prefix) + len(parts[0]) == 12:
-            return f"/417/{_with_check_digit(prefix + parts[0])}"
         if key == ("id", "pgln") and len(parts) == 1 and len(prefix) + len(parts[0]) == 12:
             return f"/417/{_with_check_digit(prefix + parts[0])}"
         if key == ("class", "lgtin") and len(prefix) + len(parts[0]) == 13:
