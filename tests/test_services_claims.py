@@ -1,0 +1,92 @@
+"""What a processed lot may claim: each scheme's rule (sources, processing or both), a certificate's scope and
+its status on the day of the harvest or the processing, and what the scan page lists behind a claim."""
+from datetime import date, timedelta
+from trace.models import Certificate, CertificateSite, CertificateStatusChange, Organization, Site
+from trace.services import claims
+
+from sqlmodel import select
+
+from .conftest import lot_named
+
+SHRIMP_FARM, PROCESSOR = "Công ty TNHH Thủy sản nước lợ Bạch Đằng", "Công ty CP Chế biến Thực phẩm Minh Đức"
+
+
+def _organization(session, name) -> Organization:
+    return session.exec(select(Organization).where(Organization.name == name)).one()
+
+
+def _certify(session, owner, scheme, number, sites=(), valid_from=date(2025, 1, 1), valid_to=date(2029, 1, 1)):
+    certificate = Certificate(organization_id=_organization(session, owner).id, scheme=scheme, certifier="ICERT",
+                              number=number, valid_from=valid_from, valid_to=valid_to)
+    session.add(certificate)
+    session.flush()
+    for name in sites:
+        site = session.exec(select(Site).where(Site.name == name)).one()
+        session.add(CertificateSite(certificate_id=certificate.id, site_id=site.id))
+    session.flush()
+    return certificate
+
+
+def _claims(session):
+    derived = claims.derive(session, lot_named(session, "TND-2611-01"))
+    return {scheme: (claim.holds, [(c.number, s.label) for c, s in claim.supporting], claim.missing)
+            for scheme, claim in derived.by_scheme.items()}, derived
+
+
+def test_organic_needs_its_sources_and_its_processing_certified(session):
+    processing_day = lot_named(session, "TND-2611-01").produced_on.strftime("%d/%m/%Y")
+    _certify(session, SHRIMP_FARM, "organic", "ORG-BD-1")
+    found, _ = _claims(session)
+    assert found["organic"] == (False, [("ORG-BD-1", "Tôm thẻ chân trắng Bạch Đằng · TOM-A3-2608"),
+                                        ("ORG-BD-1", "Tôm thẻ chân trắng Bạch Đằng · TOM-A7-2611")], [
+        f"Processing freezing on {processing_day} at Xưởng chế biến Minh Đức ({PROCESSOR}): no organic certificate "
+        "in force that day."])
+    _certify(session, PROCESSOR, "organic", "ORG-MD-1")
+    found, derived = _claims(session)
+    assert found["organic"][0] is True and found["organic"][1][-1] == ("ORG-MD-1", "freezing")
+    assert derived.standards() == ["halal", "organic", "vietgap"]
+
+
+def test_halal_looks_at_the_processing_only_and_vietgap_at_the_sources_only(session):
+    found, _ = _claims(session)
+    assert found["halal"] == (True, [("HALCERT-2025-1188", "freezing")], [])
+    assert found["vietgap"] == (True, [("VietGAP-TS-25-06-0044", "Tôm thẻ chân trắng Bạch Đằng · TOM-A3-2608"),
+                                       ("VietGAP-TS-25-06-0044", "Tôm thẻ chân trắng Bạch Đằng · TOM-A7-2611")], [])
+
+
+def test_a_certificate_covers_only_the_areas_it_lists_and_only_while_in_force(session):
+    halal = session.exec(select(Certificate).where(Certificate.number == "HALCERT-2025-1188")).one()
+    made = lot_named(session, "TND-2611-01").produced_on
+    session.add(CertificateStatusChange(certificate_id=halal.id, status="suspended", effective_on=made))
+    session.flush()
+    found, _ = _claims(session)
+    assert found["halal"][0] is False  # suspended on the day of the processing
+    vietgap = session.exec(select(Certificate).where(Certificate.number == "VietGAP-TS-25-06-0044")).one()
+    listed = session.exec(select(Site.name).join(CertificateSite, CertificateSite.site_id == Site.id)
+                          .where(CertificateSite.certificate_id == vietgap.id).order_by(Site.name)).all()
+    assert listed == ["Ao lót bạt số 7 (thâm canh công nghệ cao)", "Ao nuôi số 3 (bán thâm canh)"]
+    pond3 = session.exec(select(Site).where(Site.name == "Ao nuôi số 3 (bán thâm canh)")).one()
+    session.delete(session.get(CertificateSite, (vietgap.id, pond3.id)))  # the certificate no longer lists pond 3
+    session.flush()
+    found, _ = _claims(session)
+    harvested = lot_named(session, "TOM-A3-2608").produced_on.strftime("%d/%m/%Y")
+    assert found["vietgap"] == (False, [("VietGAP-TS-25-06-0044", "Tôm thẻ chân trắng Bạch Đằng · TOM-A7-2611")], [
+        f"Tôm thẻ chân trắng Bạch Đằng · TOM-A3-2608, harvested on {harvested} at Ao nuôi số 3 (bán thâm canh) "
+        f"({SHRIMP_FARM}): no VietGAP certificate in force that day."])
+    # another certificate of the same scheme that lists pond 3 and was in force at its harvest restores the claim
+    _certify(session, SHRIMP_FARM, "vietgap", "VG-AO3", sites=["Ao nuôi số 3 (bán thâm canh)"],
+             valid_from=lot_named(session, "TOM-A3-2608").produced_on,
+             valid_to=lot_named(session, "TOM-A3-2608").produced_on + timedelta(days=1))
+    assert _claims(session)[0]["vietgap"][0] is True
+
+
+def test_the_scan_page_lists_each_certificate_behind_a_claim_once(session):
+    _, derived = _claims(session)
+    rows = claims.scan_certifications(session, derived, date(2026, 12, 1))
+    assert [(row["number"], row["holder"], row["holder_en"], row["covers"], row["valid_at_production"],
+             row["status_today"]) for row in rows] == [
+        ("HALCERT-2025-1188", PROCESSOR, None, "processing", True, "active"),
+        ("VietGAP-TS-25-06-0044", SHRIMP_FARM, "Bach Dang Brackish-Water Aquaculture Co., Ltd.", "sources", True,
+         "active")]
+    later = claims.scan_certifications(session, derived, date(2030, 1, 1))
+    assert [row["status_today"] for row in later] == ["expired", "expired"]
