@@ -191,3 +191,36 @@ def test_english_names_may_be_left_out_and_are_bounded(session):
     with pytest.raises(ValidationError) as refused:
         organizations.set_english_names(session, farm, {"address_en": "x" * 301})
     assert refused.value.errors == {"address_en": "At most 300 characters."}
+
+
+@pytest.mark.parametrize(("field", "most"), [("name", 200), ("address", 300), ("name_en", 200), ("address_en", 300),
+                                             ("registration_number", 50), ("phone", 30), ("tax_code", 14)])
+def test_each_text_field_has_its_length(session, field, most):
+    assert _errors(session, {**COOPERATIVE, field: "1" * (most + 1)}) == {field: f"At most {most} characters."}
+
+
+def test_only_kind_and_name_are_required(session):
+    made = organizations.register(session, {"kind": "farm_household", "name": "Hộ Lan"})
+    assert (made.address, made.name_en, made.address_en, made.phone, made.tax_code, made.registration_number,
+            made.gln) == ("", "", "", "", "", "", None)
+    assert _errors(session, {"kind": "farm_household"}) == {"name": "Required."}
+    longest = {**COOPERATIVE, "name": "N" * 200, "address": "A" * 300, "name_en": "E" * 200, "address_en": "F" * 300,
+               "registration_number": "R" * 50}
+    kept = organizations.register(session, longest)
+    assert (len(kept.name), len(kept.address), len(kept.name_en), len(kept.address_en), len(kept.registration_number)) == (
+        200, 300, 200, 300, 50)
+
+
+def test_a_gln_of_the_wrong_length_is_refused_even_with_a_right_check_digit(session):
+    assert _errors(session, {**COOPERATIVE, "gln": gtin("1234567890")[-11:]}) == {
+        "gln": "A GLN has 13 digits, the last one its check digit."}
+    assert _errors(session, {**COOPERATIVE, "gln": "1" * 14}) == {"gln": "At most 13 characters."}
+
+
+def test_a_kind_is_checked_against_its_own_users_only(session):
+    farm = organizations.register(session, {**COOPERATIVE, "prefixes": ""})
+    shop = organizations.register(session, {**COOPERATIVE, "kind": "retailer", "name": "Siêu thị", "prefixes": ""})
+    session.add(User(organization_id=shop.id, email="ban@sieuthi.vn", password_hash="x", role="retailer"))
+    session.flush()
+    organizations.update(session, farm, {**COOPERATIVE, "kind": "enterprise", "prefixes": ""})
+    assert farm.kind == "enterprise"
