@@ -188,3 +188,18 @@ def test_the_ward_office_is_found_or_made_and_an_organization_must_exist(ward):
     user, token = accounts.open_account(session, cooperative, "lan@kienbai.vn", "producer", "Trần Thị Lan")
     assert (user.name, accounts.open_link(session, token).purpose) == ("Trần Thị Lan", "reset")
     assert session.exec(select(User).where(User.email == "lan@kienbai.vn")).one() is user
+
+
+def test_passwords_are_hashed_with_scrypt_at_the_cost_the_deployment_names(monkeypatch):
+    monkeypatch.setenv("TRACE_PASSWORD_HASH", "scrypt:1024:8:1")
+    assert accounts._password_hash(PASSWORD).startswith("scrypt:1024:8:1$")
+    monkeypatch.delenv("TRACE_PASSWORD_HASH")
+    assert accounts._password_hash(PASSWORD).startswith("scrypt:32768:8:1$")  # Werkzeug's own cost when served
+
+
+def test_an_organizations_users_by_address(ward):
+    session, cooperative, office, admin = ward
+    for email in ("tam@kienbai.vn", "an@kienbai.vn"):
+        accounts.create_user(session, cooperative, email, PASSWORD, "producer")
+    assert [user.email for user in accounts.users_of(session, cooperative.id)] == ["an@kienbai.vn", "tam@kienbai.vn"]
+    assert accounts.users_of(session, office.id) == [admin]
