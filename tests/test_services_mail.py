@@ -49,7 +49,8 @@ def server(tmp_path):
             return "250 OK"
 
     def authenticate(server, session, envelope, mechanism, auth_data):
-        return AuthResult(success=(auth_data.login, auth_data.password) == (USER.encode(), PASSWORD.encode()),
+        return AuthResult(success=(auth_data.login, auth_data.password) in ((USER.encode(), PASSWORD.encode()),
+                                                                          (b"relay", b"")),
                           handled=False)  # aiosmtpd answers a failure itself
     port = _free_port()
     controller = Controller(Inbox(), hostname="127.0.0.1", port=port, tls_context=_tls_context(tmp_path),
@@ -95,3 +96,9 @@ def test_a_password_smtp_cannot_send_is_said_so(server):
     port, received = server
     refusal = mail.send(_config(port, TRACE_SMTP_PASSWORD="mật-khẩu"), "lien@kienbai.vn", "Lời mời", "x")
     assert refusal == "The mail server's user name and password must be plain ASCII." and received == []
+
+
+def test_a_login_without_a_password_sends_an_empty_one(server):
+    port, received = server
+    assert mail.send(_config(port, TRACE_SMTP_USER="relay", TRACE_SMTP_PASSWORD=None), "lien@kienbai.vn", "x", "y") is None
+    assert len(received) == 1
