@@ -5,17 +5,10 @@ from trace.db import get_session
 from trace.models import LabelReport, utcnow
 from trace.services import keys, labels, scan
 
-import pytest
 from sqlmodel import select
 
 from .conftest import BASE_URL, lot_named
 from .test_scan import first_label, path_of
-
-
-@pytest.fixture
-def session(demo_app):
-    with demo_app.app_context():
-        yield get_session()
 
 
 def test_a_processed_lot_names_each_lot_it_was_made_from(demo_client, demo_app):
