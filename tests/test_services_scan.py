@@ -1,13 +1,16 @@
 """What a scan shows and keeps: the origins of a processed lot, shoppers' reports of labels that did not check out."""
-from datetime import timedelta
+from collections import OrderedDict
+from datetime import date, timedelta
 from trace import key_store
 from trace.db import get_session
-from trace.models import LabelReport, utcnow
+from trace.models import LabelReport, LabelRun, utcnow
 from trace.services import keys, labels, scan
+from trace.services.keys import iso_utc
 
 from sqlmodel import select
 
 from .conftest import BASE_URL, lot_named
+from .test_labels import tampered_variants
 from .test_scan import first_label, path_of
 
 
@@ -52,3 +55,67 @@ def test_the_ward_sees_the_fifty_latest_reports_newest_first(session):
     session.flush()
     assert [r.url.rsplit("/", 1)[1] for r in scan.recent_reports(session)] == [str(n) for n in range(51, 1, -1)]
     assert [r.url.rsplit("/", 1)[1] for r in scan.recent_reports(session, most=2)] == ["51", "50"]
+
+
+TODAY = date(2026, 12, 1)
+
+
+def _scan(session, app, url):
+    return scan.scan_label(session, url, keys.keyset(session, key_store(app)), (BASE_URL,), TODAY)
+
+
+def test_an_altered_label_answers_every_key_of_the_scan_json_empty(session, demo_app):
+    verification, facts, key = _scan(session, demo_app, tampered_variants(first_label(demo_app, "RHC-2611-03").url)["lot"])
+    assert (verification.status, key) == ("tampered", None)
+    assert facts == {"verification": verification.as_json(), "product": None, "lot": None, "serial": None,
+                     "producer": None, "certifications": [], "standards": [], "ocop": None, "stages": [],
+                     "production_area": None, "best_before": None, "scans": None}
+
+
+def test_a_lot_shows_each_stage_with_its_site_and_a_vegetable_plot_starts_with_planting(session, demo_app):
+    _, facts, _ = _scan(session, demo_app, first_label(demo_app, "RHC-2611-03").url)
+    plot = "Ruộng rau hữu cơ Hoa Động"
+    assert [(s["step"], s["stage"], s["time"], s["site"]) for s in facts["stages"]] == [
+        ("planting", "planting", "2026-10-27T07:00+07:00", plot),  # not a rice field nor an orchard: planted
+        ("input_application", "input_application", "2026-11-01T08:00+07:00", plot),
+        ("input_application", "input_application", "2026-11-13T08:00+07:00", plot),
+        ("harvest", "harvest", "2026-11-28T06:00+07:00", plot),
+        ("packing", "packing", "2026-11-29T14:00+07:00", plot)]
+    assert facts["stages"][3]["details"] == {"lot_code": "RHC-2611-03", "quantity": "640", "unit": "kg"}
+
+
+def test_a_cancelled_run_says_when_and_why(session, demo_app):
+    label = first_label(demo_app, "RHC-2611-03")
+    run = session.exec(select(LabelRun).where(LabelRun.lot_id == lot_named(session, "RHC-2611-03").id)).first()
+    labels.cancel_run(session, run, "Tờ nhãn in lệch")
+    verification, facts, _ = _scan(session, demo_app, label.url)
+    assert verification.status == "cancelled"
+    assert facts["cancelled"] == {"at": iso_utc(run.cancelled_at), "reason": "Tờ nhãn in lệch"}
+
+
+def test_the_facts_cache_keeps_the_lots_scanned_last_and_drops_the_one_unused_longest(session, demo_app, monkeypatch):
+    cache = OrderedDict()
+    monkeypatch.setattr(scan, "_facts_cache", cache)
+    vegetables, rice, custard_apples = (first_label(demo_app, code).url
+                                        for code in ("RHC-2611-03", "GAO-BH-2610A", "NA-2611-01"))
+    _, first, vegetables_key = _scan(session, demo_app, vegetables)
+    cache.update((("other", n), {}) for n in range(scan.FACTS_CACHED - 2))
+    _, _, rice_key = _scan(session, demo_app, rice)
+    assert len(cache) == scan.FACTS_CACHED and list(cache)[0] == vegetables_key  # full: nothing dropped yet
+    _, again, same_key = _scan(session, demo_app, vegetables)  # found, and now the one used last
+    assert same_key == vegetables_key and again["lot"] is first["lot"]
+    _, _, custard_apples_key = _scan(session, demo_app, custard_apples)
+    assert len(cache) == scan.FACTS_CACHED
+    assert list(cache)[0] == ("other", 1)  # ("other", 0), unused longest, dropped
+    assert list(cache)[-4:] == [("other", scan.FACTS_CACHED - 3), rice_key, vegetables_key, custard_apples_key]
+
+
+def test_the_verdict_kept_with_a_report_is_that_of_the_address_as_kept(session, demo_app):
+    """A report keeps 2,100 characters of the address: a label that checks out only with its 2,101st character
+    is reported as the malformed address kept, not passed as genuine."""
+    path, signature = first_label(demo_app, "RHC-2611-03").url.split("?8030=")
+    padding = 2101 - len(f"{path}?x=&8030={signature}")
+    url = f"{path}?x={'y' * padding}&8030={signature}"
+    assert len(url) == 2101
+    report = _report(session, demo_app, url)
+    assert (report.url, report.status) == (url[:2100], "malformed")
