@@ -10,11 +10,14 @@ sys.path before any test imports it; this driver checks that nothing imported th
 """
 import argparse
 import fnmatch
+import math
 import os
+import random
 import sys
 import tomllib
 from collections import Counter
 from pathlib import Path
+from statistics import NormalDist
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SCOPE = ["trace/services"]
@@ -88,9 +91,27 @@ def statuses_of(file: Path) -> dict:
     return {name: status_by_exit_code[code] for name, code in data.exit_code_by_key.items()}
 
 
-def run_mutmut(files: list[Path], max_children: int, again: bool, only: list[str]) -> None:
+def sample_of(file: Path, size: int, seed: int) -> list[str]:
+    """`size` of the file's mutants drawn at random, the same ones for the same seed and the same code."""
+    names = sorted(statuses_of(file))
+    return sorted(random.Random(f"{seed}:{file}").sample(names, min(size, len(names))))
+
+
+def wilson(killed: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a proportion: it stays inside 0..1 and is honest for small samples."""
+    if not n:
+        return 0.0, 1.0
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    p = killed / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def run_mutmut(files: list[Path], max_children: int, again: bool, only: list[str], sample: tuple | None) -> None:
     """Test the mutants not checked yet (and, with `again`, those no test noticed last time); with `only`,
-    just the mutants whose names match one of its patterns, whatever their status.
+    just the mutants whose names match one of its patterns, whatever their status; with `sample`
+    (size, seed), only those of a random sample of each file's mutants.
 
     The mutants are named to mutmut, so that it runs only the tests that reach them before it starts (by
     default it runs the whole suite first)."""
@@ -106,9 +127,11 @@ def run_mutmut(files: list[Path], max_children: int, again: bool, only: list[str
     copy_also_copy_files()
     setup_source_paths()
     create_mutants(max_children)
+    drawn = {name for file in files for name in sample_of(file, *sample)} if sample else None
     wanted = [name for file in files for name, status in statuses_of(file).items()
               if (any(fnmatch.fnmatch(name, pattern) for pattern in only) if only
-                  else status == "not checked" or (again and status not in DETECTED))]
+                  else (drawn is None or name in drawn)
+                  and (status == "not checked" or (again and status not in DETECTED)))]
     if not wanted:
         print("Every mutant in scope has been checked (--again tests the survivors once more).")
         return
@@ -166,6 +189,38 @@ def report(files: list[Path]) -> float:
     return score
 
 
+def report_sample(files: list[Path], size: int, seed: int) -> None:
+    """Estimate each module's score from a random sample of its mutants, where not all were tested.
+
+    The mutants tested so far are not a fair sample of a module when a run stopped early: mutmut tests the
+    quickest first, and a surviving mutant is the slowest kind (every test that reaches it runs). The kill
+    rate of a random sample is; the estimate for the files together weighs each file by its mutants."""
+    print(f"\nRandom sample of {size} mutants per module (seed {seed}), 95 % Wilson interval:")
+    print(f"{'module':<40} {'mutants':>7} {'sample':>7} {'killed':>7} {'estimate':>9}  interval")
+    weighted, all_mutants, untested = 0.0, 0, 0  # all_mutants: of the files with a tested sample
+    for file in files:
+        statuses = statuses_of(file)
+        if not statuses:
+            continue
+        drawn = [statuses[name] for name in sample_of(file, size, seed)]
+        tested = [status for status in drawn if status != "not checked"]
+        untested += len(drawn) - len(tested)
+        killed = sum(status in DETECTED for status in tested)
+        if not tested:
+            print(f"{str(file):<40} {len(statuses):>7} {0:>7} {'':>7} {'—':>9}")
+            continue
+        low, high = wilson(killed, len(tested))
+        weighted += killed / len(tested) * len(statuses)
+        all_mutants += len(statuses)
+        print(f"{str(file):<40} {len(statuses):>7} {len(tested):>7} {killed:>7} {100 * killed / len(tested):>8.1f}%"
+              f"  {100 * low:.1f}–{100 * high:.1f} %")
+    if all_mutants:
+        print(f"{'estimate for the files sampled':<40} {all_mutants:>7} {'':>7} {'':>7} "
+              f"{100 * weighted / all_mutants:>8.1f}%")
+    if untested:
+        print(f"({untested} mutants of the sample not tested yet: run with the same --sample to go on)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("paths", nargs="*", default=DEFAULT_SCOPE,
@@ -174,6 +229,9 @@ def main() -> None:
     parser.add_argument("--again", action="store_true", help="test the mutants that survived last time once more")
     parser.add_argument("--only", nargs="+", default=[], metavar="MUTANT",
                         help="test just these mutants (names or patterns from the list of survivors)")
+    parser.add_argument("--sample", type=int, metavar="N",
+                        help="test only N mutants of each file drawn at random, and estimate each file's score")
+    parser.add_argument("--seed", type=int, default=1, help="the random sample's seed (default 1)")
     parser.add_argument("--report", action="store_true", help="only print the score of the last runs")
     args = parser.parse_args()
     os.chdir(ROOT)
@@ -182,11 +240,14 @@ def main() -> None:
         prepare(files)
         link = link_shared_anchors()
         try:
-            run_mutmut(files, args.max_children, args.again, args.only)
+            run_mutmut(files, args.max_children, args.again, args.only,
+                       (args.sample, args.seed) if args.sample else None)
         finally:
             if link:
                 link.unlink(missing_ok=True)
     report(files)
+    if args.sample:
+        report_sample(files, args.sample, args.seed)
 
 
 if __name__ == "__main__":
