@@ -1,5 +1,6 @@
 """EPC URIs of every GS1 scheme turned into the Digital Links that event hash IDs and capture use (GS1 EPC Tag
 Data Standard 2.0, URI forms to element strings); check digits are worked out here with GS1's modulo 10."""
+import copy
 from trace.services import event_hash
 
 import pytest
@@ -13,6 +14,8 @@ def gs1(digits: str) -> str:
 
 CONVERSIONS = [
     ("urn:epc:id:sgtin:0614141.812345.6789", f"/01/{gs1('8061414112345')}/21/6789"),
+    ("urn:epc:id:sgtin:0614141.812345.6", f"/01/{gs1('8061414112345')}/21/6"),  # a one-character serial
+    ("urn:epc:id:sgtin:0614141.812345.12345678901234567890", f"/01/{gs1('8061414112345')}/21/12345678901234567890"),
     ("urn:epc:id:sgtin:0614141.812345.a%2Fb", f"/01/{gs1('8061414112345')}/21/a%2Fb"),
     ("urn:epc:id:sscc:0614141.1234567890", f"/00/{gs1('10614141234567890')}"),
     ("urn:epc:id:sgln:0614141.12345.0", f"/414/{gs1('061414112345')}"),
@@ -64,6 +67,8 @@ NOT_KEYS = [
     "urn:epc:id:pgln:0614141.0000",
     "urn:epc:id:pgln:0614141.00000.",
     "urn:epc:id:cpi:0614141.123ABC.12x",  # a CPI's serial is digits
+    "urn:epc:id:cpi:0614141.12.34.5",  # a component/part reference has no dot
+    "urn:epc:id:sgtin:0614141.812345.123456789012345678901",  # a serial of 21 characters
     "urn:epc:idpat:itip:0614141.812345.01.*",
     "urn:epc:idpat:sgtin:4012345.066666.7.*",
     "urn:epc:class:lgtin:4012345.01234.998877",
@@ -104,3 +109,62 @@ def test_namespaces_come_from_a_context_given_as_a_list_or_as_one_object():
     assert event_hash.namespaces_of(declared) == {"ex": "{https://ns.example.com/epcis/}"}
     assert event_hash.namespaces_of("https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld") == {}
     assert event_hash.namespaces_of(None) == {}
+
+
+CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld", {"ex": "https://ns.example.com/epcis/"}]
+AT = {"eventTime": "2026-11-20T08:00:00+07:00", "eventTimeZoneOffset": "+07:00"}
+SENSOR = [{"sensorReport": [{"type": "Temperature", "value": 4, "uom": "CEL"}]}]  # a shape only the full tree reads
+OBSERVED = {"type": "ObjectEvent", **AT, "epcList": [], "action": "OBSERVE"}
+LGTIN = "urn:epc:class:lgtin:4012345.012345.998877"
+# Events the plain path cannot read, each with a shape the canonical order or GS1's reference treats its own way.
+SHAPES = {
+    "transformation": {"type": "TransformationEvent", **AT, "inputEPCList": ["urn:epc:id:sgtin:0614141.812345.6789"],
+                       "inputQuantityList": [{"epcClass": LGTIN, "quantity": 200, "uom": "KGM"}],
+                       "outputEPCList": ["urn:epc:id:sgtin:0614141.812345.6790"],
+                       "outputQuantityList": [{"epcClass": "urn:epc:class:lgtin:4012345.012345.998878",
+                                               "quantity": 10.50, "uom": "KGM"}],
+                       "bizStep": "commissioning", "sensorElementList": SENSOR},
+    "aggregation": {"type": "AggregationEvent", **AT, "parentID": "urn:epc:id:sscc:0614141.1234567890",
+                    "childEPCs": ["urn:epc:id:sgtin:0614141.812345.6789", "urn:epc:id:sgtin:0614141.812345.6788"],
+                    "childQuantityList": [{"epcClass": LGTIN, "quantity": 2}],
+                    "action": "ADD", "bizStep": "packing", "sensorElementList": SENSOR},
+    "transaction and source with an extension": {
+        "type": "ObjectEvent", **AT, "quantityList": [{"epcClass": LGTIN, "quantity": 3, "uom": "KGM"}],
+        "action": "OBSERVE", "bizStep": "storing", "sensorElementList": SENSOR,
+        "bizTransactionList": [{"type": "po", "bizTransaction": "urn:epcglobal:cbv:bt:0614141000005:PO-1", "ex:note": "x"}],
+        "sourceList": [{"type": "owning_party", "source": "urn:epc:id:pgln:0614141.00000", "ex:n": "1"}]},
+    "source without its value": {**OBSERVED, "sensorElementList": SENSOR,
+                                 "sourceList": [{"type": "owning_party", "ex:z": "1", "ex:a": "2"}]},
+    "comment": {"type": "ObjectEvent", "comment": "not hashed", **AT, "epcList": ["urn:epc:id:sgtin:0614141.812345.6789"],
+                "action": "OBSERVE", "bizStep": "storing"},
+    "lists in a list": {**OBSERVED, "ex:grid": [["a", "b"], ["c"]]},
+    "numbers in lists in a list": {**OBSERVED, "ex:grid": [[1, 2.50], [3]]},
+    "declared prefix in values": {**OBSERVED, "sensorElementList": SENSOR, "ex:v": "ex:a:b", "ex:w": "ex:c"},
+    "extension object": {**OBSERVED, "sensorElementList": SENSOR, "ex:obj": {"ex:b": "1", "ex:a": "2"}},
+    "one name beginning another": {**OBSERVED, "sensorElementList": SENSOR, "ex:a2": "1", "ex:a": "2"},
+    "no type": {**AT, "epcList": [], "action": "OBSERVE"},
+    "empty disposition": {**OBSERVED, "disposition": "", "sensorElementList": SENSOR},
+    "empty read point": {**OBSERVED, "readPoint": {}, "sensorElementList": SENSOR},
+    "read point with only an extension": {**OBSERVED, "readPoint": {"ex:x": "1"}, "sensorElementList": SENSOR},
+    "read point with an id and an extension": {
+        **OBSERVED, "readPoint": {"id": "urn:epc:id:sgln:0614141.12345.0", "ex:x": "1"}, "sensorElementList": SENSOR},
+    "read point with an undeclared key": {**OBSERVED, "readPoint": {"id": "x", "a/}": "1"}, "sensorElementList": SENSOR},
+    "offset that is a number": {**OBSERVED, "eventTimeZoneOffset": "7.0", "sensorElementList": SENSOR},
+    "quantity with an extension object": {"type": "ObjectEvent", **AT, "action": "OBSERVE", "quantityList": [
+        {"epcClass": LGTIN, "quantity": 3, "ex:q": {"ex:r": "1"}}]},
+}
+
+
+def reference_prehashes(document: dict) -> list:
+    """GS1's reference implementation; its namespace table is module state, so it is cleared first."""
+    from epcis_event_hash_generator import hash_generator, json_to_py
+    json_to_py._namespaces.clear()
+    events = json_to_py.event_list_from_epcis_document_json(copy.deepcopy(document))
+    return hash_generator.derive_prehashes_from_events(events)
+
+
+@pytest.mark.parametrize("name", SHAPES)
+def test_an_event_of_any_shape_has_the_pre_hash_of_gs1s_reference(name):
+    document = {"@context": CONTEXT, "type": "EPCISDocument", "schemaVersion": "2.0",
+                "creationDate": "2026-11-20T01:00:00Z", "epcisBody": {"eventList": [SHAPES[name]]}}
+    assert event_hash.document_prehashes(document, document["epcisBody"]["eventList"]) == reference_prehashes(document)
