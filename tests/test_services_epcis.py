@@ -1,7 +1,8 @@
 """EPCIS export at the service: error declarations as EPCIS writes them, the record time, the query's filters and
 order, class-level lot URIs, and hash IDs given to events stored without one."""
+import time
 from datetime import UTC, datetime, timedelta
-from trace.models import Event, User
+from trace.models import Event, Organization, User
 from trace.services import corrections, epcis
 from trace.services.ledger import record_one
 
@@ -84,3 +85,38 @@ def test_events_stored_without_a_hash_id_get_the_one_they_would_have_had(session
     assert epcis.backfill_hash_ids(session) == 3
     assert [e.hash_id for e in events] == before
     assert epcis.backfill_hash_ids(session) == 0
+
+
+def test_the_record_time_is_in_utc_whatever_the_servers_time_zone(session, monkeypatch):
+    event = session.get(Event, 1)
+    event.recorded_at = datetime(2026, 11, 30, 1, 2, 3, 456789, tzinfo=UTC)
+    monkeypatch.setenv("TZ", "Asia/Ho_Chi_Minh")
+    time.tzset()
+    try:
+        assert _exported(session, event)["recordTime"] == "2026-11-30T01:02:03.456Z"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_a_chains_events_come_in_time_order_not_in_the_order_they_were_recorded(session):
+    day = (datetime.now(UTC) - timedelta(days=2)).date().isoformat()
+    later = _store_at(session, "GAO-BH-2610A", f"{day}T10:00")
+    earlier = _store_at(session, "GAO-BH-2610A", f"{day}T09:00")  # recorded second, happened first
+    assert [e.id for e in epcis.select_events(session, event_ids=[later.id, earlier.id])] == [earlier.id, later.id]
+    assert [e.id for e in epcis.select_events(session, after_id=later.id - 1)] == [later.id, earlier.id]  # a page
+
+
+def test_error_declarations_get_no_hash_id_of_their_own(session):
+    day = (datetime.now(UTC) - timedelta(days=2)).date().isoformat()
+    wrong = _store_at(session, "GAO-BH-2610A", f"{day}T09:00")
+    declaration = _declare(session, wrong, {"reason": "Nhập nhầm kho", "time": f"{day}T11:30"})
+    assert declaration.hash_id is None
+    assert epcis.backfill_hash_ids(session) == 0
+    assert session.get(Event, declaration.id).hash_id is None
+
+
+def test_an_organization_is_its_gln_s_digital_link_or_our_urn_and_a_reference_is_percent_encoded():
+    assert epcis.organization_uri(Organization(id=7, gln="8936045000007")) == "https://id.gs1.org/417/8936045000007"
+    assert epcis.organization_uri(Organization(id=7)) == "urn:thuynguyen-trace:organization:7"
+    assert epcis.transaction_uri(3, "HĐ 12/2026") == "urn:thuynguyen-trace:bt:3:H%C4%90%2012%2F2026"
