@@ -1,9 +1,12 @@
 """Flags and recalls at the service: an inspector clears a flag once, a flag's reason worded, what the ward sees
 first, and who may read a recall's notice."""
-from datetime import timedelta
-from trace.models import LotFlag, Recall, User, utcnow
-from trace.services import safety
+from datetime import datetime, timedelta
+from decimal import Decimal
+from trace.models import Event, Lot, LotFlag, Recall, RecallLot, Shipment, User, utcnow
+from trace.services import movements, safety
 from trace.services.errors import NotFound, ValidationError
+from trace.services.ledger import record_one
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
@@ -79,3 +82,84 @@ def test_a_recall_notice_is_read_by_inspectors_and_the_organizations_it_names(se
     for email in ("thuysan@demo.vn", "chebien@demo.vn", "quantri@demo.vn"):
         with pytest.raises(NotFound):
             safety.visible_recall(session, _user(session, email), recall.id)
+
+
+def test_a_flag_is_worded_from_its_details_only_for_a_pre_harvest_interval(session):
+    details = {"harvest": "20/11/2026", "input": "Hexaconazole 5SC", "end": "25/11/2026"}
+    assert safety.flag_reason(LotFlag(lot_id=1, kind="other", reason="Mẫu nghi nhiễm", details=details)) == "Mẫu nghi nhiễm"
+    assert safety.flag_reason(LotFlag(lot_id=1, kind=safety.PRE_HARVEST_INTERVAL, reason="Cách ly", details={})) == "Cách ly"
+
+
+def test_a_lots_flags_come_in_the_order_they_were_raised(session):
+    later, earlier = _flag(session, "GAO-BH-2610A", days_ago=1), _flag(session, "GAO-BH-2610A", days_ago=5)
+    assert safety.flags_of(session, lot_named(session, "GAO-BH-2610A").id) == [earlier, later]
+
+
+def _recalled(session, recall) -> dict:
+    return {code: depth for code, depth in session.exec(
+        select(Lot.code, RecallLot.depth).join(RecallLot, RecallLot.lot_id == Lot.id)
+        .where(RecallLot.recall_id == recall.id))}
+
+
+def test_a_recall_reaches_every_lot_made_from_it_each_at_its_number_of_steps(session):
+    farmer = _user(session, "thuysan@demo.vn")
+    recall = safety.recall_lot(session, lot_named(session, "TOM-A3-2608"), {"reason": "Dư lượng kháng sinh"}, farmer)
+    assert (recall.organization_id, recall.user_id, recall.reason) == (
+        farmer.organization_id, farmer.id, "Dư lượng kháng sinh")
+    assert _recalled(session, recall) == {"TOM-A3-2608": 0, "TND-2611-01": 1, "TK-2611-01": 1}
+
+
+def test_an_inspector_recalls_in_the_wards_name_and_the_command_line_in_the_owners(session):
+    inspector, rice = _user(session, "kiemtra@demo.vn"), lot_named(session, "GAO-BH-2610A")
+    recall = safety.recall_lot(session, rice, {"reason": "Nghi nhiễm nấm mốc"}, inspector)
+    assert (recall.organization_id, recall.user_id) == (inspector.organization_id, inspector.id)
+    assert inspector.organization_id != rice.organization_id
+    shrimp = lot_named(session, "TOM-A7-2611")
+    by_operator = safety.recall_lot(session, shrimp, {"reason": "Thu hồi"})
+    assert (by_operator.organization_id, by_operator.user_id) == (shrimp.organization_id, None)
+
+
+def test_a_lot_is_recalled_once_with_a_reason_of_at_most_500_characters(session):
+    rice = lot_named(session, "GAO-BH-2610A")
+    with pytest.raises(ValidationError) as long:
+        safety.recall_lot(session, rice, {"reason": "x" * 501})
+    assert long.value.errors == {"reason": "At most 500 characters."}
+    assert safety.recall_lot(session, rice, {"reason": "x" * 500}).reason == "x" * 500
+    with pytest.raises(ValidationError) as again:
+        safety.recall_lot(session, rice, {"reason": "Lần nữa"})
+    assert again.value.errors == {"reason": "This lot is already recalled."}
+    assert len(session.exec(select(Recall).where(Recall.lot_id == rice.id)).all()) == 1
+
+
+def _notice(rows) -> list:
+    return [(row.organization.name, row.role, row.lot.code, row.quantity, row.unit, row.when, row.reference, row.status)
+            for row in rows]
+
+
+def test_a_recall_notice_lists_the_makers_first_then_each_receiver(session):
+    """Makers first even when a receiver's name comes first in the alphabet: the processor received the shrimp."""
+    recall = safety.recall_lot(session, lot_named(session, "TOM-A3-2608"), {"reason": "Dư lượng kháng sinh"})
+    processor, farm = "Công ty CP Chế biến Thực phẩm Minh Đức", "Công ty TNHH Thủy sản nước lợ Bạch Đằng"
+    received = session.exec(select(Event.event_time).join(Shipment, Shipment.id == Event.shipment_id)
+                            .where(Shipment.reference == "HĐ-0004521", Event.step == "receiving")).one()
+    assert _notice(safety.recall_notice(session, recall)) == [
+        (processor, "maker", "TK-2611-01", Decimal("60"), "kg", None, "", "made"),
+        (processor, "maker", "TND-2611-01", Decimal("980"), "kg", None, "", "made"),
+        (farm, "maker", "TOM-A3-2608", Decimal("7800"), "kg", None, "", "made"),
+        (processor, "receiver", "TOM-A3-2608", Decimal("800"), "kg", received, "inv HĐ-0004521", "received")]
+
+
+def test_a_recall_notice_names_goods_still_on_their_way_with_their_delivery_note(session):
+    rice, market = lot_named(session, "GAO-BH-2610A"), _user(session, "sieuthi@demo.vn")
+    farmer = _user(session, "htx.lua@demo.vn")
+    record_one(session, farmer.organization_id, farmer.id, "Asia/Ho_Chi_Minh", movements.record_shipping, {
+        "to_organization_id": market.organization_id, "reference_type": "inv", "reference": "HĐ-2612-001",
+        "time": (datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")) - timedelta(hours=2)).isoformat(timespec="minutes"),
+        "lines": [{"lot_id": rice.id, "quantity": "100"}]})
+    recall = safety.recall_lot(session, rice, {"reason": "Nghi nhiễm nấm mốc"})
+    rows = [row for row in _notice(safety.recall_notice(session, recall)) if row[7] != "received"]
+    assert rows == [
+        ("HTX Nông nghiệp Lúa chất lượng cao Thủy Nguyên", "maker", "GAO-BH-2610A", Decimal("18500"), "kg", None, "",
+         "made"),
+        ("Siêu thị Nông sản sạch Thủy Nguyên", "receiver", "GAO-BH-2610A", Decimal("100"), "kg", None, "inv HĐ-2612-001",
+         "in_transit")]
