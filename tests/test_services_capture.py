@@ -1,12 +1,14 @@
 """EPCIS capture reads back everything the export writes: a chain recorded by hand in one copy of the ward and
 captured into another copy comes out of both exactly alike, event for event and field for field."""
 import json
+from trace.services import event_hash
 from trace.services.capture import UnreadableEvent, sscc_of, temperature_of
 
 import pytest
 
 from .conftest import _make_app
 from .test_api import ago, token_for
+from .test_epcis import at, document_of, harvest_event, shipping_event
 from .test_lineage import ids, org_id
 
 PADDY, RICE = "08936045000021", "08936045000014"
@@ -111,3 +113,60 @@ def _sensed(*reports):
     ({}, None), ({"sensorElementList": None}, None)])
 def test_the_temperature_recorded_is_a_celsius_reading_of_a_temperature_sensor(event, celsius):
     assert temperature_of(event) == celsius
+
+
+def _sent_id(event: dict) -> str:
+    return event_hash.document_hash_ids(document_of(event))[0]
+
+
+def _declared(event: dict, **declaration) -> dict:
+    return {**event, "errorDeclaration": {"declarationTime": at(0.2), **declaration}}
+
+
+def _declarations(client, token, gtin, lot) -> list:
+    chain = client.get(f"/api/v1/epcis/events?gtin={gtin}&lot={lot}&direction=forward", headers=token).get_json()
+    return [event["errorDeclaration"] for event in chain["epcisBody"]["eventList"] if event.get("errorDeclaration")]
+
+
+def test_an_error_declaration_finds_its_event_by_id_or_by_content_and_keeps_its_reason(demo_client, demo_app):
+    rice = token_for(demo_app, "htx.lua@demo.vn")
+    rice_org, market_org = org_id(demo_app, "htx.lua@demo.vn"), org_id(demo_app, "sieuthi@demo.vn")
+    harvest = harvest_event("THOC-PA-V2", PADDY, "DEC-P1", 300, at(3))  # stored with more than was sent
+    first = shipping_event(RICE, "GAO-BH-2610A", 10, rice_org, market_org, "PXK-DEC-1", at(2))  # stored as sent
+    second = shipping_event(RICE, "GAO-BH-2610A", 20, rice_org, market_org, "PXK-DEC-2", at(1.5))
+    captured = demo_client.post("/api/v1/epcis/capture", headers=rice, json=document_of(harvest, first, second))
+    assert captured.status_code == 201, captured.get_json()
+    harvest_id, first_id, second_id = captured.get_json()["eventIDs"]
+    sent_harvest_id = _sent_id(harvest)
+    assert sent_harvest_id != harvest_id
+    corrective = "urn:uuid:5b1c7f0e-3f0a-4c52-9a57-0d4b7c9e2a11"
+    declarations = document_of(
+        # by the eventID the service gave it, with content that no longer matches
+        _declared({**first, "eventTime": at(2.5), "eventID": first_id},
+                  reason="https://ref.gs1.org/cbv/ER-did_not_occur", correctiveEventIDs=[corrective]),
+        _declared(second),  # by its content alone, no reason given
+        # by the eventID of the form that was sent, and by that form's content
+        _declared({**harvest, "eventTime": at(3.5), "eventID": sent_harvest_id}, reason="did_not_occur"))
+    response = demo_client.post("/api/v1/epcis/capture", headers=rice, json=declarations)
+    assert response.status_code == 201, response.get_json()
+    assert (response.get_json()["recorded"], response.get_json()["skipped"]) == (3, 0)
+    declared_at = at(0.2)
+    assert _declarations(demo_client, rice, RICE, "GAO-BH-2610A")[-2:] == [
+        {"declarationTime": declared_at, "reason": "did_not_occur", "tn:reason": "did_not_occur",
+         "correctiveEventIDs": [corrective]},
+        {"declarationTime": declared_at, "reason": "incorrect_data", "tn:reason": "incorrect_data"}]
+    assert _declarations(demo_client, rice, PADDY, "DEC-P1") == [
+        {"declarationTime": declared_at, "reason": "did_not_occur", "tn:reason": "did_not_occur"}]
+    again = demo_client.post("/api/v1/epcis/capture", headers=rice, json=document_of(_declared(harvest)))
+    assert (again.get_json()["recorded"], again.get_json()["skipped"]) == (0, 1)
+    assert second_id == _sent_id(second)
+
+
+def test_an_error_declaration_of_an_event_not_recorded_is_refused_by_name(demo_client, demo_app):
+    rice = token_for(demo_app, "htx.lua@demo.vn")
+    never = harvest_event("THOC-PA-V2", PADDY, "DEC-NEVER", 5, at(1))
+    response = demo_client.post("/api/v1/epcis/capture", headers=rice,
+                                json=document_of(_declared({**never, "eventID": "urn:uuid:0e6e2a1c-1111-4c52-9a57-0d4b7c9e2a11"})))
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == [
+        {"event": 0, "message": "The event this error declaration corrects is not recorded here."}]
