@@ -1,8 +1,10 @@
 """What a processed lot may claim: each scheme's rule (sources, processing or both), a certificate's scope and
 its status on the day of the harvest or the processing, and what the scan page lists behind a claim."""
-from datetime import date, timedelta
-from trace.models import Certificate, CertificateSite, CertificateStatusChange, Organization, Site
-from trace.services import claims
+from datetime import date, datetime, timedelta
+from trace.models import Certificate, CertificateSite, CertificateStatusChange, Organization, Site, User
+from trace.services import claims, movements
+from trace.services.ledger import record_one
+from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
@@ -90,3 +92,34 @@ def test_the_scan_page_lists_each_certificate_behind_a_claim_once(session):
          "active")]
     later = claims.scan_certifications(session, derived, date(2030, 1, 1))
     assert [row["status_today"] for row in later] == ["expired", "expired"]
+
+
+def test_a_processing_step_recorded_without_a_place_is_said_to_be_at_its_organization(session):
+    """Grading the frozen shrimp without saying where: the halal certificate lists the workshop only, so that
+    step is not covered, and the owner is told the organization and the scheme's name."""
+    processor = session.exec(select(User).where(User.email == "chebien@demo.vn")).one()
+    frozen = lot_named(session, "TND-2611-01")
+    moment = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")) - timedelta(hours=2)
+    event = record_one(session, processor.organization_id, processor.id, "Asia/Ho_Chi_Minh",
+                       movements.record_transformation, {
+                           "process": "grading", "time": moment.isoformat(timespec="minutes"),
+                           "inputs": [{"lot_id": frozen.id, "quantity": "10"}],
+                           "outputs": [{"product_id": frozen.product_id, "lot": "TND-2611-01-L1", "quantity": "10"}]})
+    assert event.site_id is None
+    halal = claims.derive(session, lot_named(session, "TND-2611-01-L1")).by_scheme["halal"]
+    assert (halal.holds, [(c.number, s.label) for c, s in halal.supporting]) == (
+        False, [("HALCERT-2025-1188", "freezing")])
+    assert halal.missing == [f"Processing grading on {moment.strftime('%d/%m/%Y')} at {PROCESSOR} ({PROCESSOR}): "
+                             "no Halal certificate in force that day."]
+
+
+def test_the_scan_lists_every_certificate_behind_a_claim_after_one_it_already_listed(session):
+    """Organic: the farm's certificate covers both ponds' harvests (listed once), then the processor's covers the
+    freezing, and is listed too."""
+    _certify(session, SHRIMP_FARM, "organic", "ORG-BD-1")
+    _certify(session, PROCESSOR, "organic", "ORG-MD-1")
+    _, derived = _claims(session)
+    rows = claims.scan_certifications(session, derived, date(2026, 12, 1))
+    assert [(row["number"], row["covers"]) for row in rows] == [
+        ("HALCERT-2025-1188", "processing"), ("ORG-BD-1", "sources"), ("ORG-MD-1", "processing"),
+        ("VietGAP-TS-25-06-0044", "sources")]
