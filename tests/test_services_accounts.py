@@ -1,12 +1,13 @@
 """Accounts at the service: every rule of an e-mail, a role, a name and a password with its message; one-time
 links (who made them, for whom, until when, once); logins and tokens that end."""
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from trace.db import get_session
 from trace.models import AccountLink, ApiToken, LoginSession, Organization, User, utcnow
 from trace.services import accounts
 from trace.services.errors import NotFound, ValidationError
 
 import pytest
+from sqlalchemy import update
 from sqlmodel import select
 from werkzeug.security import check_password_hash
 
@@ -203,3 +204,138 @@ def test_an_organizations_users_by_address(ward):
         accounts.create_user(session, cooperative, email, PASSWORD, "producer")
     assert [user.email for user in accounts.users_of(session, cooperative.id)] == ["an@kienbai.vn", "tam@kienbai.vn"]
     assert accounts.users_of(session, office.id) == [admin]
+
+
+def test_a_link_ends_at_the_very_moment_it_expires(ward, monkeypatch):
+    session, cooperative, _office, admin = ward
+    link, token = accounts.invite(session, admin, cooperative, {"email": "binh@kienbai.vn", "role": "producer"})
+    deadline = accounts._aware(link.expires_at)
+    monkeypatch.setattr(accounts, "utcnow", lambda: deadline - timedelta(microseconds=1))
+    assert accounts.open_link(session, token) is link
+    monkeypatch.setattr(accounts, "utcnow", lambda: deadline)
+    assert accounts.open_link(session, token) is None
+    # A zone other than UTC (PostgreSQL's session zone) is kept: the same instant, not the same clock reading.
+    hanoi = datetime(2026, 12, 1, 15, 0, tzinfo=timezone(timedelta(hours=7)))
+    assert accounts._aware(hanoi) == datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+
+
+def test_a_token_of_up_to_100_characters_is_looked_up_and_a_longer_one_is_not(ward):
+    session, cooperative, _office, admin = ward
+    for length in (100, 101):
+        session.add(AccountLink(purpose="invite", organization_id=cooperative.id, email=f"n{length}@kienbai.vn",
+                                role="producer", token_hash=accounts._token_hash("t" * length),
+                                created_by_user_id=admin.id, expires_at=utcnow() + timedelta(days=1)))
+    session.flush()
+    assert accounts.open_link(session, "t" * 100).email == "n100@kienbai.vn"
+    assert accounts.open_link(session, "t" * 101) is None
+    assert accounts.open_link(session, None) is None
+
+
+def test_using_one_invitation_leaves_the_others_open(ward):
+    session, cooperative, _office, admin = ward
+    _first, token = accounts.invite(session, admin, cooperative, {"email": "binh@kienbai.vn", "role": "producer"})
+    second, second_token = accounts.invite(session, admin, cooperative, {"email": "lan@kienbai.vn", "role": "producer"})
+    accounts.use_link(session, token, {"password": PASSWORD, "password_again": PASSWORD})
+    assert accounts.open_link(session, second_token) is second and second.used_at is None
+    assert accounts.use_link(session, second_token, {"password": PASSWORD, "password_again": PASSWORD}).email == (
+        "lan@kienbai.vn")
+
+
+def test_an_invitation_takes_a_name_of_up_to_120_characters_and_a_reset_ignores_the_name(ward):
+    session, cooperative, _office, admin = ward
+    _link, token = accounts.invite(session, admin, cooperative, {"email": "binh@kienbai.vn", "role": "producer"})
+    assert _refused(accounts.use_link, session, token, {"password": PASSWORD, "password_again": PASSWORD,
+                                                        "name": "x" * 121}) == {"name": "At most 120 characters."}
+    user = accounts.use_link(session, token, {"password": PASSWORD, "password_again": PASSWORD, "name": "x" * 120})
+    assert user.name == "x" * 120
+    reset = accounts.reset_password(session, admin, user)
+    assert accounts.use_link(session, reset, {"password": PASSWORD, "password_again": PASSWORD,
+                                              "name": "y" * 121}) is user
+    assert user.name == "x" * 120
+
+
+class _FormRead(dict):
+    """A form that runs `meanwhile` the first time it is read: another request acting after the link was
+    checked and before it is used."""
+
+    def __init__(self, meanwhile, **fields):
+        super().__init__(**fields)
+        self.meanwhile = meanwhile
+
+    def get(self, key, default=None):
+        if self.meanwhile:
+            meanwhile, self.meanwhile = self.meanwhile, None
+            meanwhile()
+        return super().get(key, default)
+
+
+def test_a_link_spent_by_another_request_while_the_form_is_read_opens_nothing(ward):
+    session, cooperative, _office, admin = ward
+    link, token = accounts.invite(session, admin, cooperative, {"email": "binh@kienbai.vn", "role": "producer"})
+    spend = lambda: session.execute(update(AccountLink).where(AccountLink.id == link.id)  # noqa: E731
+                                    .values(used_at=utcnow()))
+    with pytest.raises(NotFound) as spent:
+        accounts.use_link(session, token, _FormRead(spend, password=PASSWORD, password_again=PASSWORD))
+    assert str(spent.value) == SPENT
+    assert session.exec(select(User).where(User.email == "binh@kienbai.vn")).all() == []
+
+
+def test_an_address_given_an_account_while_the_invitation_is_used_is_refused_on_the_email_field(ward):
+    session, cooperative, _office, admin = ward
+    _link, token = accounts.invite(session, admin, cooperative, {"email": "binh@kienbai.vn", "role": "producer"})
+    opened = []
+    meanwhile = lambda: opened.append(  # noqa: E731
+        accounts.create_user(session, cooperative, "binh@kienbai.vn", "mat-khau-khac-2026", "producer"))
+    assert _refused(accounts.use_link, session, token, _FormRead(meanwhile, password=PASSWORD,
+                                                                 password_again=PASSWORD)) == {
+        "email": "There is already an account with this e-mail."}
+    assert session.exec(select(User).where(User.email == "binh@kienbai.vn")).all() == opened
+
+
+def test_a_login_begun_as_a_reset_was_made_ends_when_the_new_password_is_set(ward):
+    session, cooperative, _office, admin = ward
+    farmer = accounts.create_user(session, cooperative, "binh@kienbai.vn", "mat-khau-cu-2026", "producer")
+    assert accounts.authenticate(session, "binh@kienbai.vn", "mat-khau-cu-2026") is farmer
+    token = accounts.reset_password(session, admin, farmer)
+    login = accounts.start_login(session, farmer, remember=False)  # the password was checked before the reset
+    accounts.use_link(session, token, {"password": PASSWORD, "password_again": PASSWORD})
+    assert accounts.user_of_login(session, login) is None
+
+
+def test_ending_logins_counts_and_stamps_only_the_open_ones_and_needs_a_whole_login_id(ward):
+    session, cooperative, _office, _admin = ward
+    farmer = accounts.create_user(session, cooperative, "binh@kienbai.vn", PASSWORD, "producer")
+    gone, here, phone = (accounts.start_login(session, farmer, remember=False) for _ in range(3))
+    accounts.end_login(session, gone)
+    session.flush()
+    row = session.exec(select(LoginSession).where(LoginSession.ended_at.is_not(None))).one()
+    ended = row.ended_at
+    bare_token = here.partition(".")[2]  # a login id is "user id.token": a bare token is none
+    accounts.end_login(session, bare_token)
+    assert accounts.user_of_login(session, here) is farmer
+    assert accounts.end_logins(session, farmer.id, keep=here) == 1
+    assert [accounts.user_of_login(session, login) for login in (here, phone)] == [farmer, None]
+    session.refresh(row)
+    assert row.ended_at == ended
+    assert accounts.end_logins(session, farmer.id, keep=bare_token) == 1  # keeps nothing
+    assert accounts.user_of_login(session, here) is None
+
+
+def test_all_users_by_organization_then_address(ward):
+    session, cooperative, _office, _admin = ward
+    for email in ("tam@kienbai.vn", "an@kienbai.vn"):
+        accounts.create_user(session, cooperative, email, PASSWORD, "producer")
+    assert [(organization.name, user.email) for user, organization in accounts.all_users(session)] == [
+        ("HTX Kiền Bái", "an@kienbai.vn"), ("HTX Kiền Bái", "tam@kienbai.vn"), ("UBND phường Thủy Nguyên", "ha@ward.vn")]
+
+
+def test_an_account_opened_without_a_name_has_none_and_the_largest_ids_are_found(ward):
+    session, cooperative, _office, _admin = ward
+    user, _token = accounts.open_account(session, cooperative, "lan@kienbai.vn", "producer")
+    assert user.name == ""
+    largest = 2**31 - 1  # PostgreSQL's integer column
+    session.add(Organization(id=largest, kind="farm_household", name="Hộ Nguyễn Văn An"))
+    session.add(ApiToken(id=largest, user_id=user.id, token_hash=accounts._token_hash("trc_x"), prefix="trc_x"))
+    session.flush()
+    assert accounts.organization_for_new_user(session, largest, "producer").name == "Hộ Nguyễn Văn An"
+    assert accounts.revoke_token(session, str(largest), user.id).revoked_at is not None
