@@ -224,3 +224,28 @@ def test_a_kind_is_checked_against_its_own_users_only(session):
     session.flush()
     organizations.update(session, farm, {**COOPERATIVE, "kind": "enterprise", "prefixes": ""})
     assert farm.kind == "enterprise"
+
+
+def test_a_prefix_beginning_with_anothers_six_digit_prefix_is_refused(session):
+    organizations.register(session, {**COOPERATIVE, "prefixes": "893604"})
+    assert _errors(session, {**COOPERATIVE, "name": "HTX khác", "prefixes": "8936045"}) == {
+        "prefixes": "8936045 overlaps 893604: one company prefix cannot begin another."}
+
+
+def test_the_prefixes_field_takes_400_characters(session):
+    made = organizations.register(session, {**COOPERATIVE, "prefixes": "8936099" + "," * 393})
+    assert organizations.prefixes_of(session, made.id) == ["8936099"]
+    assert _errors(session, {**COOPERATIVE, "name": "HTX khác", "prefixes": "8936098" + "," * 394}) == {
+        "prefixes": "At most 400 characters."}
+
+
+def test_organizations_of_one_kind_by_name_and_assigned_gtins_in_order(session):
+    for name in ("HTX Thủy Đường", "HTX An Lư", "HTX Kiền Bái"):
+        organizations.register(session, {**COOPERATIVE, "name": name, "prefixes": "", "gln": ""})
+    assert [o.name for o, _prefixes, _users in organizations.all_organizations(session)] == [
+        "HTX An Lư", "HTX Kiền Bái", "HTX Thủy Đường"]
+    small = organizations.register(session, {**COOPERATIVE, "kind": "farm_household", "name": "Hộ Lan", "prefixes": ""})
+    for n in (3, 1, 2):
+        organizations.assign_gtin(session, small, gtin(f"89399990000{n}"))
+    assert organizations.assigned_gtins_of(session, small.id) == [gtin(f"89399990000{n}") for n in (1, 2, 3)]
+    assert organizations.next_free_gtin(session, small.id) == gtin("893999900001")
