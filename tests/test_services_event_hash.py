@@ -90,6 +90,75 @@ def test_every_conversion_agrees_with_gs1s_reference_implementation():
     assert [event_hash.digital_link(uri) for uri in uris] == [normaliser(uri) for uri in uris]
 
 
+DIGITAL_LINKS = [  # every short name, other hosts, GTIN-8/12/13, CPVs, lots with serials, queries
+
+    "https://id.gs1.org/01/09520123456788/10/ABC123/21/12345",
+    "https://id.gs1.org/01/09520123456788/21/12345",
+    "https://example.com/01/09520123456788/10/ABC123?17=261231",
+    "https://example.com/gtin/09520123456788/lot/ABC1/ser/XYZ9",
+    "http://example.com/some/path/01/09520123456788/21/7",
+    "https://id.gs1.org/01/9520123456788",
+    "https://id.gs1.org/01/952012345678",
+    "https://id.gs1.org/01/95201234",
+    "https://id.gs1.org/01/09520123456788/22/2A/10/ABC/21/7",
+    "https://id.gs1.org/01/09520123456788/22/2A",
+    "https://id.gs1.org/01/09520123456788/22/2A/",
+    "https://id.gs1.org/01/09520123456788/",
+    "https://id.gs1.org/01/09520123456788/10/ABC",
+    "https://id.gs1.org/8006/095201234567880102/10/L1/21/7",
+    "https://id.gs1.org/8006/095201234567880102/22/X/21/7",
+    "https://id.gs1.org/00/395201230000000015",
+    "https://id.gs1.org/sscc/395201230000000015",
+    "https://id.gs1.org/414/9520123456788/254/32a%2Fb",
+    "https://id.gs1.org/gln/9520123456788",
+    "https://id.gs1.org/party/9520123456788",
+    "https://id.gs1.org/417/9520123456788",
+    "https://id.gs1.org/8010/0952012345ABC/8011/123",
+    "https://id.gs1.org/cpid/0952012345ABC/8011/123",
+    "https://id.gs1.org/8004/0952012345XYZ",
+    "https://id.gs1.org/giai/0952012345XYZ",
+    "https://id.gs1.org/8003/095201234567884A1",
+    "https://id.gs1.org/grai/095201234567884A1",
+    "https://id.gs1.org/253/9520123456788ABC",
+    "https://id.gs1.org/gdti/9520123456788ABC",
+    "https://id.gs1.org/255/952012345678812",
+    "https://id.gs1.org/gcn/952012345678812",
+    "https://id.gs1.org/401/952012345XYZ",
+    "https://id.gs1.org/ginc/952012345XYZ",
+    "https://id.gs1.org/402/95201234567890128",
+    "https://id.gs1.org/gsin/95201234567890128",
+    "https://id.gs1.org/8017/952012345678901239",
+    "https://id.gs1.org/gsrnp/952012345678901239",
+    "https://id.gs1.org/8018/952012345678901239",
+    "https://id.gs1.org/gsrn/952012345678901239",
+    "https://id.gs1.org/itip/095201234567880102/ser/7",
+    "https://id.gs1.org/01/09520123456788/235/ABC",
+    "https://shop.example.vn/a/b/414/9520123456788",
+    "https://id.gs1.org/01/09520123456788/10/" + "L" * 21,
+    "https://id.gs1.org/01/0952012345678/10/ABC",
+    "https://id.gs1.org/01/09520123456788#frag",
+    "https://id.gs1.org/01/09520123456788/21/a%2Fb?linkType=all",
+    "https://id.gs1.org/99/09520123456788",
+    "ftp://id.gs1.org/01/09520123456788",
+    "https://id.gs1.org/",
+    "https://id.gs1.org/ABCDEFGHIJ",
+    "https://example.com/01/abcd/10/1",
+    "https://id.gs1.org/01/09520123456788/22/",
+    "https://id.gs1.org/01/09520123456788/22/2A/10/B/",
+    "https://example.com/01/09520123456788/21/a%2Fb",
+]
+
+
+def test_every_digital_link_form_is_canonicalised_as_gs1s_reference_does():
+    from epcis_event_hash_generator.dl_normaliser import normaliser
+    assert [event_hash.digital_link(uri) for uri in DIGITAL_LINKS] == [normaliser(uri) for uri in DIGITAL_LINKS]
+    assert event_hash.digital_link("https://example.com/gtin/09520123456788/lot/ABC1/ser/XYZ9?17=261231") == (
+        "https://id.gs1.org/01/09520123456788/21/XYZ9")
+    # Left as written, as by the reference: a percent-escape in a Digital Link, a trailing slash after a CPV.
+    assert event_hash.digital_link("https://example.com/01/09520123456788/21/a%2Fb") is None
+    assert event_hash.digital_link("https://id.gs1.org/01/09520123456788/22/2A/") is None
+
+
 def test_a_hash_id_is_the_same_for_an_epc_uri_and_its_digital_link():
     def event(epc):
         return {"type": "ObjectEvent", "eventTime": "2026-11-20T08:00:00+07:00", "eventTimeZoneOffset": "+07:00",

@@ -545,6 +545,8 @@ def digital_link(value: str):
         uri = "https://id.gs1.org" + path if path else None
     elif DL_SHAPE.match(value):
         uri = _canonical_dl(value)
+        if uri and "%" in uri:  # GS1's reference leaves a Digital Link with a percent-escape as it was written
+            uri = None
     else:
         return None
     return uri if uri and VALID_DL.fullmatch(uri) else None
@@ -564,7 +566,7 @@ def _canonical_dl(uri: str) -> str:
     if match and len(match.group(2)) in (8, 12, 13):
         uri = match.group(1) + match.group(2).zfill(14) + match.group(3)
     # No consumer product variant, and a serial makes a lot redundant.
-    uri = re.sub(r"^(https://id\.gs1\.org/(?:01/\d{14}|8006/\d{18}))/22/[^/]*(/|$)", r"\1\2", uri).rstrip("/") \
-        if "/22/" in uri else uri
+    uri = re.sub(r"^(https://id\.gs1\.org/(?:01/\d{14}|8006/\d{18}))/22/[^/]*(/|$)", r"\1\2", uri) \
+        if "/22/" in uri else uri  # a trailing slash stays, and the link is then refused, as by the reference
     uri = re.sub(r"^(https://id\.gs1\.org/(?:01/\d{14}|8006/\d{18}))/10/[^/]*(/21/)", r"\1\2", uri)
     return uri
