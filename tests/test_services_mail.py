@@ -3,6 +3,7 @@ mail service does; each refusal comes back as the text the administrator is show
 import datetime
 import socket
 import ssl
+import threading
 from trace.services import mail
 
 import pytest
@@ -102,3 +103,16 @@ def test_a_login_without_a_password_sends_an_empty_one(server):
     port, received = server
     assert mail.send(_config(port, TRACE_SMTP_USER="relay", TRACE_SMTP_PASSWORD=None), "lien@kienbai.vn", "x", "y") is None
     assert len(received) == 1
+
+
+def test_a_server_that_never_answers_is_given_up_on(tmp_path):
+    """A server that takes the connection and says nothing: the page that sends mail does not wait forever."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # the connection completes in the backlog; no greeting ever comes
+        answer = []
+        sending = threading.Thread(target=lambda: answer.append(
+            mail.send(_config(silent.getsockname()[1]), "lien@kienbai.vn", "Lời mời", "x")), daemon=True)
+        sending.start()
+        sending.join(timeout=30)
+    assert answer == ["Connection unexpectedly closed: timed out"]
