@@ -1,15 +1,18 @@
 """EPCIS capture reads back everything the export writes: a chain recorded by hand in one copy of the ward and
 captured into another copy comes out of both exactly alike, event for event and field for field."""
 import json
+from trace.db import get_session
+from trace.models import Shipment
 from trace.services import event_hash
 from trace.services.capture import UnreadableEvent, sscc_of, temperature_of
 
 import pytest
+from sqlmodel import select
 
 from .conftest import _make_app
 from .test_api import ago, token_for
 from .test_epcis import at, document_of, harvest_event, shipping_event
-from .test_lineage import ids, org_id
+from .test_lineage import held, ids, org_id
 
 PADDY, RICE = "08936045000021", "08936045000014"
 SSCC = "089360450000000045"
@@ -146,7 +149,8 @@ def test_an_error_declaration_finds_its_event_by_id_or_by_content_and_keeps_its_
                   reason="https://ref.gs1.org/cbv/ER-did_not_occur", correctiveEventIDs=[corrective]),
         _declared(second),  # by its content alone, no reason given
         # by the eventID of the form that was sent, and by that form's content
-        _declared({**harvest, "eventTime": at(3.5), "eventID": sent_harvest_id}, reason="did_not_occur"))
+        _declared({**harvest, "eventTime": at(3.5), "eventID": sent_harvest_id}, reason="did_not_occur",
+                  **{"urn:thuynguyen-trace:epcis:reason": "Cân nhầm"}))  # the text's key written out in full
     response = demo_client.post("/api/v1/epcis/capture", headers=rice, json=declarations)
     assert response.status_code == 201, response.get_json()
     assert (response.get_json()["recorded"], response.get_json()["skipped"]) == (3, 0)
@@ -156,7 +160,7 @@ def test_an_error_declaration_finds_its_event_by_id_or_by_content_and_keeps_its_
          "correctiveEventIDs": [corrective]},
         {"declarationTime": declared_at, "reason": "incorrect_data", "tn:reason": "incorrect_data"}]
     assert _declarations(demo_client, rice, PADDY, "DEC-P1") == [
-        {"declarationTime": declared_at, "reason": "did_not_occur", "tn:reason": "did_not_occur"}]
+        {"declarationTime": declared_at, "reason": "did_not_occur", "tn:reason": "Cân nhầm"}]
     again = demo_client.post("/api/v1/epcis/capture", headers=rice, json=document_of(_declared(harvest)))
     assert (again.get_json()["recorded"], again.get_json()["skipped"]) == (0, 1)
     assert second_id == _sent_id(second)
@@ -170,3 +174,29 @@ def test_an_error_declaration_of_an_event_not_recorded_is_refused_by_name(demo_c
     assert response.status_code == 422
     assert response.get_json()["errors"] == [
         {"event": 0, "message": "The event this error declaration corrects is not recorded here."}]
+
+
+def test_cbv_words_are_read_as_words_or_as_their_web_uris(demo_client, demo_app):
+    """EPCIS 2.0 JSON-LD lets a partner write a CBV value as its bare word or as the web URI it stands for."""
+    def written(prefix: str, word: str) -> str:
+        return f"https://ref.gs1.org/cbv/{prefix}-{word}"
+    rice = token_for(demo_app, "htx.lua@demo.vn")
+    rice_org, market_org = org_id(demo_app, "htx.lua@demo.vn"), org_id(demo_app, "sieuthi@demo.vn")
+    harvest = {**harvest_event("THOC-PA-V2", PADDY, "CBV-P1", 40, at(2)), "bizStep": written("BizStep", "commissioning")}
+    shipment = shipping_event(RICE, "GAO-BH-2610A", 5, rice_org, market_org, "PXK-CBV-1", at(1))
+    shipment["bizStep"] = written("BizStep", "shipping")
+    shipment["bizTransactionList"][0]["type"] = written("BTT", "inv")
+    captured = demo_client.post("/api/v1/epcis/capture", headers=rice, json=document_of(harvest, shipment))
+    assert captured.status_code == 201, captured.get_json()
+    assert held(demo_app, "CBV-P1", "htx.lua@demo.vn") == 40
+    with demo_app.app_context():
+        assert get_session().exec(select(Shipment.reference_type).where(Shipment.reference == "PXK-CBV-1")).all() == [
+            "inv"]
+    bare = [harvest_event("THOC-PA-V2", PADDY, "CBV-P1", 40, at(2)),
+            {**shipping_event(RICE, "GAO-BH-2610A", 5, rice_org, market_org, "PXK-CBV-1", at(1))}]
+    bare[1]["bizTransactionList"][0]["type"] = "inv"
+    again = demo_client.post("/api/v1/epcis/capture", headers=rice, json=document_of(*bare)).get_json()
+    assert (again["recorded"], again["skipped"]) == (0, 2)  # the same events, whatever the form
+    declared = _declared(shipment, reason=written("ER", "did_not_occur"))
+    assert demo_client.post("/api/v1/epcis/capture", headers=rice, json=document_of(declared)).status_code == 201
+    assert _declarations(demo_client, rice, RICE, "GAO-BH-2610A")[-1]["reason"] == "did_not_occur"

@@ -155,6 +155,14 @@ STEP_OF = {("ObjectEvent", "ADD", "commissioning"): "harvest",
            ("ObjectEvent", "OBSERVE", CUSTOM_STEP + "input_application"): "input_application"}
 
 
+def cbv_word(value):
+    """A CBV value as its bare word: JSON-LD lets a partner write `shipping` as the web URI it stands for,
+    https://ref.gs1.org/cbv/BizStep-shipping (the schema refuses EPCIS 1.x URNs)."""
+    if isinstance(value, str) and value.startswith(event_hash.CBV):
+        return value[len(event_hash.CBV):].split("-", 1)[-1]
+    return value
+
+
 class EventReader:
     """Reads one EPCIS event into the fields its recording function takes, and records it."""
 
@@ -192,7 +200,7 @@ class EventReader:
         kind = event.get("type")
         if kind == "TransformationEvent":
             return "transformation"
-        step = STEP_OF.get((kind, event.get("action"), event.get("bizStep")))
+        step = STEP_OF.get((kind, event.get("action"), cbv_word(event.get("bizStep"))))
         if step is None:
             raise UnreadableEvent(f"A {kind} with action {event.get('action')} and business step "
                                   f"{event.get('bizStep')} is not something this service records.")
@@ -331,8 +339,7 @@ class EventReader:
     def transaction(self, event: dict) -> tuple:
         for item in event.get("bizTransactionList") or []:
             uri = item["bizTransaction"]
-            kind = item.get("type", "desadv")
-            kind = kind.rsplit("-", 1)[-1] if kind.startswith("http") else kind
+            kind = cbv_word(item.get("type", "desadv"))
             if uri.startswith(epcis.TRANSACTION_URN):
                 return kind, unquote(uri[len(epcis.TRANSACTION_URN):].split(":", 1)[1])
             return kind, uri[-60:]
@@ -386,8 +393,7 @@ class EventReader:
         target = self.target(event)
         if target is None:
             raise UnreadableEvent("The event this error declaration corrects is not recorded here.")
-        reason = declaration.get("reason", "incorrect_data")
-        reason = reason.rsplit("-", 1)[-1] if isinstance(reason, str) and reason.startswith("http") else reason
+        reason = cbv_word(declaration.get("reason", "incorrect_data"))
         text = next((value for key, value in declaration.items() if key.endswith(":reason") or
                      key == epcis.NAMESPACE + "reason"), None) or str(reason)
         corrective = (declaration.get("correctiveEventIDs") or [None])[0]
