@@ -15,6 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN_CONF = ROOT / "trace" / "gunicorn_conf.py"
+pytestmark = pytest.mark.server
 SLOW_CLIENTS = 8
 ANSWER_WITHIN = 30  # seconds: generous, so a busy machine does not fail the test; the old setup never answered
 
