@@ -163,3 +163,57 @@ def test_a_recall_notice_names_goods_still_on_their_way_with_their_delivery_note
          "made"),
         ("Siêu thị Nông sản sạch Thủy Nguyên", "receiver", "GAO-BH-2610A", Decimal("100"), "kg", None, "inv HĐ-2612-001",
          "in_transit")]
+
+
+def test_a_lot_made_from_a_flagged_or_recalled_lot_may_not_be_labelled_and_says_why(session):
+    shrimp, frozen, rice = (lot_named(session, code) for code in ("TOM-A3-2608", "TND-2611-01", "GAO-BH-2610A"))
+    assert safety.lot_status(session, frozen).blocking_reason() is None
+    safety.ensure_labellable(session, frozen)  # nothing against it
+    flag = _flag(session, "TOM-A3-2608")
+    reason = ("The lot, or a lot it was made from, is flagged: Harvested on 20/11/2026, inside the pre-harvest "
+              "interval or withdrawal period of Hexaconazole 5SC (until 25/11/2026).")
+    found = safety.statuses(session, [shrimp.id, frozen.id, rice.id])
+    assert {lot_id: (status.recalled, status.flags) for lot_id, status in found.items()} == {
+        shrimp.id: (False, [flag]), frozen.id: (False, [flag]), rice.id: (False, [])}
+    with pytest.raises(ValidationError) as flagged:
+        safety.ensure_labellable(session, frozen)
+    assert flagged.value.errors == {"count": reason}
+    flag.resolution = "destroyed"  # destroying the shrimp does not clear what was made from it
+    assert safety.lot_status(session, frozen).blocking_reason() == reason
+    flag.resolution = "cleared"
+    assert safety.lot_status(session, frozen).blocking_reason() is None
+    first = safety.recall_lot(session, frozen, {"reason": "Nhiệt độ kho"})
+    first.recalled_at = utcnow() - timedelta(days=1)
+    safety.recall_lot(session, shrimp, {"reason": "Dư lượng kháng sinh"})  # reaches the frozen shrimp too
+    status = safety.lot_status(session, frozen)
+    assert (status.recalled, status.recall) == (True, first)  # the first recall that reached it
+    assert status.blocking_reason() == "The lot has been recalled: Nhiệt độ kho"
+    assert safety.statuses(session, []) == {}
+
+
+def test_a_lots_recall_history_keeps_lifted_recalls_newest_first(session):
+    shrimp, frozen = lot_named(session, "TOM-A3-2608"), lot_named(session, "TND-2611-01")
+    inspector = _user(session, "kiemtra@demo.vn")
+    upstream = safety.recall_lot(session, shrimp, {"reason": "Dư lượng kháng sinh"})
+    upstream.recalled_at = utcnow() - timedelta(days=2)
+    lifted = safety.lift_recall(session, inspector, upstream.id, {"reason": "Mẫu lại đạt"})
+    assert (lifted.lifted_by_user_id, lifted.lift_reason) == (inspector.id, "Mẫu lại đạt")
+    assert safety.active_recall(session, frozen.id) is None
+    own = safety.recall_lot(session, frozen, {"reason": "Nhiệt độ kho"})
+    assert safety.recalls_of_lot(session, frozen.id) == [own, upstream]
+    assert safety.recalls_of_lot(session, shrimp.id) == [upstream]
+    assert safety.recalls_of_lot(session, lot_named(session, "TOM-A7-2611").id) == []
+
+
+def test_a_recall_concerns_who_made_holds_or_was_shipped_the_lot_while_it_stands(session):
+    rice, inspector = lot_named(session, "GAO-BH-2610A"), _user(session, "kiemtra@demo.vn")
+    older = safety.recall_lot(session, lot_named(session, "TOM-A7-2611"), {"reason": "Tôm"})
+    older.recalled_at = utcnow() - timedelta(days=1)
+    recall = safety.recall_lot(session, rice, {"reason": "Nghi nhiễm nấm mốc"})
+    affected = {email: safety.recalls_affecting(session, _user(session, email).organization_id) for email in (
+        "htx.lua@demo.vn", "sieuthi@demo.vn", "dulich@demo.vn", "thuysan@demo.vn", "chebien@demo.vn",
+        "rau.huuco@demo.vn")}
+    assert affected == {"htx.lua@demo.vn": [recall], "sieuthi@demo.vn": [recall], "dulich@demo.vn": [recall],
+                        "thuysan@demo.vn": [older], "chebien@demo.vn": [older], "rau.huuco@demo.vn": []}
+    safety.lift_recall(session, inspector, recall.id, {"reason": "Mẫu đạt"})
+    assert safety.recalls_affecting(session, _user(session, "sieuthi@demo.vn").organization_id) == []
