@@ -180,7 +180,8 @@ def test_namespaces_come_from_a_context_given_as_a_list_or_as_one_object():
     assert event_hash.namespaces_of(None) == {}
 
 
-CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld", {"ex": "https://ns.example.com/epcis/"}]
+CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
+           {"ex": "https://ns.example.com/epcis/", "cbvmda": "urn:epcglobal:cbv:mda:"}]
 AT = {"eventTime": "2026-11-20T08:00:00+07:00", "eventTimeZoneOffset": "+07:00"}
 SENSOR = [{"sensorReport": [{"type": "Temperature", "value": 4, "uom": "CEL"}]}]  # a shape only the full tree reads
 OBSERVED = {"type": "ObjectEvent", **AT, "epcList": [], "action": "OBSERVE"}
@@ -219,6 +220,7 @@ SHAPES = {
         **OBSERVED, "readPoint": {"id": "urn:epc:id:sgln:0614141.12345.0", "ex:x": "1"}, "sensorElementList": SENSOR},
     "read point with an undeclared key": {**OBSERVED, "readPoint": {"id": "x", "a/}": "1"}, "sensorElementList": SENSOR},
     "offset that is a number": {**OBSERVED, "eventTimeZoneOffset": "7.0", "sensorElementList": SENSOR},
+    "empty quantity element": {"type": "ObjectEvent", **AT, "action": "OBSERVE", "quantityList": [{"epcClass": LGTIN}, {}]},
     "quantity with an extension object": {"type": "ObjectEvent", **AT, "action": "OBSERVE", "quantityList": [
         {"epcClass": LGTIN, "quantity": 3, "ex:q": {"ex:r": "1"}}]},
 }
@@ -232,8 +234,60 @@ def reference_prehashes(document: dict) -> list:
     return hash_generator.derive_prehashes_from_events(events)
 
 
+def _document(event: dict) -> dict:
+    return {"@context": CONTEXT, "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": "2026-11-20T01:00:00Z",
+            "epcisBody": {"eventList": [event]}}
+
+
 @pytest.mark.parametrize("name", SHAPES)
 def test_an_event_of_any_shape_has_the_pre_hash_of_gs1s_reference(name):
-    document = {"@context": CONTEXT, "type": "EPCISDocument", "schemaVersion": "2.0",
-                "creationDate": "2026-11-20T01:00:00Z", "epcisBody": {"eventList": [SHAPES[name]]}}
+    document = _document(SHAPES[name])
     assert event_hash.document_prehashes(document, document["epcisBody"]["eventList"]) == reference_prehashes(document)
+    assert event_hash._direct(SHAPES[name], event_hash.namespaces_of(CONTEXT),
+                              event_hash.vocabulary_used([SHAPES[name]])) is None  # the plain path declines it
+
+
+# Events of plain shape, which skip the tree (capture must take 5,000 events a second; the tree alone does not).
+PLAIN = {
+    "empty read point and a place without id": {**OBSERVED, "readPoint": {}, "bizLocation": {"id": ""}},
+    "quantity elements partly empty": {"type": "ObjectEvent", **AT, "action": "OBSERVE", "quantityList": [
+        {"epcClass": LGTIN}, {"epcClass": LGTIN, "quantity": 2.0, "uom": "KGM"}, {"epcClass": "", "quantity": ""}]},
+    "transactions, one without a value": {**OBSERVED, "bizTransactionList": [
+        {"type": "po", "bizTransaction": "urn:epcglobal:cbv:bt:0614141000005:PO-2"}, {"type": "desadv", "bizTransaction": ""}]},
+    "sources and destinations with a prefixed key": {
+        **OBSERVED, "sourceList": [{"type": "owning_party", "source": "urn:epc:id:pgln:0614141.00000"}],
+        "destinationList": [{"type": "location", "ex:destination": "ex:shop"}]},
+    "ilmd": {**OBSERVED, "ilmd": {"ex:bestBefore": "2026-12-31", "cbvmda:lotNumber": "L1", "ex:note": "", "ex:n": 2.50}},
+    "extensions of every plain kind": {**OBSERVED, "ex:list": ["b", "a", "", 3], "ex:empty": "", "ex:prefixed": "ex:v",
+                                       "ex:number": 10.0, "ex:flag": True, "plain": "x"},
+    "certification and parent": {"type": "AggregationEvent", **AT, "certificationInfo": "https://cert.example/1",
+                                 "parentID": "https://id.gs1.org/00/395201230000000015",
+                                 "childEPCs": ["urn:epc:id:sgtin:0614141.812345.6789"], "action": "ADD"},
+    "transformation": {"type": "TransformationEvent", **AT, "inputEPCList": ["urn:epc:id:sgtin:0614141.812345.6789"],
+                       "inputQuantityList": [{"epcClass": LGTIN, "quantity": 200, "uom": "KGM"}],
+                       "outputEPCList": ["urn:epc:id:sgtin:0614141.812345.6790", ""],
+                       "outputQuantityList": [{"epcClass": LGTIN, "quantity": 10.50}],
+                       "transformationID": "urn:x:t1", "bizStep": "commissioning", "disposition": "active"},
+    "empty time and offset": {"type": "ObjectEvent", "eventTime": "", "eventTimeZoneOffset": " ", "epcList": [],
+                              "action": "OBSERVE", "bizStep": ""},
+}
+
+
+@pytest.mark.parametrize("name", PLAIN)
+def test_a_plain_event_is_read_directly_with_the_trees_and_the_references_pre_hash(name):
+    event = PLAIN[name]
+    namespaces, expansions = event_hash.namespaces_of(CONTEXT), event_hash.vocabulary_used([event])
+    direct = event_hash._direct(event, namespaces, expansions)
+    assert direct is not None and direct == event_hash._tree_prehash(event, namespaces, expansions)
+    assert [direct] == reference_prehashes(_document(event))
+
+
+def test_a_transaction_or_a_source_written_value_first_hashes_as_written_type_first():
+    transaction = {"type": "po", "bizTransaction": "urn:epcglobal:cbv:bt:0614141000005:PO-2"}
+    source = {"type": "owning_party", "source": "urn:epc:id:pgln:0614141.00000"}
+    type_first = {**OBSERVED, "bizTransactionList": [transaction], "sourceList": [source]}
+    value_first = {**OBSERVED, "bizTransactionList": [dict(reversed(transaction.items()))],
+                   "sourceList": [dict(reversed(source.items()))]}
+    assert list(value_first["sourceList"][0]) == ["source", "type"]
+    assert event_hash.document_prehashes(_document(value_first), [value_first]) == reference_prehashes(
+        _document(type_first))

@@ -291,9 +291,9 @@ def _direct(event: dict, namespaces: dict, expansions: dict):
                     return None
                 text = _pair("epc", item, namespaces, expansions)
             else:
-                if not isinstance(item, dict) or not set(item) <= QUANTITY_KEYS or \
+                if not isinstance(item, dict) or not item or not set(item) <= QUANTITY_KEYS or \
                         not all(isinstance(v, SCALARS) for v in item.values()):
-                    return None
+                    return None  # an empty element is left over at the end, as the reference does: the tree's
                 inner = "".join(_pair(key, item[key], namespaces, expansions) for key in ("epcClass", "quantity", "uom")
                                 if key in item)
                 text = "quantityElement" + inner if inner else ""
