@@ -1,14 +1,16 @@
 """What a scan shows and keeps: the origins of a processed lot, shoppers' reports of labels that did not check out."""
 from collections import OrderedDict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from trace import key_store
 from trace.clock import today
 from trace.db import get_session
-from trace.models import LabelReport, LabelRun, utcnow
-from trace.services import keys, labels, scan
+from trace.models import LabelReport, LabelRun, Scan, Shipment, User, utcnow
+from trace.services import keys, labels, movements, scan
 from trace.services.keys import iso_utc
+from trace.services.ledger import record_one
+from zoneinfo import ZoneInfo
 
-from sqlmodel import select
+from sqlmodel import func, select
 
 from .conftest import BASE_URL, lot_named
 from .test_labels import tampered_variants
@@ -123,3 +125,42 @@ def test_the_verdict_kept_with_a_report_is_that_of_the_address_as_kept(session, 
     assert len(url) == 2101
     report = _report(session, demo_app, url)
     assert (report.url, report.status) == (url[:2100], "malformed")
+
+
+def _org(session, email) -> int:
+    return session.exec(select(User.organization_id).where(User.email == email)).one()
+
+
+def test_a_label_looks_copied_past_the_threshold_of_clients_or_when_a_shop_it_never_went_to_checks_it(session):
+    rice, frozen = lot_named(session, "GAO-BH-2610A"), lot_named(session, "TND-2611-01")
+    for n in range(3):
+        scan.record_scan(session, rice.id, 7, "genuine", scan.Scanner(f"phone-{n}"))
+    scan.record_scan(session, rice.id, 7, "genuine", scan.Scanner("phone-0"))
+    first = session.exec(select(func.min(Scan.scanned_at)).where(Scan.lot_id == rice.id)).one()
+    assert scan.scan_summary(session, rice.id, 7, 3) == {
+        "first": iso_utc(first), "count": 4, "distinct_clients": 3, "suspected_copy": False}  # 3 clients: not more
+    assert scan.scan_summary(session, rice.id, 7, 2)["suspected_copy"] is True
+    scan.record_scan(session, rice.id, 7, "genuine", scan.Scanner("till", _org(session, "sieuthi@demo.vn")))
+    assert scan.scan_summary(session, rice.id, 7, 20)["suspected_copy"] is False  # the supermarket holds the rice
+    # on its way to the supermarket, not held there yet: not a stranger; a cancelled shipment never went
+    record_one(session, _org(session, "chebien@demo.vn"), None, "Asia/Ho_Chi_Minh",
+                          movements.record_shipping, {
+                              "to_organization_id": _org(session, "sieuthi@demo.vn"), "reference": "PXK-TND-1",
+                              "time": (datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")) - timedelta(hours=1)).isoformat(
+                                  timespec="minutes"), "lines": [{"lot_id": frozen.id, "quantity": "10"}]})
+    scan.record_scan(session, frozen.id, 3, "genuine", scan.Scanner("till", _org(session, "sieuthi@demo.vn")))
+    assert scan.scan_summary(session, frozen.id, 3, 20)["suspected_copy"] is False
+    shipment = session.exec(select(Shipment).where(Shipment.reference == "PXK-TND-1")).one()
+    shipment.status = "cancelled"
+    session.add(shipment)
+    session.flush()
+    assert scan.scan_summary(session, frozen.id, 3, 20)["suspected_copy"] is True
+    scan.record_scan(session, rice.id, 7, "genuine", scan.Scanner("stall", _org(session, "thuysan@demo.vn")))
+    assert scan.scan_summary(session, rice.id, 7, 20)["suspected_copy"] is True  # never shipped to the shrimp farm
+    copies = [(lot.code, product.gtin, serial, count, clients)
+              for lot, product, serial, count, clients, _first, _last in scan.suspected_copies(session, 20)]
+    assert copies == [("GAO-BH-2610A", "08936045000014", 7, 6, 5), ("TND-2611-01", "08936049000027", 3, 1, 1)]
+    assert [row[0].code for row in scan.suspected_copies(session, 20, _org(session, "chebien@demo.vn"))] == [
+        "TND-2611-01"]
+    assert [row[0].code for row in scan.suspected_copies(session, 5, _org(session, "htx.lua@demo.vn"))] == [
+        "GAO-BH-2610A"]
