@@ -176,6 +176,24 @@ MOVEMENT_CASES = {
     "lines that are not a list": (
         lambda w: shipping(w, RICE, "GAO-BH-2610A"),
         lambda w: {"lines": "Must be a list of lines."}),
+    "more than 100 lines": (
+        lambda w: shipping(w, RICE, [{"lot_id": w.lots["GAO-BH-2610A"].id, "quantity": "1"}] * 101),
+        lambda w: {"lines": "At most 100 lines."}),
+    "a GTIN longer than 20 characters": (
+        lambda w: shipping(w, RICE, [{"gtin": "0" * 7 + "08936045000014", "lot": "GAO-BH-2610A", "quantity": "1"}]),
+        lambda w: {"lines.0.gtin": "At most 20 characters."}),
+    "a GTIN with a wrong check digit": (
+        lambda w: shipping(w, RICE, [{"gtin": "08936045000015", "lot": "GAO-BH-2610A", "quantity": "1"}]),
+        lambda w: {"lines.0.lot": "No such lot (GTIN and lot code)."}),
+    "a lot id that is not a number": (
+        lambda w: shipping(w, RICE, [{"lot_id": "GAO-BH-2610A", "quantity": "1"}]),
+        lambda w: {"lines.0.lot_id": "Must be a whole number."}),
+    "a conversion factor finer than a millionth": (
+        lambda w: shipping(w, RICE, [{"lot_id": w.lots["GAO-BH-2610A"].id, "quantity": "1", "unit": "túi",
+                                      "factor": "2.5000001"}]),
+        lambda w: {"lines.0.factor": "At most 6 decimal places.",
+                   "lines.0.unit": "The lot is counted in kg, not túi: give the quantity in kg, or a conversion factor "
+                                   "(how many kg in one túi)."}),
     "a lot the shipper holds none of": (
         lambda w: shipping(w, RICE, [{"lot_id": w.lots["TOM-A7-2611"].id, "quantity": "1"}]),
         lambda w: {"lines.0.lot": "You hold none of lot TOM-A7-2611."}),
@@ -214,6 +232,20 @@ MOVEMENT_CASES = {
             "outputs": [{"product_id": w.products["Tôm khô Minh Đức"], "lot": "TK-NEW", "quantity": "1"},
                         {"product_id": w.products["Tôm khô Minh Đức"], "lot": "TK-NEW", "quantity": "2"}]}),
         lambda w: {"outputs.1.lot": "This lot is listed twice."}),
+    "an output lot code longer than 40 characters": (
+        lambda w: lambda s: w.record(s, PROCESSOR, movements.record_transformation, {
+            "process": "drying", "time": at(1),
+            "inputs": [{"lot_id": w.lots["TND-2611-01"].id, "quantity": "1"}],
+            "outputs": [{"product_id": w.products["Tôm khô Minh Đức"], "lot": "TK" * 20 + "1", "quantity": "1"}]}),
+        lambda w: {"outputs.0.lot": "At most 40 characters."}),
+    "packing a quantity that is not a number": (
+        lambda w: lambda s: w.record(s, RICE, movements.record_packing, w.lots["GAO-BH-2610A"].id, {
+            "package_count": "10", "quantity": "mười", "time": at(1)}),
+        lambda w: {"quantity": "Must be a number."}),
+    "an SSCC longer than 40 characters": (
+        lambda w: lambda s: w.record(s, RICE, movements.record_unpacking, {
+            "sscc": "089360450000000014" * 2 + "00000", "time": at(1)}),
+        lambda w: {"sscc": "At most 40 characters."}),
     "packing before the harvest": (
         lambda w: lambda s: w.record(s, RICE, movements.record_packing, w.lots["GAO-BH-2610A"].id, {
             "package_count": "10", "time": at(41)}),
@@ -244,6 +276,10 @@ MOVEMENT_CASES = {
         lambda w: lambda s: w.record(s, SHRIMP, movements.record_destroying, w.lots["TOM-A3-2608"].id, {
             "reason": "Hỏng", "quantity": "7000.5", "time": at(1)}),
         lambda w: {"quantity": "Only 7000 kg of lot TOM-A3-2608 is left; you cannot destroy 7000.5."}),
+    "destroying part of a lot one holds none of": (
+        lambda w: lambda s: w.record(s, RICE, movements.record_destroying, w.lots["TOM-A7-2611"].id, {
+            "reason": "Hỏng", "quantity": "5", "time": at(1)}),
+        lambda w: {"lot": "You hold none of lot TOM-A7-2611."}),
 }
 
 

@@ -1,0 +1,45 @@
+"""The ledger at the service: a line short of stock says what could not be done with it, and lots named by
+(GTIN, lot code) are fetched 500 to a query however many a document names."""
+import re
+from trace.services.ledger import Ledger
+from trace.services.parse import Reader
+
+from sqlalchemy import event as sa_event
+
+from .conftest import lot_named
+from .test_services_safety import _user
+
+ZONE = "Asia/Ho_Chi_Minh"
+RICE_GTIN = "08936045000014"
+
+
+def _ledger(session, email) -> Ledger:
+    user = _user(session, email)
+    return Ledger(session, user.organization_id, user.id, ZONE)
+
+
+def test_a_line_short_of_stock_says_it_cannot_be_used_unless_told_what_for(session):
+    ledger, rice = _ledger(session, "htx.lua@demo.vn"), lot_named(session, "GAO-BH-2610A")
+    line = Reader({"lot_id": rice.id, "quantity": "20000"})
+    assert ledger.held_line(line) is None
+    assert line.errors == {"quantity": "Only 17200 kg of lot GAO-BH-2610A is left; you cannot use 20000."}
+
+
+def test_lots_named_by_gtin_and_code_are_fetched_500_to_a_query(session):
+    ledger, rice = _ledger(session, "htx.lua@demo.vn"), lot_named(session, "GAO-BH-2610A")
+    keys = [(RICE_GTIN, f"NONE-{n:04d}") for n in range(1199)] + [(RICE_GTIN, "GAO-BH-2610A")]
+    statements = []
+
+    def count(_connection, _cursor, statement, *_args):
+        if re.search(r"\bFROM lot\b", statement):
+            statements.append(statement)
+
+    engine = session.get_bind()
+    sa_event.listen(engine, "before_cursor_execute", count)
+    try:
+        ledger.preload_lots(keys)
+        found = {key: ledger.find_lot(*key) for key in keys}
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", count)
+    assert len(statements) == 3
+    assert found == {**{key: None for key in keys[:-1]}, (RICE_GTIN, "GAO-BH-2610A"): (rice, RICE_GTIN)}

@@ -1,0 +1,115 @@
+"""Movements at the service, as they are written: a shipment's site, transaction type and roles; what the user typed
+in another unit; who recorded a transformation; whether storing was cooling; an unpacking at the very moment of its
+packing; a recalled lot refused by name; a flag a destruction leaves open while another organization holds some."""
+from datetime import datetime, timedelta
+from decimal import Decimal
+from trace.models import Event, EventLot, Shipment, Site, User
+from trace.services import movements, safety
+from trace.services.errors import ValidationError
+from trace.services.ledger import record_one
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import select
+
+from .conftest import lot_named
+from .test_services_safety import _user
+
+ZONE = "Asia/Ho_Chi_Minh"
+
+
+def _record(session, email, function, *args):
+    user = _user(session, email)
+    event = record_one(session, user.organization_id, user.id, ZONE, function, *args)
+    return session.get(Event, event.id)
+
+
+def _lines(session, event) -> list:
+    return [(row.role, row.lot_id, row.quantity, row.unit)
+            for row in session.exec(select(EventLot).where(EventLot.event_id == event.id))]
+
+
+def _ago(hours: float) -> str:
+    return (datetime.now(ZoneInfo(ZONE)) - timedelta(hours=hours)).isoformat(timespec="minutes")
+
+
+def _site(session, name) -> int:
+    return session.exec(select(Site.id).where(Site.name == name)).one()
+
+
+def test_a_shipment_records_its_site_a_delivery_note_by_default_and_what_was_typed_in_another_unit(session):
+    rice, market = lot_named(session, "GAO-BH-2610A"), _user(session, "sieuthi@demo.vn")
+    mill = _site(session, "Xưởng xay xát HTX Phục Lễ")
+    event = _record(session, "htx.lua@demo.vn", movements.record_shipping, {
+        "to_organization_id": market.organization_id, "reference": "PXK-2612-009", "site_id": mill, "time": _ago(2),
+        "lines": [{"lot_id": rice.id, "quantity": "2", "unit": "túi", "factor": "5"}]})
+    shipment = session.get(Shipment, event.shipment_id)
+    assert (event.step, event.site_id, event.details) == ("shipping", mill, {"entered": [
+        {"entered_quantity": "2", "entered_unit": "túi", "factor": "5", "lot": "GAO-BH-2610A"}]})
+    assert (shipment.reference_type, shipment.reference, shipment.to_organization_id) == (
+        "desadv", "PXK-2612-009", market.organization_id)
+    assert _lines(session, event) == [("observed", rice.id, Decimal("10.000"), "kg")]
+
+
+def test_a_factor_given_with_the_lots_own_unit_is_not_recorded(session):
+    rice, market = lot_named(session, "GAO-BH-2610A"), _user(session, "sieuthi@demo.vn")
+    event = _record(session, "htx.lua@demo.vn", movements.record_shipping, {
+        "to_organization_id": market.organization_id, "reference": "PXK-2612-010", "time": _ago(2),
+        "lines": [{"lot_id": rice.id, "quantity": "2", "unit": "kg", "factor": "5"}]})
+    assert (event.details, _lines(session, event)) == ({}, [("observed", rice.id, Decimal("2.000"), "kg")])
+
+
+def test_a_transformation_records_who_made_it_and_the_quantities_typed_in_another_unit(session):
+    dried, processor = lot_named(session, "TND-2611-01"), _user(session, "chebien@demo.vn")
+    product = lot_named(session, "TK-2611-01").product_id
+    event = _record(session, "chebien@demo.vn", movements.record_transformation, {
+        "process": "drying", "time": _ago(3), "inputs": [{"lot_id": dried.id, "quantity": "0.5", "unit": "tạ"}],
+        "outputs": [{"product_id": product, "lot": "TK-2612-01", "quantity": "15"}]})
+    made = lot_named(session, "TK-2612-01")
+    assert (event.actor_user_id, event.details) == (processor.id, {"process": "drying", "entered": [
+        {"entered_quantity": "0.5", "entered_unit": "tạ", "lot": "TND-2611-01"}]})
+    assert sorted(_lines(session, event)) == [("input", dried.id, Decimal("50.000"), "kg"),
+                                              ("output", made.id, Decimal("15.000"), "kg")]
+
+
+@pytest.mark.parametrize("cooling,recorded", [(None, False), ("on", True), ("no", False)])
+def test_storing_records_whether_it_was_cooling(session, cooling, recorded):
+    shrimp = lot_named(session, "TOM-A7-2611")
+    data = {"lot_id": shrimp.id, "site_id": _site(session, "Ao lót bạt số 7 (thâm canh công nghệ cao)"),
+            "temperature_c": "2", "time": _ago(5)}
+    if cooling is not None:
+        data["cooling"] = cooling
+    event = _record(session, "thuysan@demo.vn", movements.record_storing, data)
+    assert event.details == {"temperature_c": "2", "cooling": recorded}
+
+
+def test_a_container_may_be_unpacked_at_the_moment_it_was_packed(session):
+    container = "https://id.gs1.org/00/089360450000000014"
+    packing = session.exec(select(Event).where(Event.parent_id == container, Event.step == "packing")).one()
+    at = packing.event_time.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(ZONE))
+    owner = session.exec(select(User).where(User.organization_id == packing.organization_id)).first()
+    event = _record(session, owner.email, movements.record_unpacking, {
+        "sscc": "089360450000000014", "time": at.isoformat(timespec="minutes")})
+    assert (event.step, event.parent_id, event.event_time.replace(tzinfo=None)) == (
+        "unpacking", container, packing.event_time.replace(tzinfo=None))
+
+
+def test_a_recalled_lot_is_not_shipped_and_the_refusal_gives_the_recall(session):
+    rice, market = lot_named(session, "GAO-BH-2610A"), _user(session, "sieuthi@demo.vn")
+    safety.recall_lot(session, rice, {"reason": "Nghi nhiễm nấm mốc"})
+    with pytest.raises(ValidationError) as refused:
+        _record(session, "htx.lua@demo.vn", movements.record_shipping, {
+            "to_organization_id": market.organization_id, "reference": "PXK-2612-011", "time": _ago(1),
+            "lines": [{"lot_id": rice.id, "quantity": "1"}]})
+    assert refused.value.errors == {"lines.0.lot": "The lot has been recalled: Nghi nhiễm nấm mốc"}
+
+
+def test_destroying_all_the_farm_holds_leaves_the_flag_open_while_a_shop_holds_some(session):
+    """The supermarket and the outlet still hold rice of the lot: the farm's destruction resolves nothing."""
+    rice = lot_named(session, "GAO-BH-2610A")
+    flag = safety.raise_flag(session, rice, safety.PRE_HARVEST_INTERVAL,
+                             {"harvest": "20/10/2026", "input": "Hexaconazole 5SC", "end": "25/10/2026"})
+    session.flush()
+    _record(session, "htx.lua@demo.vn", movements.record_destroying, rice.id, {"reason": "Tiêu hủy", "time": _ago(1)})
+    session.refresh(flag)
+    assert (flag.resolution, flag.resolved_at, flag.resolved_by_user_id) == (None, None, None)
