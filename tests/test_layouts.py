@@ -234,7 +234,7 @@ def test_a_png_of_one_label_at_a_chosen_resolution(dpi):
     png = layouts.render_png(sheet, 12345, layouts.LAYOUTS["roll-50x30"], dpi)
     image = Image.open(io.BytesIO(png))
     assert abs(image.width - 50 / 25.4 * dpi) < 1 and abs(image.height - 30 / 25.4 * dpi) < 1
-    assert image.info["dpi"][0] == pytest.approx(dpi, abs=1)
+    assert image.info["dpi"][0] == pytest.approx(dpi, abs=1) and image.mode == "L"  # grayscale, for label printers
     assert [r.text for r in zxingcpp.read_barcodes(image)] == [sheet.url(12345)]
 
 
@@ -318,3 +318,110 @@ def test_a_character_the_font_lacks_is_caught_as_a_missing_glyph():
     sheet = worst_case_sheet(BASE_URL)
     sheet.product_name = "Gạo 稻"
     assert 0 in printed_text(sheet)[1]
+
+
+def test_a_part_or_word_wider_than_the_column_is_cut_between_any_two_characters():
+    def one_character(text):
+        return len(text) <= 1
+
+    assert layouts._pack(["(21)12"], one_character) == ["(", "2", "1", ")", "1", "2"]
+    assert layouts._wrap("Gạo 12", one_character, 10) == ["G", "ạ", "o", "1", "2"]
+
+
+def test_the_fonts_text_map_lists_glyphs_in_blocks_of_at_most_100_in_capital_hex():
+    """The ToUnicode CMap that makes the label's text searchable: PDF allows at most 100 entries a bfchar block."""
+    text = layouts._to_unicode({gid: chr(0x1EA0 + gid) for gid in range(1, 102)}).decode("ascii")
+    blocks = re.findall(r"(\d+) beginbfchar\n(.*?)\nendbfchar", text, re.S)
+    assert [(count, len(entries.split("\n"))) for count, entries in blocks] == [("100", 100), ("1", 1)]
+    assert blocks[0][1].split("\n")[:2] == ["<0001> <1EA1>", "<0002> <1EA2>"] and blocks[1][1] == "<0065> <1F05>"
+
+
+def test_a_roll_labels_code_takes_its_height_less_the_margins_in_whole_printer_dots():
+    """40 × 25 mm at 203 dpi with 0.6 mm margins: 23.8 mm for 21 modules and the quiet zone, 6 dots a module."""
+    assert layouts.module_size(layouts.LAYOUTS["roll-40x25"], 21) == pytest.approx(6 * 25.4 / 203)
+
+
+def test_a_code_larger_than_planned_gets_smaller_modules_centred_in_the_same_box():
+    fonts = {"regular": layouts.EmbeddedFont(layouts.FONTS / "DejaVuSans.ttf", "F1"),
+             "bold": layouts.EmbeddedFont(layouts.FONTS / "DejaVuSans-Bold.ttf", "F2")}
+    plan = layouts.plan_label(worst_case_sheet(BASE_URL), layouts.LAYOUTS["a4-3x8"], fonts, 53)
+    planned, larger = plan.symbol(53), plan.symbol(57)
+    assert planned[2] == pytest.approx(53 * 13 * 25.4 / 600) and larger[2] == pytest.approx(57 * 12 * 25.4 / 600)
+    assert [value + larger[2] / 2 for value in larger[:2]] == pytest.approx(
+        [value + planned[2] / 2 for value in planned[:2]])
+
+
+def test_a_qr_code_is_level_m_unless_another_level_is_asked_for():
+    url = worst_case_sheet(BASE_URL).url(7)
+    assert layouts.qr_modules(url) == layouts.qr_modules(url, "M") != layouts.qr_modules(url, "L")
+
+
+def test_a_run_is_planned_for_its_own_urls():
+    """At this length of domain, serial 1's code fits the smallest label at level M; a code a few characters
+    longer would need level L there."""
+    sheet = worst_case_sheet("https://" + "t" * 38 + ".vn")
+    image = Image.open(io.BytesIO(layouts.render_png(sheet, 1, layouts.LAYOUTS["roll-40x25"])))
+    assert [(found.text, found.ec_level) for found in zxingcpp.read_barcodes(image)] == [(sheet.url(1), "M")]
+
+
+def _demo_like_sheet():
+    sheet = worst_case_sheet(BASE_URL)
+    sheet.product_name, sheet.producer_name, sheet.lot_code = "Gạo Bắc Hương Thủy Nguyên", "HTX Lưu Kiếm", "GAO-BH-2610A"
+    sheet.marks, sheet.ocop_stars = ["VietGAP"], 4
+    return sheet
+
+
+def test_the_run_facts_are_laid_out_in_order_names_and_best_before_in_bold():
+    sheet = _demo_like_sheet()
+    assert sheet.lines() == [
+        ("Gạo Bắc Hương Thủy Nguyên", True, 1.2, 3), ("Lô/Lot: GAO-BH-2610A", False, 1, 1),
+        ("NĐG/Packed: 28/11/2026", False, 1, 2), ("HSD/Best before: 28/11/2027", True, 1, 2),
+        ("HTX Lưu Kiếm", False, 0.9, 2), ("OCOP ★★★★", True, 1, 1), ("VietGAP", True, 1, 2),
+        ("Quét mã để truy xuất · Scan to trace", False, 0.85, 2), ("trace.test", False, 0.85, 1)]
+    fonts = {"regular": layouts.EmbeddedFont(layouts.FONTS / "DejaVuSans.ttf", "F1"),
+             "bold": layouts.EmbeddedFont(layouts.FONTS / "DejaVuSans-Bold.ttf", "F2")}
+    plan = layouts.plan_label(sheet, layouts.LAYOUTS["a4-3x8"], fonts, 53)
+    # Each line's box is 1.18 of its size, from the top margin down; the baseline 0.22 of a box above its foot.
+    assert [(p.text, p.bold, round(p.size, 2), round(p.x, 2), round(p.baseline, 2)) for p in plan.fixed] == [
+        ("Gạo Bắc Hương Thủy", True, 7.2, 34.97, 3.34), ("Nguyên", True, 7.2, 34.97, 6.34),
+        ("Lô/Lot: GAO-BH-2610A", False, 6, 34.97, 8.94), ("NĐG/Packed: 28/11/2026", False, 6, 34.97, 11.44),
+        ("HSD/Best before:", True, 6, 34.97, 13.94), ("28/11/2027", True, 6, 34.97, 16.44),
+        ("HTX Lưu Kiếm", False, 5.4, 34.97, 18.74), ("OCOP ★★★★", True, 6, 34.97, 21.18),
+        ("VietGAP", True, 6, 34.97, 23.68), ("Quét mã để truy xuất · Scan to trace", False, 5.1, 34.97, 25.88),
+        ("trace.test", False, 5.1, 34.97, 28.01)]
+    assert plan.dropped == []
+
+
+def test_the_gs1_line_of_the_runs_widest_serial_is_printed_whole():
+    """A lot code that leaves the serial a line of its own on a 70 × 37 mm label."""
+    sheet = worst_case_sheet(BASE_URL)
+    sheet.lot_code = "GAO-88888888888888"
+    document, _ = page_images(layouts.render_pdf(sheet, range(99_999, 100_001), layouts.LAYOUTS["a4-3x8"]))
+    text = document[0].get_textpage().get_text_range().replace("\r\n", "\n")
+    assert text.split("\n")[-3:] == ["(01)08936045000014", "(10)GAO-88888888888888", "(21)100000"]
+
+
+def test_every_character_of_the_run_text_is_inked():
+    """The run's text is a form drawn on each label: none of it may be clipped away."""
+    layout = layouts.LAYOUTS["a4-3x8"]
+    document, (image,) = page_images(layouts.render_pdf(_demo_like_sheet(), range(7, 8), layout))
+    gray = image.convert("L")
+    blank = []
+    for char, left, top, right, bottom in text_boxes_pt(document, 0):
+        box = [round(value * DPI / 72) for value in (left, top, right, bottom)]
+        if gray.crop((box[0], box[1], box[2] + 1, box[3] + 1)).getextrema()[0] >= 128:
+            blank.append(char)
+    assert blank == []
+
+
+def test_the_fonts_are_described_in_thousandths_of_an_em():
+    pdf = layouts.render_pdf(_demo_like_sheet(), range(7, 8), layouts.LAYOUTS["a4-3x8"])
+    assert re.findall(rb"/FontName (/[^ ]+) /Flags 4 /FontBBox (\[[^]]*\]) /ItalicAngle 0 (/Ascent \d+ /Descent -\d+)",
+                      pdf) == [(b"/TRACE+DejaVuSans", b"[-1021 -463 1793 1232]", b"/Ascent 928 /Descent -236"),
+                               (b"/TRACE+DejaVuSans-Bold", b"[-1069 -415 1975 1175]", b"/Ascent 928 /Descent -236")]
+
+
+def test_the_pdf_is_titled_with_the_product_and_lot():
+    pdf = layouts.render_pdf(_demo_like_sheet(), range(7, 8), layouts.LAYOUTS["a4-3x8"])
+    metadata = pypdfium2.PdfDocument(pdf).get_metadata_dict()
+    assert (metadata["Title"], metadata["Producer"]) == ("Gạo Bắc Hương Thủy Nguyên – GAO-BH-2610A", "trace")
