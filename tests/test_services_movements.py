@@ -1,6 +1,7 @@
 """Movements at the service, as they are written: a shipment's site, transaction type and roles; what the user typed
 in another unit; who recorded a transformation; whether storing was cooling; an unpacking at the very moment of its
 packing; a recalled lot refused by name; a flag a destruction leaves open while another organization holds some."""
+import warnings
 from datetime import datetime, timedelta
 from decimal import Decimal
 from trace.models import Event, EventLot, Shipment, Site, User
@@ -10,6 +11,7 @@ from trace.services.ledger import record_one
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.exc import SAWarning
 from sqlmodel import select
 
 from .conftest import lot_named
@@ -113,3 +115,15 @@ def test_destroying_all_the_farm_holds_leaves_the_flag_open_while_a_shop_holds_s
     _record(session, "htx.lua@demo.vn", movements.record_destroying, rice.id, {"reason": "Tiêu hủy", "time": _ago(1)})
     session.refresh(flag)
     assert (flag.resolution, flag.resolved_at, flag.resolved_by_user_id) == (None, None, None)
+
+
+def test_an_output_product_id_that_is_not_a_number_is_refused_without_a_database_warning(session):
+    """SQLAlchemy warns (and says it may one day raise) when asked for a row by a null key: none is asked for."""
+    dried = lot_named(session, "TND-2611-01")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SAWarning)
+        with pytest.raises(ValidationError) as refused:
+            _record(session, "chebien@demo.vn", movements.record_transformation, {
+                "process": "drying", "time": _ago(3), "inputs": [{"lot_id": dried.id, "quantity": "1"}],
+                "outputs": [{"product_id": "Tôm khô", "lot": "TK-2612-02", "quantity": "1"}]})
+    assert refused.value.errors == {"outputs.0.product_id": "Must be a whole number."}
