@@ -173,3 +173,17 @@ def test_the_recall_notice_lists_who_holds_and_who_received_each_lot(session):
         ["Siêu thị Nông sản sạch Thủy Nguyên", "receiver", "Gạo Bắc Hương Thủy Nguyên", "08936045000014", "GAO-BH-2610A",
          "1000", "kg", received["Siêu thị Nông sản sạch Thủy Nguyên"], "desadv PXK-2611-015", "received",
          "Đường Đà Nẵng, phường Thủy Nguyên, TP. Hải Phòng", "0225 3666 999"]]
+
+
+def test_the_workbook_holds_quantities_as_numbers_a_spreadsheet_can_add_up():
+    row = {key: None for key, _, _ in reports.COLUMNS}
+    row.update(cte="Thu hoạch / Harvesting", quantity=Decimal("18500.250"), unit="kg")
+    book = load_workbook(io.BytesIO(reports.spreadsheet_xlsx([row, {**row, "quantity": None}], "GAO-BH-2610A")))
+    sheet = book.active
+    keys = [key for key, _, _ in reports.COLUMNS]
+    measured, unmeasured = ([cell.value for cell in line] for line in sheet.iter_rows(min_row=2))
+    assert measured[keys.index("quantity")] == 18500.25 and type(measured[keys.index("quantity")]) is float
+    assert (measured[keys.index("cte")], measured[keys.index("unit")]) == ("Thu hoạch / Harvesting", "kg")
+    assert unmeasured[keys.index("quantity")] is None
+    assert book.properties.title == "GAO-BH-2610A"
+    assert (sheet.freeze_panes, sheet.auto_filter.ref, sheet.title) == ("A2", f"A1:{sheet.cell(1, len(keys)).column_letter}3", "FSMA 204")

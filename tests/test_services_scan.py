@@ -4,7 +4,7 @@ from datetime import date, datetime, timedelta
 from trace import key_store
 from trace.clock import today
 from trace.db import get_session
-from trace.models import LabelReport, LabelRun, Scan, Shipment, User, utcnow
+from trace.models import LabelReport, LabelRun, Product, Scan, Shipment, User, utcnow
 from trace.services import keys, labels, movements, scan
 from trace.services.keys import iso_utc
 from trace.services.ledger import record_one
@@ -164,3 +164,42 @@ def test_a_label_looks_copied_past_the_threshold_of_clients_or_when_a_shop_it_ne
         "TND-2611-01"]
     assert [row[0].code for row in scan.suspected_copies(session, 5, _org(session, "htx.lua@demo.vn"))] == [
         "GAO-BH-2610A"]
+
+
+def test_a_genuine_label_shows_its_product_lot_producer_and_best_before_under_the_keys_of_the_scan_json(session, demo_app):
+    lot = lot_named(session, "RHC-2611-03")
+    packed = lot.produced_on + timedelta(days=1)  # the demo packs the harvest the next day; 5 days' shelf life
+    best = (packed + timedelta(days=5)).isoformat()
+    verification, facts, _ = scan.scan_label(session, first_label(demo_app, "RHC-2611-03").url,
+                                             keys.keyset(session, key_store(demo_app)), (BASE_URL,), packed)
+    assert verification.status == "genuine"
+    assert facts["product"] == {"name": "Rau cải ngọt hữu cơ Hoa Động", "name_en": "Hoa Dong organic choy sum",
+                                "gtin": "08936046000013", "category": "Rau", "image": True, "product_id": lot.product_id}
+    assert facts["lot"] == {"code": "RHC-2611-03", "recalled": False, "recall_reason": None, "recalled_at": None,
+                            "flagged": False, "flag_reason": None, "quantity": "640.000", "unit": "kg",
+                            "produced_on": lot.produced_on.isoformat(), "processed": False}
+    assert facts["serial"] == "1"
+    assert facts["producer"] == {"name": "Tổ hợp tác Rau hữu cơ Hoa Động",
+                                 "address": "Tổ dân phố Hoa Động 3, phường Thủy Nguyên, TP. Hải Phòng",
+                                 "phone": "0912 406 318", "id": lot.organization_id, "name_en": None, "address_en": None}
+    assert (facts["standards"], facts["origins"], facts["ocop"]) == (["organic"], [], None)
+    assert (facts["best_before"], facts["expired"]) == (best, False)
+    last_day = date.fromisoformat(best)
+    assert _scan_on(session, demo_app, "RHC-2611-03", last_day)["expired"] is False  # good until the end of the day
+    assert _scan_on(session, demo_app, "RHC-2611-03", last_day + timedelta(days=1))["expired"] is True
+
+
+def _scan_on(session, app, code, day):
+    return scan.scan_label(session, first_label(app, code).url, keys.keyset(session, key_store(app)), (BASE_URL,), day)[1]
+
+
+def test_a_processed_lot_says_so_and_an_english_name_left_out_falls_back_to_the_vietnamese(session, demo_app):
+    frozen = lot_named(session, "TND-2611-01")
+    run = labels.issue_labels(session, key_store(demo_app), frozen, 1)
+    url = labels.labels_for_run(session, key_store(demo_app), BASE_URL, run)[0].url
+    product = session.get(Product, frozen.product_id)
+    product.name_en = ""
+    session.flush()
+    facts = scan.scan_label(session, url, keys.keyset(session, key_store(demo_app)), (BASE_URL,), TODAY)[1]
+    assert (facts["lot"]["processed"], facts["production_area"]) == (True, None)
+    assert facts["product"]["name_en"] == product.name_vi
