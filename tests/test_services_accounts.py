@@ -339,3 +339,27 @@ def test_an_account_opened_without_a_name_has_none_and_the_largest_ids_are_found
     session.flush()
     assert accounts.organization_for_new_user(session, largest, "producer").name == "Hộ Nguyễn Văn An"
     assert accounts.revoke_token(session, str(largest), user.id).revoked_at is not None
+
+
+def test_a_token_is_made_for_a_user_named_by_e_mail_and_found_again_only_while_it_stands(ward):
+    session, cooperative, _office, _admin = ward
+    farmer = accounts.create_user(session, cooperative, "binh@kienbai.vn", PASSWORD, "producer")
+    token = accounts.create_token(session, "  Binh@KienBai.vn ", "c" * 80)
+    assert token.startswith("trc_") and len(token) == 4 + 43
+    row = session.exec(select(ApiToken).where(ApiToken.user_id == farmer.id)).one()
+    assert (row.name, row.prefix, row.last_used_at) == ("c" * 80, token[:8], None)
+    assert token not in row.token_hash
+    assert accounts.user_for_token(session, token) is farmer and row.last_used_at is not None
+    assert accounts.user_for_token(session, token[:-1]) is None
+    with pytest.raises(LookupError) as unknown:
+        accounts.create_token(session, "an@kienbai.vn")
+    assert str(unknown.value) == "no user with e-mail an@kienbai.vn"
+    for name in ("c" * 81, "kho\nlạnh", "kho\tlạnh", "kho\rlạnh", "kho\x07"):  # `tokens list` shows one a line, tabbed
+        assert _refused(accounts.create_token, session, farmer, name) == {
+            "name": "At most 80 characters, no control characters."}
+    assert session.exec(select(ApiToken).where(ApiToken.user_id == farmer.id)).all() == [row]  # nothing written
+    farmer.disabled_at = utcnow()
+    assert accounts.user_for_token(session, token) is None
+    farmer.disabled_at = None
+    accounts.revoke_token(session, row.id)
+    assert accounts.user_for_token(session, token) is None

@@ -91,7 +91,7 @@ def create_token(session: Session, user: User | str, name: str = "") -> str:
         if user is None:
             raise LookupError(f"no user with e-mail {email}")
     name = Reader({"name": name}).text("name", required=False, max_length=80)
-    if name is None:
+    if name is None or any(character in name for character in "\t\r\n"):  # one line of `tokens list`
         raise ValidationError({"name": _l("At most %(n)s characters, no control characters.", n=80)})
     token = "trc_" + secrets.token_urlsafe(32)
     session.add(ApiToken(user_id=user.id, name=name, token_hash=_token_hash(token), prefix=token[:8]))
