@@ -2,7 +2,8 @@
 
 mutmut copies the package into mutants/, rewrites every function of the files in scope into its mutants
 behind a trampoline, records which tests reach which function, and runs only those tests against each
-mutant. Results are kept in mutants/*.meta, so a second run tests only mutants of changed functions.
+mutant. Results are kept in mutants/*.meta, so a second run tests only mutants of changed functions, and copied
+to mutation-results/ (kept in git), from which a fresh checkout starts instead of testing every mutant again.
 
 The package is called `trace`, like a module of the standard library. mutmut puts mutants/ first on
 sys.path before any test imports it; this driver checks that nothing imported the standard library's
@@ -10,6 +11,8 @@ sys.path before any test imports it; this driver checks that nothing imported th
 """
 import argparse
 import fnmatch
+import functools
+import json
 import math
 import os
 import random
@@ -22,6 +25,7 @@ from statistics import NormalDist
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SCOPE = ["trace/services"]
 MUTANTS = Path("mutants")
+RESULTS = Path("mutation-results")
 # Statuses that mean the tests noticed the mutant: a failing test, or a mutant that ran past its CPU limit.
 DETECTED = {"killed", "timeout"}
 
@@ -69,6 +73,37 @@ def prepare(files: list[Path]) -> None:
         if (source.is_file() and "__pycache__" not in relative.parts and relative not in files and copy.exists()
                 and copy.stat().st_mtime < source.stat().st_mtime):
             copy.unlink()
+
+
+def restore_results(files: list[Path]) -> None:
+    """Give mutmut the results kept in git for the files it has no record of (a fresh checkout); it keeps those
+    of the functions whose code is unchanged, by their hash, and tests the rest again."""
+    for file in files:
+        kept, meta = RESULTS / file.with_suffix(".json"), MUTANTS / (str(file) + ".meta")
+        if meta.exists() or not kept.exists():
+            continue
+        results = json.loads(kept.read_text())
+        meta.parent.mkdir(parents=True, exist_ok=True)
+        (MUTANTS / file).unlink(missing_ok=True)  # a copy without its record would be taken as up to date
+        meta.write_text(json.dumps({"exit_code_by_key": results["exit_codes"],
+                                    "hash_by_function_name": results["function_hashes"],
+                                    "type_check_error_by_key": {}, "durations_by_key": {},
+                                    "estimated_durations_by_key": {}}))
+
+
+def keep_results(files: list[Path]) -> None:
+    """Copy each file's results from mutants/ to mutation-results/: the mutants tested (by name, mutmut's exit
+    code) and the hash of each function's code they were tested against."""
+    for file in files:
+        meta = MUTANTS / (str(file) + ".meta")
+        if not meta.exists():
+            continue
+        record = json.loads(meta.read_text())
+        tested = {name: code for name, code in sorted(record["exit_code_by_key"].items()) if code is not None}
+        kept = RESULTS / file.with_suffix(".json")
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept.write_text(json.dumps({"function_hashes": dict(sorted(record["hash_by_function_name"].items())),
+                                    "exit_codes": tested}, indent=0) + "\n")
 
 
 def link_shared_anchors() -> Path | None:
@@ -148,12 +183,21 @@ def survivor_line(name: str, path: Path) -> str:
     from mutmut.mutation.diff_apply import get_diff_for_mutant
 
     try:
-        diff = get_diff_for_mutant(name, path=path).splitlines()
+        diff = get_diff_for_mutant(name, path=path, source=None if (MUTANTS / path).exists() else mutated(path))
+        diff = diff.splitlines()
     except FileNotFoundError:  # its function changed or went since that run: the next run tests it again
         return "(its function has changed since: run again)"
     removed = [line[1:].strip() for line in diff if line.startswith("-") and not line.startswith("---")]
     added = [line[1:].strip() for line in diff if line.startswith("+") and not line.startswith("+++")]
     return f"{' / '.join(removed)}  →  {' / '.join(added)}"
+
+
+@functools.cache
+def mutated(path: Path) -> str:
+    """The file with all its mutants, as mutmut writes it, for a checkout that has its results but no mutants/."""
+    from mutmut.mutation.file_mutation import mutate_file_contents
+
+    return mutate_file_contents(str(path), path.read_text()).code
 
 
 def report(files: list[Path]) -> float:
@@ -236,6 +280,7 @@ def main() -> None:
     args = parser.parse_args()
     os.chdir(ROOT)
     files = scope_files(args.paths)
+    restore_results(files)
     if not args.report:
         prepare(files)
         link = link_shared_anchors()
@@ -245,6 +290,7 @@ def main() -> None:
         finally:
             if link:
                 link.unlink(missing_ok=True)
+            keep_results(files)
     report(files)
     if args.sample:
         report_sample(files, args.sample, args.seed)
