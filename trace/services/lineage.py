@@ -147,8 +147,8 @@ def trace(session: Session, lot: Lot, direction: str, viewer_id: int | None = No
     rows = [row for row in rows if row[0].id in held]
     chain = [entry for entry in history if _in_chain(entry, held, {link.event_id for link in links})]
     events = [entry for entry in chain if entry[0].id not in withdrawn]
-    receipts = [row for row in shipped if row[3].id in held and
-                {row[0].from_organization_id, row[0].to_organization_id} <= held[row[3].id]] \
+    receipts = [row for row in shipped
+                if _handled(held, row[3].id, {row[0].from_organization_id, row[0].to_organization_id})] \
         if direction == "forward" else []
     depth = depths(lot.id, links, direction)
     batch_sites = dict(session.exec(
@@ -175,13 +175,16 @@ def trace(session: Session, lot: Lot, direction: str, viewer_id: int | None = No
 
 def custody(root_id: int, direction: str, viewer_id: int | None, owners: dict, links: list, makers: dict,
             shipped: list) -> tuple:
-    """(lot id -> the organizations whose handling of it belongs to the chain, the links kept).
+    """(lot id -> the groups of organizations whose handling of it among themselves belongs to the chain, the
+    links kept).
 
     A lot's custody runs along its shipments from its maker. Going back, a source lot's custody is the way
     it went from its maker to whoever transformed it into the chain. The root's is all of it for its
-    maker and inspectors, and for anyone else the way to them (and, forward, on from them). Going forward,
-    only what was made by an organization in custody of the lot it was made from is followed: for a viewer
-    who is not the root's maker, by that viewer or those it passed the lot on to."""
+    maker and inspectors, and for anyone else the way to them and, forward, on from them: two groups, so that
+    a shipment from one hand on the way to another the lot reached after the viewer (the maker's own sale to a
+    shop the viewer also supplies) is not shown. Going forward, only what was made by an organization in
+    custody of the lot it was made from is followed: for a viewer who is not the root's maker, by that viewer
+    or those it passed the lot on to."""
     moves = defaultdict(list)
     for shipment, _received, _line, lot_, *_ in shipped:
         moves[lot_.id].append((shipment.from_organization_id, shipment.to_organization_id))
@@ -211,19 +214,19 @@ def custody(root_id: int, direction: str, viewer_id: int | None, owners: dict, l
 
     everyone = ahead(root_id, {owners[root_id]})
     if viewer_id is None or viewer_id == owners[root_id]:
-        held, onward = {root_id: everyone}, everyone
+        held, onward = {root_id: [everyone]}, everyone
     elif viewer_id in everyone:
         onward = ahead(root_id, {viewer_id}) if direction == "forward" else set()
-        held = {root_id: way_to(root_id, {viewer_id}) | onward}
+        held = {root_id: [way_to(root_id, {viewer_id}), onward]}
     else:
-        held, onward = {root_id: {owners[root_id]}}, set()
+        held, onward = {root_id: [{owners[root_id]}]}, set()
     if direction == "back":
         consumers = defaultdict(set)
         for link in links:
             consumers[link.input_lot_id].add(makers.get(link.event_id))
         for lot_id in owners:
             if lot_id != root_id:
-                held[lot_id] = way_to(lot_id, consumers[lot_id])
+                held[lot_id] = [way_to(lot_id, consumers[lot_id])]
         return held, links
     kept, following = [], defaultdict(list)
     for link in links:
@@ -232,10 +235,10 @@ def custody(root_id: int, direction: str, viewer_id: int | None, owners: dict, l
     while queue:
         lot_id = queue.popleft()
         for link in following[lot_id]:
-            if makers.get(link.event_id) in (onward if lot_id == root_id else held[lot_id]):
+            if makers.get(link.event_id) in (onward if lot_id == root_id else held[lot_id][0]):
                 kept.append(link)
                 if link.output_lot_id not in held:
-                    held[link.output_lot_id] = ahead(link.output_lot_id, {owners[link.output_lot_id]})
+                    held[link.output_lot_id] = [ahead(link.output_lot_id, {owners[link.output_lot_id]})]
                     queue.append(link.output_lot_id)
     return held, kept
 
@@ -251,7 +254,12 @@ def _in_chain(entry: tuple, held: dict, kept_links: set) -> bool:
     parties = {event.organization_id}
     if shipment is not None:
         parties |= {shipment.from_organization_id, shipment.to_organization_id}
-    return any(parties <= held.get(line.lot_id, set()) for line, _, _ in lines)
+    return any(_handled(held, line.lot_id, parties) for line, _, _ in lines)
+
+
+def _handled(held: dict, lot_id: int, parties: set) -> bool:
+    """Whether the parties are all of one group in custody of the lot."""
+    return any(parties <= group for group in held.get(lot_id, ()))
 
 
 def event_ids(session: Session, lot_ids, batch_ids) -> list:

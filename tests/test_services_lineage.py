@@ -1,0 +1,109 @@
+"""A trace as the ward and the API read it: every event, shipment, receiver and link under its JSON key."""
+from datetime import UTC, datetime, timedelta, timezone
+from trace.models import Event
+from trace.services import lineage
+
+from sqlmodel import select
+
+from .conftest import lot_named
+
+RICE_COOP = "HTX Nông nghiệp Lúa chất lượng cao Thủy Nguyên"
+SUPERMARKET = "Siêu thị Nông sản sạch Thủy Nguyên"
+TOURIST_OUTLET = "Quầy đặc sản – Điểm du lịch sinh thái Tràng Kênh"
+RICE = {"gtin": "08936045000014", "lot": "GAO-BH-2610A"}
+
+
+def _local(event: Event) -> str:
+    """The demo ward records its events at +07:00."""
+    return event.event_time.astimezone(timezone(timedelta(hours=7))).strftime("%Y-%m-%dT%H:%M+07:00")
+
+
+def test_a_forward_trace_names_each_event_its_shipment_and_what_each_receiver_got(session):
+    rice = lot_named(session, "GAO-BH-2610A")
+    result = lineage.trace_json(lineage.trace(session, rice, "forward"))
+    events = {event.id: event for event in session.exec(select(Event)).all()}
+    assert (result["direction"], result["links"]) == ("forward", [])
+    assert result["root"] == result["lots"][0] == {
+        **RICE, "product": "Gạo Bắc Hương Thủy Nguyên", "owner": RICE_COOP, "owner_id": rice.organization_id,
+        "site": "Cánh đồng mẫu lớn Phục Lễ", "quantity": "18500", "unit": "kg", "depth": 0,
+        "produced_on": rice.produced_on.isoformat(), "kind": "harvest"}
+    assert [entry["step"] for entry in result["events"]] == [
+        "planting", "input_application", "input_application", "harvest", "packing",
+        "packing", "shipping", "receiving", "packing", "shipping", "receiving"]  # in the order they happened
+    shipping = result["events"][6]
+    event = events[shipping["id"]]
+    assert shipping == {
+        "eventID": event.hash_id, "id": event.id, "step": "shipping", "type": "ObjectEvent",
+        "bizStep": "https://ref.gs1.org/cbv/BizStep-shipping", "time": _local(event), "organization": RICE_COOP,
+        "site": None, "lots": [{**RICE, "role": "observed", "quantity": "1000", "unit": "kg"}], "details": {},
+        "reference": {"type": "desadv", "number": "PXK-2611-015", "from": RICE_COOP, "to": SUPERMARKET}}
+    assert event.hash_id.startswith("ni:///sha-256;")
+    harvest = result["events"][3]
+    assert (harvest["site"], harvest["lots"], "reference" in harvest) == (
+        "Cánh đồng mẫu lớn Phục Lễ", [{**RICE, "role": "output", "quantity": "18500", "unit": "kg"}], False)
+    received = {entry["reference"]["number"]: _local(events[entry["id"]])
+                for entry in result["events"] if entry["step"] == "receiving"}
+    assert result["organizations"] == [
+        {"id": rice.organization_id, "name": RICE_COOP, "kind": "cooperative",
+         "address": "Tổ dân phố Phục Lễ, phường Thủy Nguyên, TP. Hải Phòng", "roles": ["owner", "recorded events"],
+         "received": []},
+        {"id": result["organizations"][1]["id"], "name": SUPERMARKET, "kind": "retailer",
+         "address": "Đường Đà Nẵng, phường Thủy Nguyên, TP. Hải Phòng", "roles": ["receiver", "recorded events"],
+         "received": [{**RICE, "product": "Gạo Bắc Hương Thủy Nguyên", "shipped": "1000", "quantity": "1000",
+                       "unit": "kg", "status": "received", "time": received["PXK-2611-015"],
+                       "reference": {"type": "desadv", "number": "PXK-2611-015"}}]},
+        {"id": result["organizations"][2]["id"], "name": TOURIST_OUTLET, "kind": "tourist_outlet",
+         "address": "Khu du lịch Tràng Kênh, phường Thủy Nguyên, TP. Hải Phòng", "roles": ["receiver", "recorded events"],
+         "received": [{**RICE, "product": "Gạo Bắc Hương Thủy Nguyên", "shipped": "300", "quantity": "295",
+                       "unit": "kg", "status": "received", "time": received["PXK-2611-016"],
+                       "reference": {"type": "desadv", "number": "PXK-2611-016"}}]}]
+
+
+def test_a_back_trace_links_each_lot_it_was_made_from_with_what_went_in_and_came_out(session):
+    frozen = lot_named(session, "TND-2611-01")
+    result = lineage.trace_json(lineage.trace(session, frozen, "back"))
+    shrimp = {"gtin": "08936048000011"}
+    made = {"gtin": "08936049000027", "lot": "TND-2611-01"}
+    assert result["links"] == [
+        {"from": {**shrimp, "lot": "TOM-A7-2611"}, "to": made, "consumed": "1200", "unit": "kg", "produced": "980"},
+        {"from": {**shrimp, "lot": "TOM-A3-2608"}, "to": made, "consumed": "500", "unit": "kg", "produced": "980"}]
+    assert [(entry["lot"], entry["depth"], entry["kind"], entry["site"]) for entry in result["lots"]] == [
+        ("TND-2611-01", 0, "processed", "Xưởng chế biến Minh Đức"),
+        ("TOM-A3-2608", 1, "harvest", "Ao nuôi số 3 (bán thâm canh)"),
+        ("TOM-A7-2611", 1, "harvest", "Ao lót bạt số 7 (thâm canh công nghệ cao)")]
+
+
+def _relay(session):
+    """The supermarket passes 100 kg of the rice it received on to the tourist outlet, which takes it in."""
+    from trace.services import movements
+    from trace.services.ledger import record_one
+
+    from .test_services_safety import _user
+    market, outlet = _user(session, "sieuthi@demo.vn"), _user(session, "dulich@demo.vn")
+    rice = lot_named(session, "GAO-BH-2610A")
+    moment = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="minutes")
+    shipped = record_one(session, market.organization_id, market.id, "Asia/Ho_Chi_Minh", movements.record_shipping, {
+        "to_organization_id": outlet.organization_id, "reference": "PXK-RELAY", "time": moment,
+        "lines": [{"lot_id": rice.id, "quantity": "100"}]})
+    record_one(session, outlet.organization_id, outlet.id, "Asia/Ho_Chi_Minh", movements.record_receiving,
+               shipped.shipment_id, {"time": moment})
+    return rice, market.organization_id, outlet.organization_id
+
+
+def _references(result) -> tuple:
+    json = lineage.trace_json(result)
+    return (sorted({entry["reference"]["number"] for entry in json["events"] if "reference" in entry}),
+            sorted(received["reference"]["number"] for entry in json["organizations"] for received in entry["received"]))
+
+
+def test_a_shop_further_down_the_way_sees_each_hand_the_lot_passed_through_and_a_shop_on_the_way_what_went_on(session):
+    rice, market, outlet = _relay(session)
+    everything = ["PXK-2611-015", "PXK-2611-016", "PXK-RELAY"]  # to the market, to the outlet, market to outlet
+    assert _references(lineage.trace(session, rice, "forward")) == (everything, everything)
+    # The outlet got the rice from the cooperative and through the market: the way through the market is its own.
+    assert _references(lineage.trace(session, rice, "forward", outlet)) == (everything, everything)
+    assert _references(lineage.trace(session, rice, "back", outlet)) == (everything, [])
+    # The market sees its purchase and what it passed on, not the cooperative's own sale to the outlet.
+    assert _references(lineage.trace(session, rice, "forward", market)) == (
+        ["PXK-2611-015", "PXK-RELAY"], ["PXK-2611-015", "PXK-RELAY"])
+    assert _references(lineage.trace(session, rice, "back", market)) == (["PXK-2611-015"], [])
