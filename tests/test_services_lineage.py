@@ -107,3 +107,40 @@ def test_a_shop_further_down_the_way_sees_each_hand_the_lot_passed_through_and_a
     assert _references(lineage.trace(session, rice, "forward", market)) == (
         ["PXK-2611-015", "PXK-RELAY"], ["PXK-2611-015", "PXK-RELAY"])
     assert _references(lineage.trace(session, rice, "back", market)) == (["PXK-2611-015"], [])
+
+
+def test_a_processed_lot_traced_forward_starts_with_the_transformation_that_made_it(session):
+    frozen = lot_named(session, "TND-2611-01")
+    result = lineage.trace_json(lineage.trace(session, frozen, "forward"))
+    made = next(entry for entry in result["events"] if entry["step"] == "transformation")
+    assert [(line["lot"], line["role"]) for line in made["lots"]] == [
+        ("TOM-A3-2608", "input"), ("TOM-A7-2611", "input"), ("TND-2611-01", "output")]
+    assert result["events"][0] is made
+
+
+def test_an_event_declared_erroneous_is_set_apart_from_the_chain(session):
+    from .test_services_epcis import _declare
+    rice = lot_named(session, "GAO-BH-2610A")
+    spraying = session.exec(select(Event).where(Event.batch_id == rice.batch_id, Event.step == "input_application")
+                            .order_by(Event.event_time)).first()
+    _declare(session, spraying, {"reason": "Ghi nhầm lô ruộng"})
+    result = lineage.trace(session, rice, "back")
+    assert [event.id for event in result.withdrawn] == [spraying.id]
+    assert spraying.id not in [event.id for event, *_ in result.events]
+    assert len([event for event, *_ in result.events if event.step == "input_application"]) == 1  # the other stays
+
+
+def test_a_lot_made_at_no_site_is_drawn_without_one(session):
+    from trace.services import movements
+    from trace.services.ledger import record_one
+
+    from .test_services_safety import _user
+    worker = _user(session, "chebien@demo.vn")
+    record_one(session, worker.organization_id, worker.id, "Asia/Ho_Chi_Minh", movements.record_transformation, {
+        "time": (datetime.now(UTC) - timedelta(hours=1)).isoformat(), "process": "other",
+        "inputs": [{"gtin": "08936049000027", "lot": "TND-2611-01", "quantity": "10"}],
+        "outputs": [{"gtin": "08936049000027", "lot": "TND-NOSITE", "quantity": "8"}]})
+    made = lot_named(session, "TND-NOSITE")
+    assert lineage.trace_tree(lineage.trace(session, made, "back"))[0] == (
+        f"Tôm thẻ nõn đông lạnh Minh Đức [08936049000027 / TND-NOSITE] 8 kg, {made.produced_on.isoformat()} – "
+        "Công ty CP Chế biến Thực phẩm Minh Đức")
