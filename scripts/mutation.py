@@ -287,10 +287,11 @@ def main() -> None:
         try:
             run_mutmut(files, args.max_children, args.again, args.only,
                        (args.sample, args.seed) if args.sample else None)
-        finally:
+        finally:  # a run stopped with Ctrl-C keeps what it tested too
             if link:
                 link.unlink(missing_ok=True)
             keep_results(files)
+    keep_results(files)  # --report, run while a run goes on, keeps what it has tested so far
     report(files)
     if args.sample:
         report_sample(files, args.sample, args.seed)
