@@ -1,7 +1,7 @@
 """Recording at the service: OCOP ratings of one to five stars, a certificate's change of status with its reason,
 product photos scaled to fit 480 px whatever their shape."""
 import io
-from trace.models import Certificate, Product, User
+from trace.models import Certificate, Product
 from trace.services import recording
 from trace.services.errors import ValidationError
 
