@@ -187,3 +187,15 @@ def test_the_workbook_holds_quantities_as_numbers_a_spreadsheet_can_add_up():
     assert unmeasured[keys.index("quantity")] is None
     assert book.properties.title == "GAO-BH-2610A"
     assert (sheet.freeze_panes, sheet.auto_filter.ref, sheet.title) == ("A2", f"A1:{sheet.cell(1, len(keys)).column_letter}3", "FSMA 204")
+
+
+def test_a_recall_notice_row_in_json_names_the_organization_by_name_and_id(session):
+    from trace.services import safety
+    rice = lot_named(session, "GAO-BH-2610A")
+    rows = safety.recall_notice(session, safety.recall_lot(session, rice, {"reason": "Nghi nhiễm nấm mốc"}))
+    market = next(row for row in rows if row.organization.name == "Siêu thị Nông sản sạch Thủy Nguyên")
+    assert reports.notice_row_json(market) == {
+        "organization": "Siêu thị Nông sản sạch Thủy Nguyên", "organization_id": market.organization.id,
+        "role": "receiver", "product": "Gạo Bắc Hương Thủy Nguyên", "gtin": "08936045000014", "lot": "GAO-BH-2610A",
+        "quantity": "1000", "unit": "kg", "received_at": market.when.isoformat(), "reference": "desadv PXK-2611-015",
+        "status": "received", "address": "Đường Đà Nẵng, phường Thủy Nguyên, TP. Hải Phòng", "phone": "0225 3666 999"}

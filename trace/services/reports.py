@@ -120,8 +120,7 @@ def spreadsheet_xlsx(rows: list, title: str) -> bytes:
         cell.fill = PatternFill("solid", fgColor="DDEEDD")
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for row in rows:
-        sheet.append([float(row[key]) if key == "quantity" and row[key] is not None else row[key]
-                      for key, _, _ in COLUMNS])
+        sheet.append([row[key] for key, _, _ in COLUMNS])  # a Decimal quantity is written as a number
     for index, (_, _, width) in enumerate(COLUMNS, start=1):
         sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = width
     sheet.freeze_panes = "A2"
