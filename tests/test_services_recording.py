@@ -1,15 +1,18 @@
 """Recording at the service: OCOP ratings of one to five stars, a certificate's change of status with its reason,
-product photos scaled to fit 480 px whatever their shape."""
+product photos scaled to fit 480 px whatever their shape, a product's category, certificates told apart by
+scheme, certifier and number, a batch's first event, an input's unit and note, and a timeline's corrections."""
 import io
-from trace.models import Certificate, Product
-from trace.services import recording
+from trace.models import Certificate, Event, Product, Site, User
+from trace.services import corrections, recording
 from trace.services.errors import ValidationError
+from trace.services.ledger import record_one
 
 import pytest
 from PIL import Image
 from sqlmodel import select
 
 RICE = "Gạo Bắc Hương Thủy Nguyên"
+ZONE = "Asia/Ho_Chi_Minh"
 
 
 def _rice(session) -> Product:
@@ -55,3 +58,106 @@ def test_a_photo_is_stored_as_jpeg_no_side_over_480_px_its_shape_kept(size, stor
     data, kind = recording.prepare_image(_png(*size))
     image = Image.open(io.BytesIO(data))
     assert (image.format, image.size, image.mode, kind) == ("JPEG", stored, "RGB", "image/jpeg")
+
+
+def test_an_ocop_rating_issued_on_29_february_runs_to_the_end_of_february_three_years_on(session):
+    product = _rice(session)
+    rating = recording.add_ocop_rating(session, product.organization_id, product.id, {
+        "stars": "4", "decision_number": "88/QĐ-UBND", "issued_on": "2020-02-29", "issuing_level": "city"})
+    assert rating.valid_until.isoformat() == "2023-02-27"  # 28 February 2023 is 36 months on, less a day
+
+
+def test_a_products_category_is_at_most_60_characters(session):
+    organization_id = _rice(session).organization_id
+    product = recording.create_product(session, organization_id, {
+        "name_vi": "Gạo nếp cái hoa vàng", "unit": "kg", "category": "c" * 60})
+    assert (product.name_vi, product.unit, product.category) == ("Gạo nếp cái hoa vàng", "kg", "c" * 60)
+    with pytest.raises(ValidationError) as refused:
+        recording.create_product(session, organization_id, {
+            "name_vi": "Gạo nếp cái hoa vàng", "unit": "kg", "category": "c" * 61})
+    assert refused.value.errors == {"category": "At most 60 characters."}
+
+
+def _user(session, email) -> User:
+    return session.exec(select(User).where(User.email == email)).one()
+
+
+def _certificate(session, organization_id, **data):
+    site = session.exec(select(Site.id).where(Site.name == "Cánh đồng Phả Lễ")).one()
+    return recording.create_certificate(session, organization_id, {
+        "scheme": "organic", "certifier": "Vinacert", "number": "HC-2026-07", "valid_from": "2026-01-05",
+        "valid_to": "2027-01-04", "site_ids": [site], **data})
+
+
+def test_a_certificate_is_the_same_only_with_the_same_scheme_certifier_and_number(session):
+    organization_id = _user(session, "htx.lua@demo.vn").organization_id
+    first = _certificate(session, organization_id)
+    others = [_certificate(session, organization_id, number="HC-2026-08"),
+              _certificate(session, organization_id, certifier="Control Union"),
+              _certificate(session, organization_id, scheme="vietgap")]
+    assert [(c.scheme, c.certifier, c.number) for c in [first, *others]] == [
+        ("organic", "Vinacert", "HC-2026-07"), ("organic", "Vinacert", "HC-2026-08"),
+        ("organic", "Control Union", "HC-2026-07"), ("vietgap", "Vinacert", "HC-2026-07")]
+    with pytest.raises(ValidationError) as refused:
+        _certificate(session, organization_id, site_ids=[])
+    assert refused.value.errors == {"number": "This certificate is already registered.",
+                                    "scope": "Choose the areas and/or products the certificate covers."}
+
+
+def _start(session, email, site_name, product_name, **data):
+    user = _user(session, email)
+    site = session.exec(select(Site.id).where(Site.name == site_name)).one()
+    product = session.exec(select(Product.id).where(Product.name_vi == product_name)).one()
+    batch = record_one(session, user.organization_id, user.id, ZONE, recording.start_batch, {
+        "site_id": str(site), "product_id": str(product), "time": "2025-06-02T07:00", **data})
+    return batch, session.exec(select(Event).where(Event.batch_id == batch.id)).one()
+
+
+def test_a_batch_starts_with_planting_and_its_variety_in_a_field_and_stocking_and_its_species_in_a_pond(session):
+    seed = {"variety": "Bắc Hương", "seed_quantity": "120.5", "seed_unit": "kg", "seed_source": "Trại giống Hải Phòng"}
+    batch, planting = _start(session, "htx.lua@demo.vn", "Cánh đồng Phả Lễ", "Thóc Bắc Hương tươi", code="PL-HE-2025",
+                             **seed)
+    assert (batch.code, batch.started_on.isoformat(), planting.step, planting.details) == (
+        "PL-HE-2025", "2025-06-02", "planting",
+        {"variety": "Bắc Hương", "quantity": "120.5", "unit": "kg", "source": "Trại giống Hải Phòng"})
+    seed = {"variety": "Tôm thẻ chân trắng", "seed_quantity": "300000", "seed_unit": "con",
+            "seed_source": "Trại giống Cát Bà"}
+    _, stocking = _start(session, "thuysan@demo.vn", "Ao nuôi số 3 (bán thâm canh)", "Tôm thẻ chân trắng Bạch Đằng",
+                         code="AO3-V2-2025", **seed)
+    assert (stocking.step, stocking.details) == (
+        "stocking", {"species": "Tôm thẻ chân trắng", "quantity": "300000", "unit": "con", "source": "Trại giống Cát Bà"})
+
+
+def test_a_batch_needs_its_area_and_its_product(session):
+    user = _user(session, "htx.lua@demo.vn")
+    with pytest.raises(ValidationError) as refused:
+        record_one(session, user.organization_id, user.id, ZONE, recording.start_batch,
+                   {"code": "PL-HE-2025", "time": "2025-06-02T07:00"})
+    assert refused.value.errors == {"site_id": "Required.", "product_id": "Required."}
+
+
+def _input(session, batch, **data):
+    user = _user(session, "htx.lua@demo.vn")
+    return record_one(session, user.organization_id, user.id, ZONE, recording.record_input, batch.id, {
+        "category": "fertiliser", "input_name": "NPK 16-16-8", "dose": "250", "time": "2025-06-20T08:00", **data})
+
+
+def test_an_inputs_dose_unit_is_at_most_20_characters_and_its_note_300(session):
+    batch, _ = _start(session, "htx.lua@demo.vn", "Cánh đồng Phả Lễ", "Thóc Bắc Hương tươi", code="PL-HE-2025")
+    applied = _input(session, batch, dose_unit="u" * 20, note="n" * 300)
+    assert session.get(Event, applied.id).details == {
+        "category": "fertiliser", "input_name": "NPK 16-16-8", "dose": "250", "dose_unit": "u" * 20, "note": "n" * 300}
+    with pytest.raises(ValidationError) as refused:
+        _input(session, batch, dose_unit="u" * 21, note="n" * 301)
+    assert refused.value.errors == {"dose_unit": "At most 20 characters.", "note": "At most 300 characters."}
+
+
+def test_a_timeline_gives_each_event_declared_erroneous_its_declaration(session):
+    batch, planting = _start(session, "htx.lua@demo.vn", "Cánh đồng Phả Lễ", "Thóc Bắc Hương tươi", code="PL-HE-2025")
+    applied = _input(session, batch, dose_unit="kg/ha")
+    user = _user(session, "htx.lua@demo.vn")
+    declaration = record_one(session, user.organization_id, user.id, ZONE, corrections.declare_error, applied.id,
+                             {"reason": "Nhập nhầm lô", "time": "2025-06-21T08:00"})
+    _, entries = recording.timeline(session, user.organization_id, batch.id)
+    assert [(entry.event.id, entry.correction.id if entry.correction else None) for entry in entries] == [
+        (planting.id, None), (applied.id, declaration.id)]
