@@ -2,12 +2,15 @@
 order, class-level lot URIs, and hash IDs given to events stored without one."""
 import time
 from datetime import UTC, datetime, timedelta
-from trace.models import Event, Organization, User
-from trace.services import corrections, epcis
+from trace.models import Event, Organization, Site, User
+from trace.services import corrections, epcis, movements
 from trace.services.ledger import record_one
+from trace.services.parse import local_datetime
+from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
+from .conftest import lot_named
 from .test_services_reports import _store_at
 
 ZONE = "Asia/Ho_Chi_Minh"
@@ -120,3 +123,62 @@ def test_an_organization_is_its_gln_s_digital_link_or_our_urn_and_a_reference_is
     assert epcis.organization_uri(Organization(id=7, gln="8936045000007")) == "https://id.gs1.org/417/8936045000007"
     assert epcis.organization_uri(Organization(id=7)) == "urn:thuynguyen-trace:organization:7"
     assert epcis.transaction_uri(3, "HĐ 12/2026") == "urn:thuynguyen-trace:bt:3:H%C4%90%2012%2F2026"
+
+
+def _as_exported(session, event) -> dict:
+    """The exported event without what changes with the day the demo ward was made: its time and IDs."""
+    return {key: value for key, value in _exported(session, event).items()
+            if key not in ("eventTime", "eventID", "recordTime")}
+
+
+def _first(session, step) -> Event:
+    return session.exec(select(Event).where(Event.step == step).order_by(Event.id)).first()
+
+
+def test_a_harvest_names_its_lot_in_the_ilmd_and_a_seasons_start_keeps_its_quantity_as_our_own_fields(session):
+    harvest, planting, stocking = _first(session, "harvest"), _first(session, "planting"), _first(session, "stocking")
+    assert harvest.details == {"lot_code": "GAO-BH-2610A", "quantity": "18500", "unit": "kg"}
+    day = local_datetime(harvest.event_time, harvest.event_time_zone_offset).date().isoformat()
+    rice_field = {"id": f"urn:thuynguyen-trace:site:{harvest.site_id}"}
+    assert _as_exported(session, harvest) == {  # its lot, quantity and unit are the quantity list's, not ours again
+        "type": "ObjectEvent", "eventTimeZoneOffset": "+07:00",
+        "quantityList": [{"epcClass": "https://id.gs1.org/01/08936045000014/10/GAO-BH-2610A", "quantity": 18500,
+                          "uom": "KGM"}],
+        "action": "ADD", "bizStep": "commissioning", "disposition": "active", "readPoint": rice_field,
+        "bizLocation": rice_field, "ilmd": {"cbvmda:lotNumber": "GAO-BH-2610A", "cbvmda:harvestStartDate": day},
+        "tn:batch": "LUA-VU-MUA-2026"}
+    assert planting.site_id == harvest.site_id
+    assert _as_exported(session, planting) == {  # sowing: no lot exists yet, the seed's quantity is ours to tell
+        "type": "ObjectEvent", "eventTimeZoneOffset": "+07:00", "epcList": [], "action": "OBSERVE",
+        "bizStep": "urn:thuynguyen-trace:bizstep:planting", "readPoint": rice_field, "bizLocation": rice_field,
+        "tn:batch": "LUA-VU-MUA-2026", "tn:product": "08936045000014", "tn:quantity": "250",
+        "tn:source": "Công ty Giống cây trồng Hải Phòng", "tn:unit": "kg", "tn:variety": "Bắc Hương"}
+    pond = {"id": f"urn:thuynguyen-trace:site:{stocking.site_id}"}
+    assert _as_exported(session, stocking) == {
+        "type": "ObjectEvent", "eventTimeZoneOffset": "+07:00", "epcList": [], "action": "OBSERVE",
+        "bizStep": "urn:thuynguyen-trace:bizstep:stocking", "readPoint": pond, "bizLocation": pond,
+        "tn:batch": "AO7-V2-2026", "tn:product": "08936048000011", "tn:quantity": "450000",
+        "tn:source": "Trại giống Việt–Úc, Ninh Thuận", "tn:species": "Tôm thẻ chân trắng (Litopenaeus vannamei)",
+        "tn:unit": "con"}
+
+
+def test_goods_shipped_from_a_site_are_read_there_and_at_no_business_location_of_ours(session):
+    rice = lot_named(session, "GAO-BH-2610A")
+    cooperative = session.get(Organization, rice.organization_id)
+    supermarket = session.exec(select(Organization).join(User, User.organization_id == Organization.id)
+                               .where(User.email == "sieuthi@demo.vn")).one()
+    site = session.exec(select(Site).where(Site.organization_id == cooperative.id).order_by(Site.id)).first()
+    moment = (datetime.now(UTC) - timedelta(hours=1)).astimezone(ZoneInfo(ZONE)).isoformat(timespec="minutes")
+    shipping = record_one(session, cooperative.id, None, ZONE, movements.record_shipping, {
+        "to_organization_id": supermarket.id, "reference": "PXK-2612-001", "site_id": site.id, "time": moment,
+        "lines": [{"lot_id": rice.id, "quantity": "200"}]})
+    assert _as_exported(session, shipping) == {
+        "type": "ObjectEvent", "eventTimeZoneOffset": "+07:00",
+        "quantityList": [{"epcClass": "https://id.gs1.org/01/08936045000014/10/GAO-BH-2610A", "quantity": 200,
+                          "uom": "KGM"}],
+        "action": "OBSERVE", "bizStep": "shipping", "disposition": "in_transit",
+        "readPoint": {"id": f"urn:thuynguyen-trace:site:{site.id}"},
+        "bizTransactionList": [{"type": "desadv",
+                                "bizTransaction": f"urn:thuynguyen-trace:bt:{cooperative.id}:PXK-2612-001"}],
+        "sourceList": [{"type": "owning_party", "source": epcis.organization_uri(cooperative)}],
+        "destinationList": [{"type": "owning_party", "destination": epcis.organization_uri(supermarket)}]}

@@ -146,6 +146,9 @@ DIGITAL_LINKS = [  # every short name, other hosts, GTIN-8/12/13, CPVs, lots wit
     "https://id.gs1.org/01/09520123456788/22/",
     "https://id.gs1.org/01/09520123456788/22/2A/10/B/",
     "https://example.com/01/09520123456788/21/a%2Fb",
+    "https://id.gs1.org/01/09520123456788/10/00/21/5",  # a lot named like a primary key: the GTIN's comes first
+    "https://example.com/01/09520123456788/10/01/21/5",
+    "https://id.gs1.org/01/09520123456788/21/5?17=261231?x=1",  # a query with a question mark in it
 ]
 
 
