@@ -75,11 +75,9 @@ def record_transformation(ledger: Ledger, data) -> Event:
     r.done()
     day = local_day(moment)
     lines = [("input", line.lot, line.gtin, line.quantity, line.lot.unit) for line in inputs]
-    made = []
     for product, code, quantity, unit in outputs:
         lot = ledger.new_lot(product, code, quantity, unit, day, made_from=[line.lot for line in inputs])
         lines.append(("output", lot, product.gtin, quantity, unit))
-        made.append(lot)
     details = clean({"process": process, "note": note})
     entered = [dict(line.entered, lot=line.lot.code) for line in inputs if line.entered]
     if entered:
