@@ -5,7 +5,7 @@ from trace import key_store
 from trace.clock import today
 from trace.db import get_session
 from trace.models import LabelReport, LabelRun, Product, Scan, Shipment, User, utcnow
-from trace.services import keys, labels, movements, scan
+from trace.services import keys, labels, movements, safety, scan
 from trace.services.keys import iso_utc
 from trace.services.ledger import record_one
 from zoneinfo import ZoneInfo
@@ -203,3 +203,35 @@ def test_a_processed_lot_says_so_and_an_english_name_left_out_falls_back_to_the_
     facts = scan.scan_label(session, url, keys.keyset(session, key_store(demo_app)), (BASE_URL,), TODAY)[1]
     assert (facts["lot"]["processed"], facts["production_area"]) == (True, None)
     assert facts["product"]["name_en"] == product.name_vi
+
+
+def test_a_recalled_lot_shows_the_recall_s_reason_and_time_under_its_lot(session, demo_app):
+    vegetables = lot_named(session, "RHC-2611-03")
+    recall = safety.recall_lot(session, vegetables, {"reason": "Dư lượng nitrat vượt ngưỡng"})
+    verification, facts, _ = _scan(session, demo_app, first_label(demo_app, "RHC-2611-03").url)
+    assert verification.status == "genuine"
+    assert facts["lot"] == {"code": "RHC-2611-03", "recalled": True, "recall_reason": "Dư lượng nitrat vượt ngưỡng",
+                            "recalled_at": recall.recalled_at.isoformat(), "flagged": False, "flag_reason": None,
+                            "quantity": "640.000", "unit": "kg", "produced_on": vegetables.produced_on.isoformat(),
+                            "processed": False}
+
+
+def test_suspected_copies_are_told_apart_by_lot_and_serial_and_come_most_scanned_first(session):
+    """Two lots of one product, labels of the same serial: neither is taken for the other."""
+    pond_3, pond_7 = lot_named(session, "TOM-A3-2608"), lot_named(session, "TOM-A7-2611")
+    assert pond_3.product_id == pond_7.product_id and pond_7.id < pond_3.id  # not in the order of the lots
+    phones = (f"phone-{n}" for n in range(9))
+    for lot, serial, clients in ((pond_7, 1, 2), (pond_7, 2, 3), (pond_3, 1, 4)):
+        for _ in range(clients):
+            scan.record_scan(session, lot.id, serial, "genuine", scan.Scanner(next(phones)))
+    copies = [(lot.code, product.gtin, serial, count, clients)
+              for lot, product, serial, count, clients, _first, _last in scan.suspected_copies(session, 1)]
+    assert copies == [("TOM-A3-2608", "08936048000011", 1, 4, 4), ("TOM-A7-2611", "08936048000011", 2, 3, 3),
+                      ("TOM-A7-2611", "08936048000011", 1, 2, 2)]
+
+
+def test_the_list_of_suspected_copies_stops_at_five_hundred(session):
+    rice = lot_named(session, "GAO-BH-2610A")
+    for serial in range(1, 502):
+        scan.record_scan(session, rice.id, serial, "genuine", scan.Scanner(f"phone-{serial}"))
+    assert len(scan.suspected_copies(session, 0)) == 500  # one client each, more than none: all 501 look copied
