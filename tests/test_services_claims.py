@@ -123,3 +123,14 @@ def test_the_scan_lists_every_certificate_behind_a_claim_after_one_it_already_li
     assert [(row["number"], row["covers"]) for row in rows] == [
         ("HALCERT-2025-1188", "processing"), ("ORG-BD-1", "sources"), ("ORG-MD-1", "processing"),
         ("VietGAP-TS-25-06-0044", "sources")]
+
+
+def test_the_lots_a_processed_lot_was_made_from_come_earliest_harvest_first_whatever_their_codes(session):
+    pond_3, pond_7 = lot_named(session, "TOM-A3-2608"), lot_named(session, "TOM-A7-2611")
+    pond_7.produced_on = pond_3.produced_on - timedelta(days=5)  # harvested first, though its code sorts last
+    session.add(pond_7)
+    session.flush()
+    derived = claims.derive(session, lot_named(session, "TND-2611-01"))
+    assert [(source.lot.code, source.day, source.label) for source in derived.sources] == [
+        ("TOM-A7-2611", pond_7.produced_on, "Tôm thẻ chân trắng Bạch Đằng · TOM-A7-2611"),
+        ("TOM-A3-2608", pond_3.produced_on, "Tôm thẻ chân trắng Bạch Đằng · TOM-A3-2608")]
