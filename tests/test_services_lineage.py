@@ -144,3 +144,20 @@ def test_a_lot_made_at_no_site_is_drawn_without_one(session):
     assert lineage.trace_tree(lineage.trace(session, made, "back"))[0] == (
         f"Tôm thẻ nõn đông lạnh Minh Đức [08936049000027 / TND-NOSITE] 8 kg, {made.produced_on.isoformat()} – "
         "Công ty CP Chế biến Thực phẩm Minh Đức")
+
+
+def test_a_lots_shipments_come_in_the_order_they_left_not_the_order_they_were_recorded(session):
+    from trace.services import movements
+    from trace.services.ledger import record_one
+
+    from .test_services_safety import _user
+    farmer, market = _user(session, "htx.lua@demo.vn"), _user(session, "sieuthi@demo.vn")
+    rice = lot_named(session, "GAO-BH-2610A")
+    now = datetime.now(UTC)
+    for reference, hours_ago in (("PXK-LATER", 2), ("PXK-EARLIER", 5)):  # the earlier delivery recorded last
+        record_one(session, farmer.organization_id, farmer.id, "Asia/Ho_Chi_Minh", movements.record_shipping, {
+            "to_organization_id": market.organization_id, "reference": reference,
+            "time": (now - timedelta(hours=hours_ago)).isoformat(timespec="minutes"),
+            "lines": [{"lot_id": rice.id, "quantity": "10"}]})
+    references = [shipment.reference for shipment, *_ in lineage.shipments_of(session, {rice.id})]
+    assert references == ["PXK-2611-015", "PXK-2611-016", "PXK-EARLIER", "PXK-LATER"]
