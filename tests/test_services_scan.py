@@ -150,6 +150,7 @@ def test_a_label_looks_copied_past_the_threshold_of_clients_or_when_a_shop_it_ne
                                   timespec="minutes"), "lines": [{"lot_id": frozen.id, "quantity": "10"}]})
     scan.record_scan(session, frozen.id, 3, "genuine", scan.Scanner("till", _org(session, "sieuthi@demo.vn")))
     assert scan.scan_summary(session, frozen.id, 3, 20)["suspected_copy"] is False
+    assert scan.suspected_copies(session, 20) == []  # the ward's list agrees
     shipment = session.exec(select(Shipment).where(Shipment.reference == "PXK-TND-1")).one()
     shipment.status = "cancelled"
     session.add(shipment)
