@@ -134,3 +134,47 @@ def test_the_lots_a_processed_lot_was_made_from_come_earliest_harvest_first_what
     assert [(source.lot.code, source.day, source.label) for source in derived.sources] == [
         ("TOM-A7-2611", pond_7.produced_on, "Tôm thẻ chân trắng Bạch Đằng · TOM-A7-2611"),
         ("TOM-A3-2608", pond_3.produced_on, "Tôm thẻ chân trắng Bạch Đằng · TOM-A3-2608")]
+
+
+VEGETABLES, ORGANIC_FIELD = "Tổ hợp tác Rau hữu cơ Hoa Động", "Ruộng rau hữu cơ Hoa Động"
+
+
+def test_of_two_certificates_covering_a_lot_the_one_that_runs_longest_is_shown(session):
+    choy_sum = lot_named(session, "RHC-2611-03")
+    renewed = _certify(session, VEGETABLES, "organic", "HC-2026-0999", sites=[ORGANIC_FIELD],
+                       valid_from=date(2026, 1, 1), valid_to=date(2031, 12, 31))
+    found = claims.derive(session, choy_sum)
+    assert [certificate.number for certificate, _ in found.by_scheme["organic"].supporting] == ["HC-2026-0999"]
+    assert [row["number"] for row in claims.scan_certifications(session, found, date(2026, 12, 1))] == [renewed.number]
+
+
+def test_a_certificate_that_lists_products_covers_those_only(session):
+    from trace.models import CertificateProduct
+    choy_sum = lot_named(session, "RHC-2611-03")
+    assert claims.derive(session, choy_sum).standards() == ["organic"]
+    (listed,) = session.exec(select(CertificateProduct).where(CertificateProduct.product_id == choy_sum.product_id)).all()
+    spinach = lot_named(session, "RMA-2611-01").product_id
+    session.delete(listed)
+    session.add(CertificateProduct(certificate_id=listed.certificate_id, product_id=spinach))
+    session.flush()
+    assert claims.derive(session, choy_sum).standards() == []  # the certificate now names water spinach only
+
+
+def test_lots_harvested_the_same_day_come_by_code(session):
+    pond_3, pond_7 = lot_named(session, "TOM-A3-2608"), lot_named(session, "TOM-A7-2611")
+    assert pond_7.id < pond_3.id  # the database's own order would put pond 7 first
+    pond_3.produced_on = pond_7.produced_on
+    session.add(pond_3)
+    session.flush()
+    derived = claims.derive(session, lot_named(session, "TND-2611-01"))
+    assert [source.lot.code for source in derived.sources] == ["TOM-A3-2608", "TOM-A7-2611"]
+
+
+def test_a_processing_certificate_that_lists_products_covers_the_steps_that_made_them_only(session):
+    from trace.models import CertificateProduct
+    frozen, dried = lot_named(session, "TND-2611-01"), lot_named(session, "TK-2611-01")
+    halal = session.exec(select(Certificate).where(Certificate.scheme == "halal")).one()
+    session.add(CertificateProduct(certificate_id=halal.id, product_id=dried.product_id))
+    session.flush()
+    assert claims.derive(session, dried).standards() == ["halal", "vietgap"]
+    assert claims.derive(session, frozen).standards() == ["vietgap"]  # made by a step the certificate leaves out
