@@ -1,18 +1,23 @@
 """EPCIS capture reads back everything the export writes: a chain recorded by hand in one copy of the ward and
-captured into another copy comes out of both exactly alike, event for event and field for field."""
+captured into another copy comes out of both exactly alike, event for event and field for field; an event it
+cannot record is refused by what it names wrongly, and a document's lots and batches are read once."""
 import json
+import re
+from decimal import Decimal
 from trace.db import get_session
-from trace.models import Shipment
-from trace.services import event_hash
-from trace.services.capture import UnreadableEvent, sscc_of, temperature_of
+from trace.models import Batch, Event, Lot, Shipment, Site
+from trace.services import epcis, event_hash
+from trace.services.capture import CaptureError, UnreadableEvent, capture, sscc_of, temperature_of
 
 import pytest
+from sqlalchemy import event as sa_event
 from sqlmodel import select
 
-from .conftest import _make_app
+from .conftest import _make_app, lot_named
 from .test_api import ago, token_for
-from .test_epcis import at, document_of, harvest_event, shipping_event
+from .test_epcis import at, document_of, harvest_event, milling_event, shipping_event
 from .test_lineage import held, ids, org_id
+from .test_services_safety import _user
 
 PADDY, RICE = "08936045000021", "08936045000014"
 SSCC = "089360450000000045"
@@ -200,3 +205,127 @@ def test_cbv_words_are_read_as_words_or_as_their_web_uris(demo_client, demo_app)
     declared = _declared(shipment, reason=written("ER", "did_not_occur"))
     assert demo_client.post("/api/v1/epcis/capture", headers=rice, json=document_of(declared)).status_code == 201
     assert _declarations(demo_client, rice, RICE, "GAO-BH-2610A")[-1]["reason"] == "did_not_occur"
+
+
+# --- capture at the service ---
+
+ZONE = "Asia/Ho_Chi_Minh"
+PLANTING, STOCKING = "urn:thuynguyen-trace:bizstep:planting", "urn:thuynguyen-trace:bizstep:stocking"
+
+
+def _batch_start(step: str, site: int, product: str, batch: str, time: str, **ours) -> dict:
+    """A planting or stocking exactly as the export writes it."""
+    return {"type": "ObjectEvent", "eventTime": time, "eventTimeZoneOffset": "+07:00", "epcList": [],
+            "action": "OBSERVE", "bizStep": step, "readPoint": {"id": f"{epcis.SITE_URN}{site}"},
+            "bizLocation": {"id": f"{epcis.SITE_URN}{site}"}, "tn:batch": batch, "tn:product": product,
+            **{f"tn:{key}": value for key, value in ours.items()}}
+
+
+def _details(session, hash_ids: list) -> list:
+    events = {event.hash_id: event for event in session.exec(select(Event).where(Event.hash_id.in_(hash_ids)))}
+    return [(events[hash_id].step, events[hash_id].details) for hash_id in hash_ids]
+
+
+def test_a_planting_and_a_stocking_are_captured_with_their_variety_species_and_seed(session):
+    field, pond = (session.exec(select(Site.id).where(Site.name == name)).one()
+                   for name in ("Cánh đồng Phả Lễ", "Ao lót bạt số 7 (thâm canh công nghệ cao)"))
+    planting = _batch_start(PLANTING, field, PADDY, "CAP-VU", at(5), variety="Bắc Hương", quantity="250", unit="kg",
+                            source="Công ty Giống cây trồng Hải Phòng")
+    stocking = _batch_start(STOCKING, pond, "08936048000011", "CAP-AO", at(5), species="Tôm thẻ chân trắng",
+                            quantity="600000", unit="con", source="Trại giống Việt–Úc")
+    recorded = []
+    for email, event in (("htx.lua@demo.vn", planting), ("thuysan@demo.vn", stocking)):
+        document = document_of(event)
+        recorded += capture(session, _user(session, email), document, ZONE).recorded
+        assert recorded[-1:] == event_hash.document_hash_ids(document)  # stored exactly as sent
+    assert _details(session, recorded) == [
+        ("planting", {"variety": "Bắc Hương", "quantity": "250", "unit": "kg", "source": "Công ty Giống cây trồng Hải Phòng"}),
+        ("stocking", {"species": "Tôm thẻ chân trắng", "quantity": "600000", "unit": "con", "source": "Trại giống Việt–Úc"})]
+
+
+def test_a_harvest_finds_its_batch_by_code_whatever_the_code_reads(session):
+    """A batch may be coded "None": the text a missing code turns into does not hide it."""
+    rice = _user(session, "htx.lua@demo.vn")
+    field = session.exec(select(Site.id).where(Site.name == "Cánh đồng Phả Lễ")).one()
+    capture(session, rice, document_of(_batch_start(PLANTING, field, PADDY, "None", at(5))), ZONE)
+    capture(session, rice, document_of(harvest_event("None", PADDY, "CAP-N1", 100, at(1))), ZONE)
+    assert session.exec(select(Batch.code).join(Lot, Lot.batch_id == Batch.id).where(Lot.code == "CAP-N1")).all() == [
+        "None"]
+
+
+def test_a_transformation_captured_keeps_the_unit_of_each_output(session):
+    harvest = harvest_event("THOC-PA-V2", PADDY, "CAP-U1", 2000, at(3))
+    milling = milling_event([(PADDY, "CAP-U1", 2000)], (RICE, "CAP-U2", 1.3), at(2))
+    milling["outputQuantityList"][0]["uom"] = "TNE"
+    capture(session, _user(session, "htx.lua@demo.vn"), document_of(harvest, milling), ZONE)
+    made = lot_named(session, "CAP-U2")
+    assert (made.quantity, made.unit) == (Decimal("1.300"), "tấn")
+
+
+def _event(kind: str, action: str | None, step: str, time: str, **lists) -> dict:
+    return {"type": kind, "eventTime": time, "eventTimeZoneOffset": "+07:00", **({"action": action} if action else {}),
+            "bizStep": step, **{name: [{"epcClass": epcis.class_uri(gtin, lot), "quantity": quantity, "uom": "KGM"}
+                                       for gtin, lot, quantity in lines] for name, lines in lists.items()}}
+
+
+def test_an_event_naming_its_lots_wrongly_is_refused_with_the_list_and_the_lot_named(session):
+    rice, market = _user(session, "htx.lua@demo.vn"), _user(session, "sieuthi@demo.vn")
+    harvest = harvest_event("THOC-PA-V2", PADDY, "CAP-W1", 100, at(3))
+    two = [(PADDY, "CAP-W2", 10), (PADDY, "CAP-W3", 10)]
+    stray = shipping_event(RICE, "GAO-BH-2610A", 5, rice.organization_id, market.organization_id, "PXK-W1", at(1))
+    stray["destinationList"][0]["destination"] = f"{epcis.ORGANIZATION_URN}abc"
+    document = document_of(
+        {**harvest, "quantityList": [{"epcClass": epcis.class_uri(g, lot), "quantity": q} for g, lot, q in two]},
+        {**{key: value for key, value in harvest.items() if key != "quantityList"}, "epcList": []},
+        {**harvest, "quantityList": [{"epcClass": epcis.class_uri(RICE, "CAP-W4"), "quantity": 10}]},
+        {**harvest, "quantityList": [{"epcClass": f"https://id.gs1.org/01/{PADDY}", "quantity": 10}]},
+        _event("ObjectEvent", "OBSERVE", "storing", at(2), quantityList=[(RICE, "GAO-BH-2610A", 1), *two]),
+        {**_event("TransformationEvent", None, "commissioning", at(2), inputQuantityList=[(RICE, "GAO-BH-2610A", 1)]),
+         "outputEPCList": [f"https://id.gs1.org/01/{RICE}/21/7"]},  # serials, not a lot
+        {**_event("ObjectEvent", "DELETE", "destroying", at(2)), "epcList": []},
+        _event("ObjectEvent", "DELETE", "destroying", at(2), quantityList=[(RICE, "CAP-NONE", 1)]),
+        stray)
+    with pytest.raises(CaptureError) as refused:
+        capture(session, rice, document, ZONE)
+    assert refused.value.problems == [
+        {"event": 0, "message": "quantityList must name exactly 1 lot."},
+        {"event": 1, "message": "quantityList names no lot."},
+        {"event": 2, "message": f"Batch THOC-PA-V2 grows GTIN {PADDY}, not {RICE}."},
+        {"event": 3, "message": f"https://id.gs1.org/01/{PADDY} is not a lot (a GS1 Digital Link with GTIN and lot)."},
+        {"event": 4, "message": "quantityList must name exactly 1 lot."},
+        {"event": 5, "message": "outputQuantityList names no lot."},
+        {"event": 6, "message": "quantityList names no lot."},
+        {"event": 7, "message": f"No lot CAP-NONE of GTIN {RICE}."},
+        {"event": 8, "message": "destinationList names no organization known to this service."}]
+
+
+def test_a_receipt_names_a_shipment_sent_to_the_receiver(session):
+    rice, market, outlet = (_user(session, email) for email in ("htx.lua@demo.vn", "sieuthi@demo.vn", "dulich@demo.vn"))
+    shipping = shipping_event(RICE, "GAO-BH-2610A", 5, rice.organization_id, outlet.organization_id, "PXK-R1", at(1))
+    capture(session, rice, document_of(shipping), ZONE)
+    receipt = {**shipping, "eventTime": at(0.5), "bizStep": "receiving", "disposition": "in_progress"}
+    with pytest.raises(CaptureError) as refused:
+        capture(session, market, document_of(receipt), ZONE)
+    assert refused.value.problems == [{"event": 0, "message": "No shipment PXK-R1 to you from that organization."}]
+
+
+def test_a_documents_batches_and_lots_are_read_once_whatever_list_names_them(session):
+    rice = _user(session, "htx.lua@demo.vn")
+    grading = milling_event([(RICE, "GAO-BH-2610A", 100)], (RICE, "CAP-Q3", 100), at(1))
+    grading["tn:process"] = "grading"
+    document = document_of(harvest_event("THOC-PA-V2", PADDY, "CAP-Q1", 100, at(3)),
+                           harvest_event("THOC-KB-V2", PADDY, "CAP-Q2", 100, at(3)), grading)
+    statements = []
+
+    def count(_connection, _cursor, statement, *_args):
+        statements.append(statement)
+
+    engine = session.get_bind()
+    sa_event.listen(engine, "before_cursor_execute", count)
+    try:
+        capture(session, rice, document, ZONE)
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", count)
+    by_code = [found[1] for found in (re.search(r"\bFROM (lot|batch)\b.*\b\1\.code IN", statement, re.S)
+                                      for statement in statements) if found]
+    assert by_code == ["lot", "batch", "lot"]  # the lots named, the batches named, the new lots' ids read back

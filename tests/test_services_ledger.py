@@ -1,6 +1,9 @@
 """The ledger at the service: a line short of stock says what could not be done with it, and lots named by
-(GTIN, lot code) are fetched 500 to a query however many a document names."""
+(GTIN, lot code) are fetched 500 to a query however many a document names; a checkpoint restored forgets the
+lots made since."""
 import re
+from datetime import date
+from decimal import Decimal
 from trace.services.ledger import Ledger
 from trace.services.parse import Reader
 
@@ -43,3 +46,16 @@ def test_lots_named_by_gtin_and_code_are_fetched_500_to_a_query(session):
         sa_event.remove(engine, "before_cursor_execute", count)
     assert len(statements) == 3
     assert found == {**{key: None for key in keys[:-1]}, (RICE_GTIN, "GAO-BH-2610A"): (rice, RICE_GTIN)}
+
+
+def test_a_restored_checkpoint_forgets_the_lots_made_since(session):
+    """What a capture does with an event it refuses: a later event of the document must not find its lots."""
+    ledger = _ledger(session, "htx.lua@demo.vn")
+    rice = ledger.product(RICE_GTIN)
+    kept = ledger.new_lot(rice, "CAP-KEPT", Decimal(5), "kg", date(2026, 11, 1))
+    checkpoint = ledger.checkpoint()
+    refused = ledger.new_lot(rice, "CAP-REFUSED", Decimal(5), "kg", date(2026, 11, 1))
+    assert (ledger.find_lot(RICE_GTIN, "CAP-REFUSED"), ledger.lot_by_id(refused.id)) == ((refused, RICE_GTIN),) * 2
+    ledger.restore(checkpoint)
+    assert (ledger.find_lot(RICE_GTIN, "CAP-REFUSED"), ledger.lot_by_id(refused.id)) == (None, None)
+    assert (ledger.find_lot(RICE_GTIN, "CAP-KEPT"), ledger.lot_by_id(kept.id)) == ((kept, RICE_GTIN),) * 2
