@@ -76,14 +76,14 @@ def capture(session: Session, user: User, document, zone: str) -> CaptureResult:
     reader.preload_batches(events)
     ledger.preload_statuses([found[0].id for found in ledger.lots.values() if found is not None])
     with session.no_autoflush:  # events are written together at the end; lookups go through the ledger
-        _record_all(session, ledger, reader, events, sent_ids, known, problems, result := CaptureResult())
+        _record_all(ledger, reader, events, sent_ids, known, problems, result := CaptureResult())
     if problems:
         raise CaptureError(problems)
     ledger.flush()
     return result
 
 
-def _record_all(session, ledger, reader, events, sent_ids, known, problems, result) -> None:
+def _record_all(ledger, reader, events, sent_ids, known, problems, result) -> None:
     seen = set()
     for index, (event, sent_id) in enumerate(zip(events, sent_ids)):
         declares = "errorDeclaration" in event  # it shares its hash ID with the event it declares wrong
@@ -216,7 +216,7 @@ class EventReader:
         if site is not None:
             data["site_id"] = site
         if step in ("planting", "stocking", "input_application"):
-            return self.batch_event(step, event, fields, data)
+            return self.batch_event(step, fields, data)
         if step == "harvest":
             (line,) = self.lines(event.get("quantityList"), "quantityList", 1)
             batch = self.batch(fields)
@@ -323,7 +323,7 @@ class EventReader:
             raise UnreadableEvent(f"The event names the batch it belongs to (tn:batch); {code!r} is not one of yours.")
         return batch
 
-    def batch_event(self, step: str, event: dict, fields: dict, data: dict):
+    def batch_event(self, step: str, fields: dict, data: dict):
         if step == "input_application":
             data.update({key: fields[key] for key in ("category", "input_name", "dose", "dose_unit", "withholding_days",
                                                       "note") if key in fields})
