@@ -129,7 +129,7 @@ def derive(session: Session, lot: Lot) -> Claims:
 
     claims = {}
     for scheme in sorted({c.scheme for c in certificates}):
-        needs = RULES.get(scheme, (SOURCES,))
+        needs = RULES[scheme]  # every scheme a certificate can have (models.SCHEMES)
         checked = (sources if SOURCES in needs or (PROCESSING in needs and not steps) else []) + \
                   (steps if PROCESSING in needs else [])
         claim = Claim(scheme, holds=False)
