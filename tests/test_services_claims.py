@@ -178,3 +178,20 @@ def test_a_processing_certificate_that_lists_products_covers_the_steps_that_made
     session.flush()
     assert claims.derive(session, dried).standards() == ["halal", "vietgap"]
     assert claims.derive(session, frozen).standards() == ["vietgap"]  # made by a step the certificate leaves out
+
+
+def test_a_processing_certificate_covers_a_step_by_what_it_made_not_by_what_went_in(session):
+    from trace.models import CertificateProduct
+    frozen = lot_named(session, "TND-2611-01")
+    halal = session.exec(select(Certificate).where(Certificate.scheme == "halal")).one()
+    raw_shrimp = lot_named(session, "TOM-A3-2608").product_id  # what the step took in
+    session.add(CertificateProduct(certificate_id=halal.id, product_id=raw_shrimp))
+    session.flush()
+    assert claims.derive(session, frozen).standards() == ["vietgap"]
+
+
+def test_a_lot_made_by_no_processing_is_halal_when_its_producers_certificate_covers_its_harvest(session):
+    pond_7 = lot_named(session, "TOM-A7-2611")
+    assert claims.derive(session, pond_7).standards() == ["globalgap", "vietgap"]
+    _certify(session, SHRIMP_FARM, "halal", "HL-2026-0042")
+    assert claims.derive(session, pond_7).standards() == ["globalgap", "halal", "vietgap"]

@@ -50,8 +50,8 @@ class Subject:
 
 @dataclass
 class Claim:
-    scheme: str
-    holds: bool
+    """Whether a lot may claim a scheme (`Claims.by_scheme` names which), on which certificates, or why not."""
+    holds: bool = False
     supporting: list = field(default_factory=list)  # (Certificate, Subject)
     missing: list = field(default_factory=list)  # reasons, for the owner
 
@@ -132,7 +132,7 @@ def derive(session: Session, lot: Lot) -> Claims:
         needs = RULES[scheme]  # every scheme a certificate can have (models.SCHEMES)
         checked = (sources if SOURCES in needs or (PROCESSING in needs and not steps) else []) + \
                   (steps if PROCESSING in needs else [])
-        claim = Claim(scheme, holds=False)
+        claim = Claim()
         for subject in checked:
             certificate = covering(scheme, subject)
             if certificate is not None:
