@@ -161,3 +161,21 @@ def test_a_lots_shipments_come_in_the_order_they_left_not_the_order_they_were_re
             "lines": [{"lot_id": rice.id, "quantity": "10"}]})
     references = [shipment.reference for shipment, *_ in lineage.shipments_of(session, {rice.id})]
     assert references == ["PXK-2611-015", "PXK-2611-016", "PXK-EARLIER", "PXK-LATER"]
+
+
+def test_goods_on_their_way_are_listed_in_transit_with_no_time_or_quantity_received(session):
+    from trace.services import movements
+    from trace.services.ledger import record_one
+
+    from .test_services_safety import _user
+    farmer, outlet = _user(session, "htx.lua@demo.vn"), _user(session, "dulich@demo.vn")
+    rice = lot_named(session, "GAO-BH-2610A")
+    record_one(session, farmer.organization_id, farmer.id, "Asia/Ho_Chi_Minh", movements.record_shipping, {
+        "to_organization_id": outlet.organization_id, "reference": "PXK-ON-THE-WAY",
+        "time": (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="minutes"),
+        "lines": [{"lot_id": rice.id, "quantity": "40"}]})
+    result = lineage.trace_json(lineage.trace(session, rice, "forward"))
+    (outlet_entry,) = [entry for entry in result["organizations"] if entry["id"] == outlet.organization_id]
+    assert outlet_entry["received"][-1] == {
+        **RICE, "product": "Gạo Bắc Hương Thủy Nguyên", "shipped": "40", "quantity": None, "unit": "kg",
+        "status": "in_transit", "time": None, "reference": {"type": "desadv", "number": "PXK-ON-THE-WAY"}}

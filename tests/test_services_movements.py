@@ -85,13 +85,14 @@ def test_storing_records_whether_it_was_cooling(session, cooling, recorded):
     assert event.details == {"temperature_c": "2", "cooling": recorded}
 
 
-def test_a_container_may_be_unpacked_at_the_moment_it_was_packed(session):
+@pytest.mark.parametrize("typed", ["089360450000000014", "0 8936045 000000001 4"])  # as printed under the barcode
+def test_a_container_may_be_unpacked_at_the_moment_it_was_packed(session, typed):
     container = "https://id.gs1.org/00/089360450000000014"
     packing = session.exec(select(Event).where(Event.parent_id == container, Event.step == "packing")).one()
     at = packing.event_time.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(ZONE))
     owner = session.exec(select(User).where(User.organization_id == packing.organization_id)).first()
     event = _record(session, owner.email, movements.record_unpacking, {
-        "sscc": "089360450000000014", "time": at.isoformat(timespec="minutes")})
+        "sscc": typed, "time": at.isoformat(timespec="minutes")})
     assert (event.step, event.parent_id, event.event_time.replace(tzinfo=None)) == (
         "unpacking", container, packing.event_time.replace(tzinfo=None))
 

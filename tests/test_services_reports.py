@@ -150,6 +150,8 @@ def test_a_row_leaves_out_what_was_not_recorded(session):
 def test_the_workbook_has_a_bold_header_and_each_column_its_width():
     sheet = load_workbook(io.BytesIO(reports.spreadsheet_xlsx([], "TND-2611-01 (back)"))).active
     assert [(cell.value, cell.font.b) for cell in sheet[1]] == [(heading, True) for _, heading, _ in reports.COLUMNS]
+    assert {(cell.fill.fill_type, cell.fill.fgColor.rgb, cell.alignment.wrap_text, cell.alignment.vertical)
+            for cell in sheet[1]} == {("solid", "00DDEEDD", True, "top")}  # shaded, long headings wrapped
     assert [sheet.column_dimensions[cell.column_letter].width for cell in sheet[1]] == [
         width for _, _, width in reports.COLUMNS]
 
