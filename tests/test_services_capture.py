@@ -329,3 +329,70 @@ def test_a_documents_batches_and_lots_are_read_once_whatever_list_names_them(ses
     by_code = [found[1] for found in (re.search(r"\bFROM (lot|batch)\b.*\b\1\.code IN", statement, re.S)
                                       for statement in statements) if found]
     assert by_code == ["lot", "batch", "lot"]  # the lots named, the batches named, the new lots' ids read back
+    # the two batches' pre-harvest intervals, in one query
+    assert len([statement for statement in statements if re.search(r"\bFROM event\b.*\bevent\.batch_id IN", statement, re.S)]) == 1
+
+
+def test_a_transformation_naming_no_input_is_refused_by_its_list(session):
+    milling = milling_event([(PADDY, "CAP-I1", 10)], (RICE, "CAP-I2", 5), at(1))
+    del milling["inputQuantityList"]
+    milling["inputEPCList"] = [f"https://id.gs1.org/01/{PADDY}/21/7"]  # serials, not a lot
+    with pytest.raises(CaptureError) as refused:
+        capture(session, _user(session, "htx.lua@demo.vn"), document_of(milling), ZONE)
+    assert refused.value.problems == [{"event": 0, "message": "inputQuantityList names no lot."}]
+
+
+@pytest.mark.parametrize(("uom", "unit"), [("TNE", "tấn"), (None, "kg")])
+def test_a_harvest_captured_keeps_its_unit_or_takes_the_products(session, uom, unit):
+    harvest = harvest_event("THOC-PA-V2", PADDY, "CAP-H1", 2, at(1))
+    if uom is None:
+        del harvest["quantityList"][0]["uom"]
+    else:
+        harvest["quantityList"][0]["uom"] = uom
+    capture(session, _user(session, "htx.lua@demo.vn"), document_of(harvest), ZONE)
+    harvested = lot_named(session, "CAP-H1")
+    assert (harvested.quantity, harvested.unit) == (Decimal("2.000"), unit)
+
+
+@pytest.mark.parametrize("number", ["abc", "12345678901234567890", "0000000001"])
+def test_a_place_whose_number_is_not_a_site_id_is_refused_as_out_of_range(session, number):
+    planting = _batch_start(PLANTING, 0, PADDY, "CAP-S1", at(1))
+    planting["readPoint"] = planting["bizLocation"] = {"id": f"{epcis.SITE_URN}{number}"}
+    with pytest.raises(CaptureError) as refused:
+        capture(session, _user(session, "htx.lua@demo.vn"), document_of(planting), ZONE)
+    assert refused.value.problems == [
+        {"event": 0, "field": "site_id", "message": "Must be between 1 and 2147483647."}]
+
+
+def _shipping_to(rice, market, number: str) -> dict:
+    shipping = shipping_event(RICE, "GAO-BH-2610A", 5, rice.organization_id, market.organization_id, "PXK-O1", at(1))
+    shipping["destinationList"][0]["destination"] = f"{epcis.ORGANIZATION_URN}{number}"
+    return shipping
+
+
+def test_an_organization_number_zero_padded_to_nine_digits_names_the_organization(session):
+    rice, market = _user(session, "htx.lua@demo.vn"), _user(session, "sieuthi@demo.vn")
+    capture(session, rice, document_of(_shipping_to(rice, market, f"{market.organization_id:09d}")), ZONE)
+    assert session.exec(select(Shipment.to_organization_id).where(Shipment.reference == "PXK-O1")).all() == [
+        market.organization_id]
+
+
+@pytest.mark.parametrize("number", ["{id:010d}", "2147483648", "9999999999"])
+def test_an_organization_number_of_ten_digits_or_more_names_no_organization(session, number):
+    """Ids have at most nine digits: a longer number, even the organization's own zero-padded, is none."""
+    rice, market = _user(session, "htx.lua@demo.vn"), _user(session, "sieuthi@demo.vn")
+    with pytest.raises(CaptureError) as refused:
+        capture(session, rice, document_of(_shipping_to(rice, market, number.format(id=market.organization_id))), ZONE)
+    assert refused.value.problems == [
+        {"event": 0, "message": "destinationList names no organization known to this service."}]
+
+
+def test_a_receipt_of_a_reference_sent_twice_receives_the_latest_shipment(session):
+    rice, market = _user(session, "htx.lua@demo.vn"), _user(session, "sieuthi@demo.vn")
+    sent = [shipping_event(RICE, "GAO-BH-2610A", quantity, rice.organization_id, market.organization_id, "PXK-T1", at(days))
+            for quantity, days in ((5, 2), (7, 1.5))]
+    capture(session, rice, document_of(*sent), ZONE)
+    receipt = {**sent[1], "eventTime": at(0.5), "bizStep": "receiving", "disposition": "in_progress"}
+    capture(session, market, document_of(receipt), ZONE)
+    assert session.exec(select(Shipment.status).where(Shipment.reference == "PXK-T1").order_by(Shipment.id)).all() == [
+        "in_transit", "received"]
