@@ -363,3 +363,14 @@ def test_a_token_is_made_for_a_user_named_by_e_mail_and_found_again_only_while_i
     farmer.disabled_at = None
     accounts.revoke_token(session, row.id)
     assert accounts.user_for_token(session, token) is None
+
+
+def test_a_login_cookie_edited_by_hand_is_no_login_on_either_database(ward):
+    session, cooperative, _office, _admin = ward
+    farmer = accounts.create_user(session, cooperative, "binh@kienbai.vn", PASSWORD, "producer")
+    login = accounts.start_login(session, farmer, remember=False)
+    user_id, _, token = login.partition(".")
+    assert accounts.user_of_login(session, login) is farmer
+    for edited in (f"1234567890.{token}", f"{'9' * 20}.{token}", f"٣.{token}", f"{user_id}.", f".{token}", user_id,
+                   f"{user_id}.{token}x", f"-{user_id}.{token}", None, ""):
+        assert accounts.user_of_login(session, edited) is None, edited  # ids past PostgreSQL's integer too
