@@ -136,7 +136,7 @@ def spreadsheet_csv(rows: list) -> bytes:
     writer = csv.writer(out)
     writer.writerow([heading for _, heading, _ in COLUMNS])
     for row in rows:
-        writer.writerow(["" if row[key] is None else plain(row[key]) if key == "quantity" else row[key]
+        writer.writerow([plain(row[key]) if key == "quantity" else row[key]  # None is written as an empty cell
                          for key, _, _ in COLUMNS])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
