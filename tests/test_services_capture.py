@@ -355,13 +355,13 @@ def test_a_harvest_captured_keeps_its_unit_or_takes_the_products(session, uom, u
 
 
 @pytest.mark.parametrize("number", ["abc", "12345678901234567890", "0000000001"])
-def test_a_place_whose_number_is_not_a_site_id_is_refused_as_out_of_range(session, number):
+def test_a_place_whose_number_is_not_a_site_id_is_refused_by_name(session, number):
     planting = _batch_start(PLANTING, 0, PADDY, "CAP-S1", at(1))
     planting["readPoint"] = planting["bizLocation"] = {"id": f"{epcis.SITE_URN}{number}"}
     with pytest.raises(CaptureError) as refused:
         capture(session, _user(session, "htx.lua@demo.vn"), document_of(planting), ZONE)
     assert refused.value.problems == [
-        {"event": 0, "field": "site_id", "message": "Must be between 1 and 2147483647."}]
+        {"event": 0, "message": f"bizLocation {epcis.SITE_URN}{number} names no site known to this service."}]
 
 
 def _shipping_to(rice, market, number: str) -> dict:

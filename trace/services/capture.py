@@ -299,7 +299,9 @@ class EventReader:
             uri = place.get("id") if isinstance(place, dict) else None
             if isinstance(uri, str) and uri.startswith(epcis.SITE_URN):
                 number = uri[len(epcis.SITE_URN):]
-                return int(number) if number.isdigit() and len(number) < 10 else -1
+                if not (number.isdigit() and len(number) < 10):  # no id: nor a number past PostgreSQL's integer
+                    raise UnreadableEvent(f"{name} {uri} names no site known to this service.")
+                return int(number)
         return None
 
     def preload_batches(self, events: list) -> None:
