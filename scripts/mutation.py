@@ -291,7 +291,8 @@ def main() -> None:
             if link:
                 link.unlink(missing_ok=True)
             keep_results(files)
-    keep_results(files)  # --report, run while a run goes on, keeps what it has tested so far
+    else:
+        keep_results(files)  # --report, run while a run goes on, keeps what it has tested so far
     report(files)
     if args.sample:
         report_sample(files, args.sample, args.seed)
