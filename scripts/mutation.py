@@ -16,6 +16,7 @@ import json
 import math
 import os
 import random
+import re
 import sys
 import tomllib
 from collections import Counter
@@ -200,6 +201,22 @@ def mutated(path: Path) -> str:
     return mutate_file_contents(str(path), path.read_text()).code
 
 
+def explained_in_readme(readme: Path = ROOT / "README.md") -> set[str]:
+    """The survivors the README's "Score" section explains, by mutmut's name: each reason there ends with the
+    functions it covers and their mutants' numbers (`lots.find_lot` 7, 9; `stock.StockBook.flush` 15–19)."""
+    text = readme.read_text()
+    start = text.find("\n### Score")
+    section = text[start:text.find("\n## ", start)] if start >= 0 else ""
+    names = set()
+    for function, numbers in re.findall(r"`(\w+\.[\w.]+)`((?:[\s,;]*\d+(?:–\d+)?)+)", section):
+        module, *rest = function.split(".")
+        mangled = f"xǁ{rest[0]}ǁ{rest[1]}" if len(rest) == 2 else f"x_{rest[0]}"
+        for first, last in re.findall(r"(\d+)(?:–(\d+))?", numbers):
+            for n in range(int(first), int(last or first) + 1):
+                names.add(f"trace.services.{module}.{mangled}__mutmut_{n}")
+    return names
+
+
 def report(files: list[Path]) -> float:
     """Print killed / total per module and overall, and every mutant the tests did not notice."""
     from mutmut import configuration
@@ -227,9 +244,15 @@ def report(files: list[Path]) -> float:
     if overall["not checked"]:
         print(f"({overall['not checked']} mutants not checked yet: run again to go on)")
     if survivors:
-        print(f"\nNot killed ({len(survivors)}):")
+        explained = explained_in_readme()
+        unexplained = [s for s in survivors if s[0] not in explained]
+        print(f"\nNot killed ({len(survivors)}; {len(survivors) - len(unexplained)} explained in the README):")
         for name, status, file in survivors:
             print(f"  {name} [{status}]  {survivor_line(name, file)}")
+        if unexplained:
+            print(f"\nNot explained in the README ({len(unexplained)}):")
+            for name, status, _file in unexplained:
+                print(f"  {name} [{status}]")
     return score
 
 

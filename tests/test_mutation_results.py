@@ -40,3 +40,16 @@ def test_results_go_to_git_without_the_untested_and_come_back_only_where_mutmut_
         "hash_by_function_name": {"x_record_scan": "5303642d", "x_scan_facts": "0fceede68bfe"},
         "type_check_error_by_key": {}, "durations_by_key": {}, "estimated_durations_by_key": {}}
     assert not copy.exists()  # mutmut writes the mutants again and keeps the results of unchanged functions
+
+
+def test_the_survivors_the_readme_explains_are_read_from_its_score_section_by_mutmut_name(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("## Mutation testing\n`lots.find_lot` 1 is not here.\n### Score\n"
+                      "- A join condition left out (5): `lots.find_lot` 7, 9; `stock.StockBook.flush` 15–17.\n"
+                      "- The same value (2): `keys.CachedKeyset.__init__` 2,\n  3; `int.from_bytes`' default.\n"
+                      "## Performance\n`lots.held_lots` 11.\n")
+    assert driver.explained_in_readme(readme) == {
+        "trace.services.lots.x_find_lot__mutmut_7", "trace.services.lots.x_find_lot__mutmut_9",
+        "trace.services.stock.xǁStockBookǁflush__mutmut_15", "trace.services.stock.xǁStockBookǁflush__mutmut_16",
+        "trace.services.stock.xǁStockBookǁflush__mutmut_17", "trace.services.keys.xǁCachedKeysetǁ__init____mutmut_2",
+        "trace.services.keys.xǁCachedKeysetǁ__init____mutmut_3"}
