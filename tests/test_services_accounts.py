@@ -374,3 +374,55 @@ def test_a_login_cookie_edited_by_hand_is_no_login_on_either_database(ward):
     for edited in (f"1234567890.{token}", f"{'9' * 20}.{token}", f"٣.{token}", f"{user_id}.", f".{token}", user_id,
                    f"{user_id}.{token}x", f"-{user_id}.{token}", None, ""):
         assert accounts.user_of_login(session, edited) is None, edited  # ids past PostgreSQL's integer too
+
+
+def test_invitation_and_reset_tokens_carry_32_random_bytes(ward):
+    """The token is the whole secret of a link: 256 bits, 43 URL-safe characters in the e-mailed address."""
+    session, cooperative, _office, admin = ward
+    _link, invitation = accounts.invite(session, admin, cooperative, {"email": "binh@kienbai.vn", "role": "producer"})
+    farmer = accounts.create_user(session, cooperative, "lan@kienbai.vn", PASSWORD, "producer")
+    reset = accounts.reset_password(session, admin, farmer)
+    assert (len(invitation), len(reset)) == (43, 43)
+    assert invitation != reset
+
+
+def test_a_used_reset_link_is_no_longer_pending(ward):
+    """The administrator's list shows only links that still work; a reset's account exists, so only its use ends it."""
+    session, cooperative, _office, admin = ward
+    farmer = accounts.create_user(session, cooperative, "binh@kienbai.vn", PASSWORD, "producer")
+    token = accounts.reset_password(session, admin, farmer)
+    link = session.exec(select(AccountLink).where(AccountLink.user_id == farmer.id)).one()
+    assert accounts.pending_links(session, cooperative.id) == [link]
+    accounts.use_link(session, token, {"password": "mat-khau-moi-2026", "password_again": "mat-khau-moi-2026"})
+    assert accounts.pending_links(session, cooperative.id) == []
+
+
+def test_a_link_leaves_the_pending_list_at_the_very_moment_it_expires(ward, monkeypatch):
+    """The list agrees with `open_link`: a link shown as pending can still be used."""
+    session, cooperative, _office, admin = ward
+    link, _token = accounts.invite(session, admin, cooperative, {"email": "binh@kienbai.vn", "role": "producer"})
+    deadline = accounts._aware(link.expires_at)
+    monkeypatch.setattr(accounts, "utcnow", lambda: deadline - timedelta(microseconds=1))
+    assert accounts.pending_links(session, cooperative.id) == [link]
+    monkeypatch.setattr(accounts, "utcnow", lambda: deadline)
+    assert accounts.pending_links(session, cooperative.id) == []
+
+
+def test_an_organization_id_past_any_database_integer_is_no_organization(ward):
+    """`users create --organization` takes any whole number: a huge one is unknown, not a crash of the database layer."""
+    session, _cooperative, _office, _admin = ward
+    with pytest.raises(NotFound) as missing:
+        accounts.organization_for_new_user(session, 2**64, "producer")
+    assert str(missing.value) == f"No organization {2**64}."
+
+
+def test_a_token_id_not_written_in_plain_digits_names_no_token(ward):
+    """`tokens revoke` takes the id as typed: "7.0" or " 7" is not token 7, and revokes nothing."""
+    session, cooperative, _office, _admin = ward
+    farmer = accounts.create_user(session, cooperative, "binh@kienbai.vn", PASSWORD, "producer")
+    accounts.create_token(session, farmer, "kho")
+    row = session.exec(select(ApiToken).where(ApiToken.user_id == farmer.id)).one()
+    for typed in (f"{row.id}.0", f" {row.id}", f"+{row.id}", f"{row.id}e0"):
+        with pytest.raises(NotFound):
+            accounts.revoke_token(session, typed)
+    assert row.revoked_at is None

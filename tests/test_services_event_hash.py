@@ -70,6 +70,9 @@ NOT_KEYS = [
     "urn:epc:id:cpi:0614141.12.34.5",  # a component/part reference has no dot
     "urn:epc:id:sgtin:0614141.812345.123456789012345678901",  # a serial of 21 characters
     "urn:epc:idpat:itip:0614141.812345.01.*",
+    "urn:epc:idpat:itip:0614141.812345.01.02.3.*",  # a pattern's serial is the * alone
+    "urn:epc:idpat:sgtin:4012345.066666.01.02.*",  # an SGTIN has no piece and total: not an ITIP
+    "urn:epc:idpat:cpi:0614141.12.34.*",  # a component/part reference has no dot, in a pattern either
     "urn:epc:idpat:sgtin:4012345.066666.7.*",
     "urn:epc:class:lgtin:4012345.01234.998877",
     "urn:epc:idpat:sgtin:4012345.06666.*",

@@ -249,3 +249,12 @@ def test_organizations_of_one_kind_by_name_and_assigned_gtins_in_order(session):
         organizations.assign_gtin(session, small, gtin(f"89399990000{n}"))
     assert organizations.assigned_gtins_of(session, small.id) == [gtin(f"89399990000{n}") for n in (1, 2, 3)]
     assert organizations.next_free_gtin(session, small.id) == gtin("893999900001")
+
+
+def test_the_list_of_organizations_shows_each_ones_prefixes_in_order_whenever_they_were_added(session):
+    """The administrator reads the prefixes as a sorted list, not in the order they were registered."""
+    farm = organizations.register(session, {**COOPERATIVE, "prefixes": "8936047"})
+    organizations.update(session, farm, {**COOPERATIVE, "prefixes": "8936047 8936046"})
+    organizations.update(session, farm, {**COOPERATIVE, "prefixes": "8936047 8936046 8936045"})
+    assert [(o.name, prefixes) for o, prefixes, _users in organizations.all_organizations(session)] == [
+        ("HTX Kiền Bái", ["8936045", "8936046", "8936047"])]

@@ -172,6 +172,13 @@ def test_instant_may_be_in_the_future_within_the_plausible_years():
     assert Reader({}).instant("f", ZONE, required=False) is None
 
 
+def test_an_instant_is_required_unless_said_otherwise():
+    """A search bound that may be left out must say so; a missing one is otherwise refused."""
+    r = Reader({})
+    assert r.instant("f", ZONE) is None
+    assert r.errors == {"f": "Required."}
+
+
 @pytest.mark.parametrize("data, expected", [
     ({"f": [3, "1", " 2 ", "", 3]}, ([1, 2, 3], None)),
     ({"f": [str(MAX_ID)]}, ([MAX_ID], None)),
@@ -252,6 +259,21 @@ def test_now_moment_is_utc_now_with_the_zones_offset():
     assert before <= moment <= datetime.now(UTC)
     assert moment.tzinfo == UTC
     assert offset == "+07:00"
+
+
+def test_now_is_kept_in_utc_whatever_the_servers_time_zone(monkeypatch):
+    """An error declaration stores this moment as it is: the database keeps its wall-clock time, not its zone."""
+    import time
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        before = datetime.now(UTC)
+        moment, offset = now_moment(ZONE)
+        assert (moment.utcoffset(), offset) == (timedelta(0), "+07:00")
+        assert before.replace(tzinfo=None) <= moment.replace(tzinfo=None) <= datetime.now(UTC).replace(tzinfo=None)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 def test_local_datetime_and_day_where_it_happened():
