@@ -2,12 +2,18 @@
 (GTIN, lot code) are fetched 500 to a query however many a document names; a checkpoint restored forgets the
 lots made since."""
 import re
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from trace.models import Event, LotFlag
+from trace.services import movements, recording
+from trace.services.errors import ValidationError
 from trace.services.ledger import Ledger
 from trace.services.parse import Reader
+from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import event as sa_event
+from sqlmodel import select
 
 from .conftest import lot_named
 from .test_services_safety import _user
@@ -59,3 +65,39 @@ def test_a_restored_checkpoint_forgets_the_lots_made_since(session):
     ledger.restore(checkpoint)
     assert (ledger.find_lot(RICE_GTIN, "CAP-REFUSED"), ledger.lot_by_id(refused.id)) == (None, None)
     assert (ledger.find_lot(RICE_GTIN, "CAP-KEPT"), ledger.lot_by_id(kept.id)) == ((kept, RICE_GTIN),) * 2
+
+
+def _late_pesticide(ledger, rice) -> tuple:
+    """A pesticide with a 7-day withholding period entered now, applied the day before the rice was harvested:
+    (the harvest's local time, the period's end), as a flag's reason words them."""
+    harvest = ledger.session.exec(select(Event).where(Event.batch_id == rice.batch_id, Event.step == "harvest")).one()
+    applied = harvest.event_time.astimezone(ZoneInfo(ZONE)) - timedelta(days=1)
+    recording.record_input(ledger, rice.batch_id, {
+        "category": "pesticide", "input_name": "Validamycin 5SL", "dose": "1", "dose_unit": "l/ha",
+        "withholding_days": "7", "time": applied.isoformat(timespec="minutes")})
+    return (harvest.event_time.astimezone(ZoneInfo(ZONE)).strftime("%d/%m/%Y %H:%M"),
+            (applied + timedelta(days=7)).strftime("%d/%m/%Y %H:%M"))
+
+
+def test_the_first_lot_of_a_database_is_flagged_at_once_like_any_other(session):
+    """Lot ids count up from 1: only a lot made in the same transaction, whose stand-in id is below 1, has its
+    flag wait for the lot to be written."""
+    ledger, rice = _ledger(session, "htx.lua@demo.vn"), lot_named(session, "GAO-BH-2610A")
+    assert rice.id == 1
+    harvested, end = _late_pesticide(ledger, rice)
+    ledger.flush()
+    assert [(flag.kind, flag.details) for flag in session.exec(select(LotFlag).where(LotFlag.lot_id == rice.id))] == [
+        ("pre_harvest_interval", {"harvest": harvested, "input": "Validamycin 5SL", "end": end})]
+
+
+def test_a_lot_flagged_by_an_earlier_event_of_a_document_is_refused_by_a_later_one_with_the_reason(session):
+    ledger, rice = _ledger(session, "htx.lua@demo.vn"), lot_named(session, "GAO-BH-2610A")
+    harvested, end = _late_pesticide(ledger, rice)
+    with pytest.raises(ValidationError) as refused:
+        movements.record_shipping(ledger, {
+            "to_organization_id": _user(session, "sieuthi@demo.vn").organization_id, "reference": "PXK-FLAGGED",
+            "time": datetime.now(ZoneInfo(ZONE)).isoformat(timespec="minutes"),
+            "lines": [{"lot_id": rice.id, "quantity": "10"}]})
+    assert refused.value.errors == {"lines.0.lot": (
+        f"The lot, or a lot it was made from, is flagged: Harvested on {harvested}, inside the pre-harvest interval "
+        f"or withdrawal period of Validamycin 5SL (until {end}).")}

@@ -1,5 +1,6 @@
 """A trace as the ward and the API read it: every event, shipment, receiver and link under its JSON key."""
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 from trace.models import Event
 from trace.services import lineage
 
@@ -179,3 +180,47 @@ def test_goods_on_their_way_are_listed_in_transit_with_no_time_or_quantity_recei
     assert outlet_entry["received"][-1] == {
         **RICE, "product": "Gạo Bắc Hương Thủy Nguyên", "shipped": "40", "quantity": None, "unit": "kg",
         "status": "in_transit", "time": None, "reference": {"type": "desadv", "number": "PXK-ON-THE-WAY"}}
+
+
+def _made_from_itself(session):
+    """Bad data written straight into the database: the frozen shrimp recorded as an input of the transformation
+    that made it."""
+    from trace.models import EventLot
+    frozen = lot_named(session, "TND-2611-01")
+    made = session.exec(select(EventLot).where(EventLot.lot_id == frozen.id, EventLot.role == "output")).one()
+    session.add(EventLot(event_id=made.event_id, lot_id=frozen.id, role="input", quantity=1, unit="kg"))
+    session.flush()
+    return frozen
+
+
+def test_a_lot_met_again_on_its_own_path_is_marked_and_the_lots_beside_it_are_still_drawn(session):
+    """A cycle in bad data must neither loop nor hide the rest of the chain."""
+    frozen = _made_from_itself(session)
+    a3, a7 = lot_named(session, "TOM-A3-2608"), lot_named(session, "TOM-A7-2611")
+    result = lineage.trace(session, frozen, "back")
+    made = (f"Tôm thẻ nõn đông lạnh Minh Đức [08936049000027 / TND-2611-01] 980 kg, {frozen.produced_on.isoformat()} – "
+            "Công ty CP Chế biến Thực phẩm Minh Đức @ Xưởng chế biến Minh Đức")
+    shrimp = "Tôm thẻ chân trắng Bạch Đằng [08936048000011 / {}] {} kg, {} – Công ty TNHH Thủy sản nước lợ Bạch Đằng @ {}"
+    assert lineage.trace_tree(result) == [
+        made,
+        f"└─ (used, 1 kg) {made} … already on this path",
+        "└─ (used, 500 kg) " + shrimp.format("TOM-A3-2608", "7800", a3.produced_on.isoformat(), "Ao nuôi số 3 (bán thâm canh)"),
+        "└─ (used, 1200 kg) " + shrimp.format("TOM-A7-2611", "5400", a7.produced_on.isoformat(),
+                                              "Ao lót bạt số 7 (thâm canh công nghệ cao)")]
+    root = lineage.tree(result)
+    assert (root.item.lot.code, root.repeated) == ("TND-2611-01", False)
+    assert [(node.item.lot.code, node.repeated, node.amount, node.children) for node in root.children] == [
+        ("TND-2611-01", True, Decimal("1.000"), []), ("TOM-A3-2608", False, Decimal("500.000"), []),
+        ("TOM-A7-2611", False, Decimal("1200.000"), [])]
+
+
+def test_a_drawn_harvest_lot_carries_the_inputs_applied_to_its_batch_and_its_shipments(session):
+    rice = lot_named(session, "GAO-BH-2610A")
+    applied = session.exec(select(Event.id).where(Event.batch_id == rice.batch_id, Event.step == "input_application")
+                           .order_by(Event.event_time)).all()
+    root = lineage.tree(lineage.trace(session, rice, "forward"))
+    assert len(applied) == 2 and [event.id for event in root.applications] == applied
+    assert [(shipment.reference, received.step, line.quantity, received_line.quantity)
+            for shipment, received, line, received_line in root.shipments] == [
+        ("PXK-2611-015", "receiving", Decimal("1000.000"), Decimal("1000.000")),
+        ("PXK-2611-016", "receiving", Decimal("300.000"), Decimal("295.000"))]

@@ -128,3 +128,13 @@ def test_an_output_product_id_that_is_not_a_number_is_refused_without_a_database
                 "process": "drying", "time": _ago(3), "inputs": [{"lot_id": dried.id, "quantity": "1"}],
                 "outputs": [{"product_id": "Tôm khô", "lot": "TK-2612-02", "quantity": "1"}]})
     assert refused.value.errors == {"outputs.0.product_id": "Must be a whole number."}
+
+
+def test_goods_can_be_shipped_to_any_producer_shop_or_outlet_but_the_sender_itself_in_name_order(session):
+    """The ward's office buys nothing: it is not offered as a receiver."""
+    coop = _user(session, "htx.lua@demo.vn").organization_id
+    names = [organization.name for organization in movements.shipping_partners(session, coop)]
+    assert names[:4] == ["Công ty CP Chế biến Thực phẩm Minh Đức", "Công ty TNHH Thủy sản nước lợ Bạch Đằng",
+                         "Quầy đặc sản – Điểm du lịch sinh thái Tràng Kênh", "Siêu thị Nông sản sạch Thủy Nguyên"]
+    # "Tổ" and "Trang" come in either order by the database's collation (code points or Vietnamese).
+    assert sorted(names[4:]) == ["Trang trại Na dai Lưu Kiếm", "Tổ hợp tác Rau hữu cơ Hoa Động"]

@@ -161,3 +161,114 @@ def test_a_timeline_gives_each_event_declared_erroneous_its_declaration(session)
     _, entries = recording.timeline(session, user.organization_id, batch.id)
     assert [(entry.event.id, entry.correction.id if entry.correction else None) for entry in entries] == [
         (planting.id, None), (applied.id, declaration.id)]
+
+
+def test_a_certificate_status_change_gives_its_reason_up_to_300_characters(session):
+    certificate = session.exec(select(Certificate)).first()
+    change = recording.change_certificate_status(session, certificate.organization_id, certificate.id, {
+        "status": "suspended", "effective_on": "2026-11-20", "reason": "r" * 300})
+    assert change.reason == "r" * 300
+    with pytest.raises(ValidationError) as refused:
+        recording.change_certificate_status(session, certificate.organization_id, certificate.id, {
+            "status": "suspended", "effective_on": "2026-11-21", "reason": "r" * 301})
+    assert refused.value.errors == {"reason": "At most 300 characters."}
+
+
+def _harvest(session, batch, time):
+    user = _user(session, "htx.lua@demo.vn")
+    return record_one(session, user.organization_id, user.id, ZONE, recording.record_harvest, batch.id, {
+        "lot_code": "PL-HE-2025-01", "quantity": "1200", "unit": "kg", "time": time})
+
+
+def _flag_details(session, lot):
+    from trace.models import LotFlag
+    return [flag.details for flag in session.exec(select(LotFlag).where(LotFlag.lot_id == lot.id)).all()]
+
+
+def test_a_harvest_inside_a_pre_harvest_interval_is_flagged_with_its_local_day_and_hour_and_the_intervals_end(session):
+    """The flag's reason is worded from these in the reader's language: day/month/year and 24-hour time."""
+    batch, _ = _start(session, "htx.lua@demo.vn", "Cánh đồng Phả Lễ", "Thóc Bắc Hương tươi", code="PL-HE-2025")
+    _input(session, batch, category="pesticide", input_name="Validamycin 5SL", dose="1", dose_unit="l/ha",
+           withholding_days="7", time="2025-06-20T08:05")
+    lot = _harvest(session, batch, "2025-06-25T16:30")
+    assert _flag_details(session, lot) == [
+        {"harvest": "25/06/2025 16:30", "input": "Validamycin 5SL", "end": "27/06/2025 08:05"}]
+
+
+def test_an_input_entered_after_the_harvest_it_concerns_flags_that_harvest_alike(session):
+    batch, _ = _start(session, "htx.lua@demo.vn", "Cánh đồng Phả Lễ", "Thóc Bắc Hương tươi", code="PL-HE-2025")
+    lot = _harvest(session, batch, "2025-06-25T16:30")
+    assert _flag_details(session, lot) == []
+    _input(session, batch, category="pesticide", input_name="Validamycin 5SL", dose="1", dose_unit="l/ha",
+           withholding_days="7", time="2025-06-20T08:05")
+    assert _flag_details(session, lot) == [
+        {"harvest": "25/06/2025 16:30", "input": "Validamycin 5SL", "end": "27/06/2025 08:05"}]
+
+
+def test_a_products_ocop_ratings_are_its_own_latest_first(session):
+    rice = _rice(session)
+    other = session.exec(select(Product).where(Product.organization_id == rice.organization_id,
+                                               Product.id != rice.id)).first()
+    before = [rating.id for rating in recording.ocop_ratings(session, rice.id)]
+    issued = {day: recording.add_ocop_rating(session, rice.organization_id, rice.id, {
+        "stars": "4", "decision_number": f"{n}/QĐ-UBND", "issued_on": day, "issuing_level": "city"}).id
+        for n, day in enumerate(("2021-05-10", "2027-05-10", "2024-05-10"))}
+    recording.add_ocop_rating(session, other.organization_id, other.id, {
+        "stars": "3", "decision_number": "9/QĐ-UBND", "issued_on": "2026-01-10", "issuing_level": "city"})
+    found = recording.ocop_ratings(session, rice.id)
+    assert {rating.product_id for rating in found} == {rice.id}
+    assert [rating.id for rating in found if rating.id not in before] == [
+        issued["2027-05-10"], issued["2024-05-10"], issued["2021-05-10"]]
+    assert [rating.issued_on for rating in found] == sorted((rating.issued_on for rating in found), reverse=True)
+
+
+def test_a_photo_of_exactly_3_mb_is_taken_and_one_a_byte_larger_refused():
+    photo = _png(640, 480)
+    at_limit = photo + bytes(recording.MAX_IMAGE_BYTES - len(photo))  # padding after the image's end
+    assert Image.open(io.BytesIO(recording.prepare_image(at_limit)[0])).size == (480, 360)
+    with pytest.raises(ValidationError) as refused:
+        recording.prepare_image(at_limit + b"\0")
+    assert refused.value.errors == {"image": "The image is larger than 3 MB."}
+
+
+def _jpeg(mode, width, height) -> bytes:
+    out = io.BytesIO()
+    Image.new(mode, (width, height)).save(out, format="JPEG")
+    return out.getvalue()
+
+
+def test_a_50_megapixel_photo_is_taken_and_a_larger_one_refused_before_it_is_decoded():
+    data, _ = recording.prepare_image(_jpeg("L", 10_000, 5_000))
+    assert Image.open(io.BytesIO(data)).size == (480, 240)
+    with pytest.raises(ValidationError) as refused:
+        recording.prepare_image(_jpeg("L", 10_000, 5_001))
+    assert refused.value.errors == {"image": "The image is too large: at most 50 megapixels."}
+
+
+def test_a_photo_cut_short_is_refused_as_no_photo():
+    """Its header reads well; the pixels that should follow it are missing."""
+    with pytest.raises(ValidationError) as refused:
+        recording.prepare_image(_png(600, 400)[:200])
+    assert refused.value.errors == {"image": "This file is not a photo: use JPEG, PNG or WebP."}
+
+
+def test_a_png_with_transparency_is_stored_as_an_rgb_jpeg():
+    out = io.BytesIO()
+    Image.new("RGBA", (200, 100), (40, 120, 60, 128)).save(out, format="PNG")
+    data, kind = recording.prepare_image(out.getvalue())
+    image = Image.open(io.BytesIO(data))
+    assert (image.format, image.mode, image.size, kind) == ("JPEG", "RGB", (200, 100), "image/jpeg")
+
+
+def test_a_photo_is_stored_at_jpeg_quality_80_with_huffman_tables_fitted_to_it():
+    """Quality 80 and fitted tables keep a product photo small for a phone on 3G without visible loss."""
+    source = Image.new("RGB", (480, 360))
+    source.putdata([((x * 7) % 256, (y * 5) % 256, (x * y) % 256) for y in range(360) for x in range(480)])
+    raw = io.BytesIO()
+    source.save(raw, format="PNG")
+    data, _ = recording.prepare_image(raw.getvalue())
+    plain, quality_80 = io.BytesIO(), io.BytesIO()
+    source.save(plain, format="JPEG", quality=80)
+    Image.new("RGB", (8, 8)).save(quality_80, format="JPEG", quality=80)
+    assert Image.open(io.BytesIO(data)).quantization == Image.open(quality_80).quantization
+    assert len(data) < len(plain.getvalue())  # the same quality with the standard tables is larger

@@ -201,3 +201,30 @@ def test_a_recall_notice_row_in_json_names_the_organization_by_name_and_id(sessi
         "role": "receiver", "product": "Gạo Bắc Hương Thủy Nguyên", "gtin": "08936045000014", "lot": "GAO-BH-2610A",
         "quantity": "1000", "unit": "kg", "received_at": market.when.isoformat(), "reference": "desadv PXK-2611-015",
         "status": "received", "address": "Đường Đà Nẵng, phường Thủy Nguyên, TP. Hải Phòng", "phone": "0225 3666 999"}
+
+
+def test_a_lot_whose_making_was_declared_erroneous_has_its_code_assigned_at_its_business_alone(session):
+    """The workshop of a withdrawn transformation is no place the lot's code was assigned at; its cooling
+    afterwards still stands and is reported."""
+    processor = session.exec(select(Organization).where(Organization.name == "Công ty CP Chế biến Thực phẩm Minh Đức")).one()
+    workshop = session.exec(select(Site).where(Site.name == "Xưởng chế biến Minh Đức")).one()
+    worker = session.exec(select(User).where(User.organization_id == processor.id)).first()
+    start = datetime.now(UTC) - timedelta(hours=3)
+    made = record_one(session, processor.id, worker.id, ZONE, movements.record_transformation, {
+        "time": start.isoformat(), "process": "freezing", "site_id": workshop.id,
+        "inputs": [{"gtin": "08936049000027", "lot": "TND-2611-01", "quantity": "10"}],
+        "outputs": [{"gtin": "08936049000027", "lot": "TND-REDO", "quantity": "10"}]})
+    cooled = record_one(session, processor.id, worker.id, ZONE, movements.record_storing, {
+        "gtin": "08936049000027", "lot": "TND-REDO", "site_id": workshop.id, "temperature_c": "-18", "cooling": "on",
+        "time": (start + timedelta(hours=1)).isoformat()})
+    record_one(session, processor.id, worker.id, ZONE, corrections.declare_error, made.id, {"reason": "nhập nhầm"})
+    rows = reports.cte_rows(session, lineage.history_of(session, [cooled.id])[0])
+    assert [(row["cte"], row["tlc"], row["tlc_source"], row["harvest_site"]) for row in rows] == [
+        ("Làm lạnh / Cooling", "(01)08936049000027(10)TND-REDO",
+         "Công ty CP Chế biến Thực phẩm Minh Đức, Cụm công nghiệp Minh Đức, phường Thủy Nguyên, TP. Hải Phòng", "")]
+
+
+def test_the_workbook_of_a_period_without_events_is_its_header_alone_under_its_filter():
+    sheet = load_workbook(io.BytesIO(reports.spreadsheet_xlsx([], "TND-2611-01 (back)"))).active
+    last = sheet.cell(1, len(reports.COLUMNS)).column_letter
+    assert (sheet.max_row, sheet.auto_filter.ref) == (1, f"A1:{last}1")

@@ -1,5 +1,6 @@
 """What a retailer reads about a supplier: certificates with their status on a given day, products, OCOP stars."""
-from datetime import date
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from trace.db import session_scope
 from trace.models import (
     MAX_ID,
@@ -15,6 +16,7 @@ from trace.models import (
 from trace.services import certificates, suppliers
 from trace.services.errors import NotFound
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
@@ -22,6 +24,7 @@ from sqlmodel import select
 from .conftest import ON_POSTGRES
 
 TODAY = date(2026, 6, 15)
+ZONE = "Asia/Ho_Chi_Minh"
 
 
 @pytest.fixture
@@ -189,3 +192,80 @@ def test_status_from_two_changes_on_one_day_the_later_entry_wins():
     assert certificates.status_from(certificate(), changes, date(2025, 5, 2)) == "revoked"
     assert certificates.status_from(certificate(), list(reversed(changes)), date(2025, 5, 2)) == "revoked"
 
+
+
+def test_certificate_statuses_give_each_supplier_its_certificates_newest_first_with_the_status_on_the_day(ward):
+    """The supplier list shows at a glance whether a VietGAP or organic claim still holds, suspensions included."""
+    session, ids = ward
+    session.add(CertificateStatusChange(certificate_id=ids.vietgap, status="suspended", effective_on=TODAY))
+    session.flush()
+    listed = [session.get(Organization, ids.coop), session.get(Organization, ids.farm)]
+    assert suppliers.certificate_statuses(session, listed, TODAY) == {
+        ids.coop: [("VietGAP", "VG-01", "suspended"), ("organic", "OR-7", "expired")], ids.farm: []}
+    assert suppliers.certificate_statuses(session, listed, date(2026, 6, 14)) == {
+        ids.coop: [("VietGAP", "VG-01", "active"), ("organic", "OR-7", "expired")], ids.farm: []}
+
+
+def _ago(**delta) -> str:
+    return (datetime.now(ZoneInfo(ZONE)) - timedelta(**delta)).isoformat(timespec="minutes")
+
+
+def _deliver(session, sender, receiver, reference, lots, shipped, received):
+    """`sender` ships the lots (code, quantity) under `reference`, and `receiver` takes them in."""
+    from trace.services import movements
+    from trace.services.ledger import record_one
+
+    from .conftest import lot_named
+    from .test_services_safety import _user
+    sender, receiver = _user(session, sender), _user(session, receiver)
+    event = record_one(session, sender.organization_id, sender.id, ZONE, movements.record_shipping, {
+        "to_organization_id": receiver.organization_id, "reference": reference, "time": shipped,
+        "lines": [{"lot_id": lot_named(session, code).id, "quantity": quantity} for code, quantity in lots]})
+    return record_one(session, receiver.organization_id, receiver.id, ZONE, movements.record_receiving,
+                      event.shipment_id, {"time": received})
+
+
+def _received(session, buyer, supplier) -> list:
+    from .test_services_safety import _user
+    return [(shipment.reference, lot.code, line.quantity) for _event, shipment, line, lot, _product in
+            suppliers.received_from(session, _user(session, buyer).organization_id, _user(session, supplier).organization_id)]
+
+
+def test_what_a_shop_received_from_a_supplier_is_listed_newest_first_and_by_lot_code_within_a_receipt(session):
+    """Only this supplier's goods, and not a receipt the shop declared erroneous."""
+    from trace.models import Event
+
+    from .test_services_epcis import _declare
+    _deliver(session, "htx.lua@demo.vn", "sieuthi@demo.vn", "PXK-NEW", [("GAO-XAT-2611", "50")],
+             _ago(hours=5), _ago(hours=4))
+    _deliver(session, "chebien@demo.vn", "sieuthi@demo.vn", "PXK-MD-01", [("TND-2611-01", "20")],
+             _ago(hours=5), _ago(hours=3))
+    wrong = _deliver(session, "htx.lua@demo.vn", "sieuthi@demo.vn", "PXK-WRONG", [("GAO-BH-2610A", "10")],
+                     _ago(hours=3), _ago(hours=2))
+    _declare(session, session.get(Event, wrong.id), {"reason": "Nhập nhầm phiếu"})
+    assert _received(session, "sieuthi@demo.vn", "htx.lua@demo.vn") == [
+        ("PXK-NEW", "GAO-XAT-2611", Decimal("50.000")), ("PXK-2611-015", "GAO-BH-2610A", Decimal("1000.000"))]
+    # One receipt of two lots, recorded A7 first.
+    assert _received(session, "chebien@demo.vn", "thuysan@demo.vn") == [
+        ("HĐ-0004521", "TOM-A3-2608", Decimal("800.000")), ("HĐ-0004521", "TOM-A7-2611", Decimal("1200.000"))]
+
+
+def test_a_shop_sees_the_50_newest_lines_it_received_from_a_supplier(session):
+    from trace.services import movements
+    from trace.services.ledger import Ledger
+
+    from .conftest import lot_named
+    from .test_services_safety import _user
+    farmer, market = _user(session, "htx.lua@demo.vn"), _user(session, "sieuthi@demo.vn")
+    rice = lot_named(session, "GAO-BH-2610A")
+    sending = Ledger(session, farmer.organization_id, farmer.id, ZONE)
+    shipped = [movements.record_shipping(sending, {
+        "to_organization_id": market.organization_id, "reference": f"PXK-{n:02d}", "time": _ago(days=2, minutes=-n),
+        "lines": [{"lot_id": rice.id, "quantity": "1"}]}) for n in range(51)]
+    sending.flush()
+    taking = Ledger(session, market.organization_id, market.id, ZONE)
+    for n, event in enumerate(shipped):
+        movements.record_receiving(taking, event.shipment_id, {"time": _ago(days=1, minutes=-n)})
+    taking.flush()
+    assert [reference for reference, *_ in _received(session, "sieuthi@demo.vn", "htx.lua@demo.vn")] == [
+        f"PXK-{n:02d}" for n in range(50, 0, -1)]
