@@ -3,11 +3,12 @@ captured into another copy comes out of both exactly alike, event for event and 
 cannot record is refused by what it names wrongly, and a document's lots and batches are read once."""
 import json
 import re
+from datetime import datetime, timedelta
 from decimal import Decimal
 from trace.db import get_session
-from trace.models import Batch, Event, Lot, Shipment, Site
+from trace.models import Batch, Event, Lot, Organization, Shipment, Site
 from trace.services import epcis, event_hash
-from trace.services.capture import CaptureError, UnreadableEvent, capture, sscc_of, temperature_of
+from trace.services.capture import CaptureError, UnreadableEvent, capture, cbv_word, sscc_of, temperature_of
 
 import pytest
 from sqlalchemy import event as sa_event
@@ -396,3 +397,252 @@ def test_a_receipt_of_a_reference_sent_twice_receives_the_latest_shipment(sessio
     capture(session, market, document_of(receipt), ZONE)
     assert session.exec(select(Shipment.status).where(Shipment.reference == "PXK-T1").order_by(Shipment.id)).all() == [
         "in_transit", "received"]
+
+
+
+# --- parties, places and transactions as a partner may write them ---
+
+GLN = "8936045000014"
+
+
+def test_a_party_named_by_the_gs1_digital_link_of_its_gln_is_that_organization(session):
+    rice, market = _user(session, "htx.lua@demo.vn"), _user(session, "sieuthi@demo.vn")
+    session.get(Organization, market.organization_id).gln = GLN
+    session.flush()
+    shipping = _shipping_to(rice, market, "0")
+    shipping["destinationList"][0]["destination"] = f"https://id.gs1.org/417/{GLN}"
+    capture(session, rice, document_of(shipping), ZONE)
+    assert session.exec(select(Shipment.to_organization_id).where(Shipment.reference == "PXK-O1")).all() == [
+        market.organization_id]
+
+
+@pytest.mark.parametrize("party", ["https://example.com/partners/7", "urn:example:partner:7",
+                                   f"https://id.gs1.org/414/{GLN}", f"https://id.gs1.org/417/{GLN}"])
+def test_a_party_named_by_another_uri_or_an_unknown_gln_names_no_organization(session, party):
+    """A location's GLN (AI 414) is no party; a party's GLN no organization has is none either."""
+    rice, market = _user(session, "htx.lua@demo.vn"), _user(session, "sieuthi@demo.vn")
+    shipping = _shipping_to(rice, market, "0")
+    shipping["destinationList"][0]["destination"] = party
+    with pytest.raises(CaptureError) as refused:
+        capture(session, rice, document_of(shipping), ZONE)
+    assert refused.value.problems == [
+        {"event": 0, "message": "destinationList names no organization known to this service."}]
+
+
+FIELD, MILL = "Cánh đồng Phả Lễ", "Xưởng xay xát HTX Phục Lễ"
+
+
+def _site_id(session, name: str) -> int:
+    return session.exec(select(Site.id).where(Site.name == name)).one()
+
+
+@pytest.mark.parametrize(("read_point", "biz_location", "site"), [
+    (FIELD, None, FIELD), (MILL, FIELD, FIELD)])
+def test_an_events_place_is_its_business_location_or_else_its_read_point(session, read_point, biz_location, site):
+    planting = _batch_start(PLANTING, 0, PADDY, "CAP-L1", at(1))
+    planting["readPoint"] = {"id": f"{epcis.SITE_URN}{_site_id(session, read_point)}"}
+    if biz_location is None:
+        del planting["bizLocation"]
+    else:
+        planting["bizLocation"] = {"id": f"{epcis.SITE_URN}{_site_id(session, biz_location)}"}
+    capture(session, _user(session, "htx.lua@demo.vn"), document_of(planting), ZONE)
+    assert session.exec(select(Batch.site_id).where(Batch.code == "CAP-L1")).all() == [_site_id(session, site)]
+
+
+def _shipping_with(rice, market, *transactions) -> dict:
+    shipping = _shipping_to(rice, market, str(market.organization_id))
+    shipping["bizTransactionList"] = list(transactions)
+    return shipping
+
+
+@pytest.mark.parametrize(("transaction", "kind", "reference"), [
+    ({"bizTransaction": "{ours}PXK:07/2026"}, "desadv", "PXK:07/2026"),  # no type; a colon left unescaped
+    ({"type": "inv", "bizTransaction": "https://example.com/inv/2026-07"}, "inv", "https://example.com/inv/2026-07"),
+    ({"type": "po", "bizTransaction": "https://erp.example.com/purchase-orders/2026/07/0000000000000000000042"}, "po",
+     "p.example.com/purchase-orders/2026/07/0000000000000000000042")])  # the last 60 characters
+def test_a_shipments_transaction_is_read_from_our_urn_or_any_other_uri(session, transaction, kind, reference):
+    rice, market = _user(session, "htx.lua@demo.vn"), _user(session, "sieuthi@demo.vn")
+    ours = epcis.transaction_uri(rice.organization_id, "")
+    transaction = {**transaction, "bizTransaction": transaction["bizTransaction"].format(ours=ours)}
+    capture(session, rice, document_of(_shipping_with(rice, market, transaction)), ZONE)
+    assert session.exec(select(Shipment.reference_type, Shipment.reference).where(
+        Shipment.to_organization_id == market.organization_id).order_by(Shipment.id.desc())).first() == (kind, reference)
+
+
+def test_a_shipment_naming_no_transaction_is_refused_by_name(session):
+    rice, market = _user(session, "htx.lua@demo.vn"), _user(session, "sieuthi@demo.vn")
+    shipping = _shipping_with(rice, market)
+    del shipping["bizTransactionList"]
+    with pytest.raises(CaptureError) as refused:
+        capture(session, rice, document_of(shipping), ZONE)
+    assert refused.value.problems == [
+        {"event": 0, "message": "A shipment names its delivery note or invoice (bizTransactionList)."}]
+
+
+def test_a_receipt_finds_the_shipment_of_its_sender_among_others_of_the_same_reference(session):
+    """Two suppliers may number their delivery notes alike."""
+    rice, processor, market = (_user(session, email) for email in ("htx.lua@demo.vn", "chebien@demo.vn", "sieuthi@demo.vn"))
+    first = shipping_event(RICE, "GAO-BH-2610A", 5, rice.organization_id, market.organization_id, "PXK-S1", at(2))
+    capture(session, rice, document_of(first), ZONE)
+    session.add(Shipment(from_organization_id=processor.organization_id, to_organization_id=market.organization_id,
+                         reference_type="desadv", reference="PXK-S1"))
+    session.flush()
+    receipt = {**first, "eventTime": at(0.5), "bizStep": "receiving", "disposition": "in_progress"}
+    capture(session, market, document_of(receipt), ZONE)
+    assert session.exec(select(Shipment.from_organization_id, Shipment.status).where(
+        Shipment.reference == "PXK-S1").order_by(Shipment.id)).all() == [
+        (rice.organization_id, "received"), (processor.organization_id, "in_transit")]
+
+
+# --- quantities and our own fields ---
+
+def test_a_quantity_in_a_unit_not_kept_is_refused_with_the_units_kept(session):
+    harvest = harvest_event("THOC-PA-V2", PADDY, "CAP-M1", 2, at(1))
+    harvest["quantityList"][0]["uom"] = "GRM"
+    with pytest.raises(CaptureError) as refused:
+        capture(session, _user(session, "htx.lua@demo.vn"), document_of(harvest), ZONE)
+    assert refused.value.problems == [{"event": 0, "message": "Unit GRM is not one of DTN, KGM, LTR, TNE."}]
+
+
+def test_an_empty_quantity_list_names_no_lot(session):
+    milling = milling_event([(PADDY, "CAP-E1", 10)], (RICE, "CAP-E2", 5), at(1))
+    milling["inputQuantityList"] = []
+    milling["inputEPCList"] = [f"https://id.gs1.org/01/{PADDY}/21/7"]
+    with pytest.raises(CaptureError) as refused:
+        capture(session, _user(session, "htx.lua@demo.vn"), document_of(milling), ZONE)
+    assert refused.value.problems == [{"event": 0, "message": "inputQuantityList names no lot."}]
+
+
+@pytest.mark.parametrize("fields", [
+    {"urn:thuynguyen-trace:epcis:batch": "THOC-PA-V2"},  # our namespace written out in full
+    {"tn:batch": "THOC-PA-V2", "acme:batch": "A-17"}])  # a partner's field of the same name is theirs
+def test_our_fields_are_read_under_our_namespace_only(session, fields):
+    harvest = {key: value for key, value in harvest_event("THOC-PA-V2", PADDY, "CAP-F1", 2, at(1)).items()
+               if key != "tn:batch"}
+    capture(session, _user(session, "htx.lua@demo.vn"), document_of({**harvest, **fields}), ZONE)
+    assert session.exec(select(Batch.code).join(Lot, Lot.batch_id == Batch.id).where(Lot.code == "CAP-F1")).all() == [
+        "THOC-PA-V2"]
+
+
+def test_a_harvest_naming_no_batch_is_refused_by_name(session):
+    harvest = {key: value for key, value in harvest_event("THOC-PA-V2", PADDY, "CAP-B1", 2, at(1)).items()
+               if key != "tn:batch"}
+    with pytest.raises(CaptureError) as refused:
+        capture(session, _user(session, "htx.lua@demo.vn"), document_of(harvest), ZONE)
+    assert refused.value.problems == [
+        {"event": 0, "message": "The event names the batch it belongs to (tn:batch); '' is not one of yours."}]
+
+
+def test_another_organizations_batch_is_not_yours_whatever_its_code(session):
+    rice, vegetables = _user(session, "htx.lua@demo.vn"), _user(session, "rau.huuco@demo.vn")
+    plot = session.exec(select(Site.id).where(Site.organization_id == vegetables.organization_id)).first()
+    capture(session, vegetables, document_of(_batch_start(PLANTING, plot, "08936046000013", "None", at(5))), ZONE)
+    with pytest.raises(CaptureError) as refused:
+        capture(session, rice, document_of(harvest_event("None", PADDY, "CAP-B2", 2, at(1))), ZONE)
+    assert refused.value.problems == [
+        {"event": 0, "message": "The event names the batch it belongs to (tn:batch); 'None' is not one of yours."}]
+
+
+def test_a_planting_of_a_product_not_known_is_refused_by_its_product(session):
+    planting = _batch_start(PLANTING, _site_id(session, FIELD), "08936045999990", "CAP-P9", at(1))
+    with pytest.raises(CaptureError) as refused:
+        capture(session, _user(session, "htx.lua@demo.vn"), document_of(planting), ZONE)
+    assert refused.value.problems == [{"event": 0, "field": "product_id", "message": "Must be between 1 and 2147483647."}]
+
+
+def test_an_input_application_captured_keeps_its_note(session):
+    application = {**_batch_start("urn:thuynguyen-trace:bizstep:input_application", _site_id(session, FIELD), PADDY,
+                                  "THOC-PA-V2", at(1), category="fertiliser", input_name="NPK 16-16-8", dose="250",
+                                  dose_unit="kg/ha", note="Bón thúc đẻ nhánh")}
+    del application["tn:product"]
+    (recorded,) = capture(session, _user(session, "htx.lua@demo.vn"), document_of(application), ZONE).recorded
+    assert _details(session, [recorded])[0][1]["note"] == "Bón thúc đẻ nhánh"
+
+
+@pytest.mark.parametrize(("value", "word"), [
+    ("https://ref.gs1.org/cbv/BizStep-shipping", "shipping"), ("https://ref.gs1.org/cbv/ER-did_not_occur", "did_not_occur"),
+    ("https://ref.gs1.org/cbv/BTT-x-inv", "x-inv"),  # the whole word after its vocabulary's name
+    ("https://ref.gs1.org/cbv/shipping", "shipping"), ("shipping", "shipping"), (None, None)])
+def test_a_cbv_web_uri_is_read_as_the_word_after_its_vocabulary(value, word):
+    assert cbv_word(value) == word
+
+
+# --- what a capture returns and stores ---
+
+def _statements(session, function) -> list:
+    statements = []
+
+    def count(_connection, _cursor, statement, *_args):
+        statements.append(statement)
+
+    engine = session.get_bind()
+    sa_event.listen(engine, "before_cursor_execute", count)
+    try:
+        function()
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", count)
+    return statements
+
+
+def test_a_document_sent_again_is_skipped_event_by_event_as_it_was_sent(session):
+    rice, market = _user(session, "htx.lua@demo.vn"), _user(session, "sieuthi@demo.vn")
+    harvest = harvest_event("THOC-PA-V2", PADDY, "CAP-A1", 300, at(3))  # stored with more than was sent
+    shipping = shipping_event(RICE, "GAO-BH-2610A", 5, rice.organization_id, market.organization_id, "PXK-A1", at(1))
+    document = document_of(harvest, shipping)
+    sent = event_hash.document_hash_ids(document)
+    first = capture(session, rice, document, ZONE)
+    assert (first.recorded[1:], first.skipped) == (sent[1:], []) and first.recorded[0] != sent[0]
+    assert session.exec(select(Event.captured_hash_id).where(Event.hash_id.in_(first.recorded))
+                        .order_by(Event.event_time)).all() == [sent[0], None]  # only the one stored otherwise
+    again = capture(session, rice, document, ZONE)
+    assert (again.recorded, again.skipped) == ([], sent)
+
+
+def test_an_event_sent_twice_in_one_document_is_recorded_once(session):
+    rice, market = _user(session, "htx.lua@demo.vn"), _user(session, "sieuthi@demo.vn")
+    shipping = shipping_event(RICE, "GAO-BH-2610A", 5, rice.organization_id, market.organization_id, "PXK-A2", at(1))
+    document = document_of(shipping, shipping)
+    sent = event_hash.document_hash_ids(document)
+    result = capture(session, rice, document, ZONE)
+    assert (result.recorded, result.skipped) == (sent[:1], sent[1:])
+    assert len(session.exec(select(Shipment.id).where(Shipment.reference == "PXK-A2")).all()) == 1
+
+
+def test_an_error_declaration_captured_is_returned_by_the_id_of_the_event_as_sent(session):
+    rice = _user(session, "htx.lua@demo.vn")
+    harvest = harvest_event("THOC-PA-V2", PADDY, "CAP-A3", 300, at(3))  # stored with more than was sent
+    capture(session, rice, document_of(harvest), ZONE)
+    result = capture(session, rice, document_of(_declared(harvest)), ZONE)
+    assert (result.recorded, result.skipped) == ([_sent_id(harvest)], [])
+
+
+def test_a_large_document_is_looked_up_five_hundred_events_at_a_time(session):
+    """Every event of a document sent again is found, past the first chunks of its ids too."""
+    rice = _user(session, "htx.lua@demo.vn")
+    start = datetime.fromisoformat(at(2))
+    mill = {"id": f"{epcis.SITE_URN}{_site_id(session, MILL)}"}
+    storings = [{**_event("ObjectEvent", "OBSERVE", "storing", (start + timedelta(minutes=i)).isoformat(
+        timespec="milliseconds"), quantityList=[(RICE, "GAO-BH-2610A", 1)]), "bizLocation": mill} for i in range(1001)]
+    for storing in storings:
+        del storing["quantityList"][0]["quantity"], storing["quantityList"][0]["uom"]
+    document = document_of(*storings)
+    assert len(capture(session, rice, document, ZONE).recorded) == 1001
+    results = []
+    statements = _statements(session, lambda: results.append(capture(session, rice, document, ZONE)))
+    assert (results[0].recorded, len(results[0].skipped)) == ([], 1001)
+    assert len([s for s in statements if re.search(r"\bFROM event\b.*\bevent\.hash_id IN", s, re.S)]) == 3
+
+
+def test_the_lots_a_packing_and_a_transformation_name_are_read_with_the_documents_others(session):
+    rice = _user(session, "htx.lua@demo.vn")
+    harvest = harvest_event("THOC-PA-V2", PADDY, "CAP-K1", 100, at(3))
+    capture(session, rice, document_of(harvest), ZONE)
+    milling = milling_event([(PADDY, "CAP-K1", 100)], (RICE, "CAP-K2", 60), at(2))
+    packing = {"type": "AggregationEvent", "eventTime": at(1), "eventTimeZoneOffset": "+07:00",
+               "parentID": f"https://id.gs1.org/00/{SSCC}", "childEPCs": [], "action": "ADD", "bizStep": "packing",
+               "childQuantityList": [{"epcClass": epcis.class_uri(RICE, "GAO-BH-2610A"), "quantity": 100, "uom": "KGM"}],
+               "tn:package_count": "2", "tn:package_size": "50", "tn:package_unit": "kg", "tn:packaging": "Bao PP 50 kg"}
+    statements = _statements(session, lambda: capture(session, rice, document_of(milling, packing), ZONE))
+    by_code = [found[1] for found in (re.search(r"\bFROM (lot|batch)\b.*\b\1\.code IN", statement, re.S)
+                                      for statement in statements) if found]
+    assert by_code == ["lot", "lot"]  # the lots named, then the new lot's id read back
