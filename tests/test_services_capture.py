@@ -6,7 +6,7 @@ import re
 from datetime import datetime, timedelta
 from decimal import Decimal
 from trace.db import get_session
-from trace.models import Batch, Event, Lot, Organization, Shipment, Site
+from trace.models import Batch, Event, EventLot, Lot, Organization, Product, Shipment, Site
 from trace.services import epcis, event_hash
 from trace.services.capture import CaptureError, UnreadableEvent, capture, cbv_word, sscc_of, temperature_of
 
@@ -269,12 +269,27 @@ def _event(kind: str, action: str | None, step: str, time: str, **lists) -> dict
                                        for gtin, lot, quantity in lines] for name, lines in lists.items()}}
 
 
+def _packing(time: str, *lines) -> dict:
+    """A packing into the container SSCC, exactly as the export writes it."""
+    packing = {"type": "AggregationEvent", "eventTime": time, "eventTimeZoneOffset": "+07:00",
+               "parentID": f"https://id.gs1.org/00/{SSCC}", "childEPCs": [], "action": "ADD", "bizStep": "packing",
+               "childQuantityList": [{"epcClass": epcis.class_uri(gtin, lot), "quantity": quantity, "uom": "KGM"}
+                                     for gtin, lot, quantity in lines]}
+    if not lines:
+        del packing["childQuantityList"]
+        packing["childEPCs"] = [f"https://id.gs1.org/01/{RICE}/21/7"]  # serials, not a lot
+    return packing
+
+
 def test_an_event_naming_its_lots_wrongly_is_refused_with_the_list_and_the_lot_named(session):
     rice, market = _user(session, "htx.lua@demo.vn"), _user(session, "sieuthi@demo.vn")
     harvest = harvest_event("THOC-PA-V2", PADDY, "CAP-W1", 100, at(3))
     two = [(PADDY, "CAP-W2", 10), (PADDY, "CAP-W3", 10)]
     stray = shipping_event(RICE, "GAO-BH-2610A", 5, rice.organization_id, market.organization_id, "PXK-W1", at(1))
     stray["destinationList"][0]["destination"] = f"{epcis.ORGANIZATION_URN}abc"
+    unlisted_shipping = {key: value for key, value in shipping_event(
+        RICE, "GAO-BH-2610A", 5, rice.organization_id, market.organization_id, "PXK-W2", at(1)).items()
+        if key != "quantityList"}
     document = document_of(
         {**harvest, "quantityList": [{"epcClass": epcis.class_uri(g, lot), "quantity": q} for g, lot, q in two]},
         {**{key: value for key, value in harvest.items() if key != "quantityList"}, "epcList": []},
@@ -285,7 +300,13 @@ def test_an_event_naming_its_lots_wrongly_is_refused_with_the_list_and_the_lot_n
          "outputEPCList": [f"https://id.gs1.org/01/{RICE}/21/7"]},  # serials, not a lot
         {**_event("ObjectEvent", "DELETE", "destroying", at(2)), "epcList": []},
         _event("ObjectEvent", "DELETE", "destroying", at(2), quantityList=[(RICE, "CAP-NONE", 1)]),
-        stray)
+        stray,
+        _event("ObjectEvent", "DELETE", "destroying", at(2), quantityList=two),
+        _packing(at(2)),
+        _packing(at(2), (RICE, "GAO-BH-2610A", 1), (RICE, "GAO-BH-2610A", 2)),
+        _packing(at(2), (RICE, "CAP-NONE", 1)),
+        {**unlisted_shipping, "epcList": []},
+        {**unlisted_shipping, "epcList": [], "bizStep": "receiving", "disposition": "in_progress"})
     with pytest.raises(CaptureError) as refused:
         capture(session, rice, document, ZONE)
     assert refused.value.problems == [
@@ -297,7 +318,13 @@ def test_an_event_naming_its_lots_wrongly_is_refused_with_the_list_and_the_lot_n
         {"event": 5, "message": "outputQuantityList names no lot."},
         {"event": 6, "message": "quantityList names no lot."},
         {"event": 7, "message": f"No lot CAP-NONE of GTIN {RICE}."},
-        {"event": 8, "message": "destinationList names no organization known to this service."}]
+        {"event": 8, "message": "destinationList names no organization known to this service."},
+        {"event": 9, "message": "quantityList must name exactly 1 lot."},
+        {"event": 10, "message": "childQuantityList names no lot."},
+        {"event": 11, "message": "childQuantityList must name exactly 1 lot."},
+        {"event": 12, "message": f"No lot CAP-NONE of GTIN {RICE}."},
+        {"event": 13, "message": "quantityList names no lot."},
+        {"event": 14, "message": "quantityList names no lot."}]
 
 
 def test_a_receipt_names_a_shipment_sent_to_the_receiver(session):
@@ -533,21 +560,36 @@ def test_a_harvest_naming_no_batch_is_refused_by_name(session):
         {"event": 0, "message": "The event names the batch it belongs to (tn:batch); '' is not one of yours."}]
 
 
-def test_another_organizations_batch_is_not_yours_whatever_its_code(session):
+@pytest.mark.parametrize("code", ["None", "CAP-V1"])
+def test_another_organizations_batch_is_not_yours_whatever_its_code(session, code):
     rice, vegetables = _user(session, "htx.lua@demo.vn"), _user(session, "rau.huuco@demo.vn")
     plot = session.exec(select(Site.id).where(Site.organization_id == vegetables.organization_id)).first()
-    capture(session, vegetables, document_of(_batch_start(PLANTING, plot, "08936046000013", "None", at(5))), ZONE)
+    capture(session, vegetables, document_of(_batch_start(PLANTING, plot, "08936046000013", code, at(5))), ZONE)
     with pytest.raises(CaptureError) as refused:
-        capture(session, rice, document_of(harvest_event("None", PADDY, "CAP-B2", 2, at(1))), ZONE)
+        capture(session, rice, document_of(harvest_event(code, PADDY, "CAP-B2", 2, at(1))), ZONE)
     assert refused.value.problems == [
-        {"event": 0, "message": "The event names the batch it belongs to (tn:batch); 'None' is not one of yours."}]
+        {"event": 0, "message": f"The event names the batch it belongs to (tn:batch); {code!r} is not one of yours."}]
 
 
-def test_a_planting_of_a_product_not_known_is_refused_by_its_product(session):
-    planting = _batch_start(PLANTING, _site_id(session, FIELD), "08936045999990", "CAP-P9", at(1))
+@pytest.mark.parametrize("product", ["08936045999990", "8936045999990", "", None])
+def test_a_planting_of_a_product_not_known_is_refused_by_its_gtin(session, product):
+    """The sender sees which GTIN it wrote is not known here, or that it wrote none."""
+    planting = _batch_start(PLANTING, _site_id(session, FIELD), PADDY, "CAP-P9", at(1))
+    if product is None:
+        del planting["tn:product"]
+    else:
+        planting["tn:product"] = product
     with pytest.raises(CaptureError) as refused:
         capture(session, _user(session, "htx.lua@demo.vn"), document_of(planting), ZONE)
-    assert refused.value.problems == [{"event": 0, "field": "product_id", "message": "Must be between 1 and 2147483647."}]
+    assert refused.value.problems == [{"event": 0, "message": "The event names the product of its batch (tn:product); "
+                                       f"{product or ''!r} is not a GTIN known to this service."}]
+
+
+def test_a_planting_names_its_product_by_its_gtin_with_or_without_the_leading_zero(session):
+    capture(session, _user(session, "htx.lua@demo.vn"), document_of(
+        _batch_start(PLANTING, _site_id(session, FIELD), PADDY[1:], "CAP-P8", at(1))), ZONE)
+    assert session.exec(select(Product.gtin).join(Batch, Batch.product_id == Product.id).where(
+        Batch.code == "CAP-P8")).all() == [PADDY]
 
 
 def test_an_input_application_captured_keeps_its_note(session):
@@ -646,3 +688,69 @@ def test_the_lots_a_packing_and_a_transformation_name_are_read_with_the_document
     by_code = [found[1] for found in (re.search(r"\bFROM (lot|batch)\b.*\b\1\.code IN", statement, re.S)
                                       for statement in statements) if found]
     assert by_code == ["lot", "lot"]  # the lots named, then the new lot's id read back
+
+
+def test_a_body_that_is_not_an_epcis_document_is_refused_as_such(session):
+    rice = _user(session, "htx.lua@demo.vn")
+    query_document = {**document_of(harvest_event("THOC-PA-V2", PADDY, "CAP-D1", 2, at(1))), "type": "EPCISQueryDocument"}
+    for body in ([document_of()], "EPCISDocument", {}, query_document):
+        with pytest.raises(CaptureError) as refused:
+            capture(session, rice, body, ZONE)
+        assert refused.value.problems == [{"path": "/type", "message": "Send an EPCISDocument (JSON-LD)."}], body
+
+
+def test_a_document_against_the_schema_is_refused_with_its_first_hundred_problems(session):
+    storing = {**_event("ObjectEvent", "OBSERVE", "storing", "yesterday"), "epcList": []}
+    with pytest.raises(CaptureError) as refused:
+        capture(session, _user(session, "htx.lua@demo.vn"), document_of(*[storing] * 150), ZONE)
+    assert refused.value.problems == [{"path": f"/epcisBody/eventList/{index}/eventTime",
+                                       "message": '"yesterday" is not a "date-time"'} for index in range(100)]
+
+
+def test_a_document_of_ten_thousand_events_is_read_and_a_longer_one_refused_whole(session):
+    rice = _user(session, "htx.lua@demo.vn")
+    storing = {**_event("ObjectEvent", "OBSERVE", "storing", at(1), quantityList=[(RICE, "GAO-BH-2610A", 1)]),
+               "bizLocation": {"id": f"{epcis.SITE_URN}{_site_id(session, MILL)}"}}
+    del storing["quantityList"][0]["quantity"], storing["quantityList"][0]["uom"]
+    result = capture(session, rice, document_of(*[storing] * 10_000), ZONE)
+    assert (len(result.recorded), len(result.skipped)) == (1, 9_999)  # the same storing sent 10,000 times
+    with pytest.raises(CaptureError) as refused:
+        capture(session, rice, document_of(*[storing] * 10_001), ZONE)
+    assert refused.value.problems == [{"path": "/epcisBody/eventList", "message": "At most 10000 events a document."}]
+
+
+def test_an_event_of_a_step_not_recorded_here_is_refused_by_its_type_action_and_step(session):
+    inspecting = {**_event("ObjectEvent", "ADD", "inspecting", at(1), quantityList=[(RICE, "GAO-BH-2610A", 1)])}
+    with pytest.raises(CaptureError) as refused:
+        capture(session, _user(session, "htx.lua@demo.vn"), document_of(inspecting), ZONE)
+    assert refused.value.problems == [{"event": 0, "message": "A ObjectEvent with action ADD and business step inspecting "
+                                                              "is not something this service records."}]
+
+
+def test_a_packing_captured_packs_the_quantity_it_names_and_is_the_senders(session):
+    """Part of a lot may be packed; the event is recorded as entered by the user who sent it."""
+    rice = _user(session, "htx.lua@demo.vn")
+    harvest = harvest_event("THOC-PA-V2", PADDY, "CAP-G1", 100, at(3))
+    packing = {**_packing(at(2), (PADDY, "CAP-G1", 30)), "tn:package_count": "2", "tn:packaging": "Bao PP"}
+    recorded = capture(session, rice, document_of(harvest, packing), ZONE).recorded
+    packing = session.exec(select(Event).where(Event.hash_id == recorded[1])).one()
+    assert session.exec(select(EventLot.quantity).where(EventLot.event_id == packing.id)).all() == [Decimal("30.000")]
+    assert session.exec(select(Event.actor_user_id).where(Event.hash_id.in_(recorded))).all() == [rice.id, rice.id]
+
+
+def test_a_documents_batches_are_read_five_hundred_at_a_time(session):
+    """Every batch a large document names is looked up with the others, past the first five hundred too."""
+    harvests = [harvest_event(f"CAP-Z{i}", PADDY, f"CAP-Z{i}", 1, at(1)) for i in range(501)]
+    problems = []
+
+    def refused():
+        with pytest.raises(CaptureError) as refused:
+            capture(session, _user(session, "htx.lua@demo.vn"), document_of(*harvests), ZONE)
+        problems.extend(refused.value.problems)
+
+    statements = _statements(session, refused)
+    assert problems[500] == {
+        "event": 500, "message": "The event names the batch it belongs to (tn:batch); 'CAP-Z500' is not one of yours."}
+    assert len(problems) == 501
+    batch_reads = [statement for statement in statements if re.search(r"\bFROM batch\b", statement)]
+    assert len(batch_reads) == 2 and all(re.search(r"\bbatch\.code IN", statement) for statement in batch_reads)

@@ -330,8 +330,12 @@ class EventReader:
             data.update({key: fields[key] for key in ("category", "input_name", "dose", "dose_unit", "withholding_days",
                                                       "note") if key in fields})
             return self.ledger_call(recording.record_input, self.batch(fields).id, data)
-        product = self.ledger.product(str(fields.get("product", "")).zfill(14))
-        data.update({"code": fields.get("batch"), "product_id": product.id if product else -1,
+        gtin = str(fields.get("product") or "")
+        product = self.ledger.product(gtin.zfill(14)) if gtin else None
+        if product is None:
+            raise UnreadableEvent(f"The event names the product of its batch (tn:product); {gtin!r} is not a GTIN known "
+                                  "to this service.")
+        data.update({"code": fields.get("batch"), "product_id": product.id,
                      "variety": fields.get("variety") or fields.get("species"), "seed_quantity": fields.get("quantity"),
                      "seed_unit": fields.get("unit"), "seed_source": fields.get("source")})
         batch = recording.start_batch(self.ledger, {k: v for k, v in data.items() if v is not None})
