@@ -224,3 +224,109 @@ def test_a_drawn_harvest_lot_carries_the_inputs_applied_to_its_batch_and_its_shi
             for shipment, received, line, received_line in root.shipments] == [
         ("PXK-2611-015", "receiving", Decimal("1000.000"), Decimal("1000.000")),
         ("PXK-2611-016", "receiving", Decimal("300.000"), Decimal("295.000"))]
+
+
+def _record(session, email, function, *args):
+    from trace.services.ledger import record_one
+
+    from .test_services_safety import _user
+    user = _user(session, email)
+    return record_one(session, user.organization_id, user.id, "Asia/Ho_Chi_Minh", function, *args)
+
+
+def _an_hour_ago() -> str:
+    return (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="minutes")
+
+
+def _pass_on(session, sender: str, receiver: str, reference: str, lot_code: str = "GAO-BH-2610A", quantity="50"):
+    """The sender ships some of a lot it holds to the receiver, which takes it in."""
+    from trace.services import movements
+
+    from .test_services_safety import _user
+    shipped = _record(session, sender, movements.record_shipping, {
+        "to_organization_id": _user(session, receiver).organization_id, "reference": reference,
+        "time": _an_hour_ago(), "lines": [{"lot_id": lot_named(session, lot_code).id, "quantity": quantity}]})
+    _record(session, receiver, movements.record_receiving, shipped.shipment_id, {"time": _an_hour_ago()})
+
+
+def _viewer(session, email) -> int:
+    from .test_services_safety import _user
+    return _user(session, email).organization_id
+
+
+def test_a_lot_passed_on_a_second_time_is_followed_to_its_last_hand_but_not_shown_to_a_shop_off_that_way(session):
+    """The outlet got its rice from the cooperative, not from the market: the market has no part in what went
+    there and on from there."""
+    _pass_on(session, "dulich@demo.vn", "chebien@demo.vn", "PXK-ONWARD")
+    rice = lot_named(session, "GAO-BH-2610A")
+    everything = ["PXK-2611-015", "PXK-2611-016", "PXK-ONWARD"]
+    assert _references(lineage.trace(session, rice, "forward")) == (everything, everything)
+    market = _viewer(session, "sieuthi@demo.vn")
+    assert _references(lineage.trace(session, rice, "forward", market)) == (["PXK-2611-015"], ["PXK-2611-015"])
+    assert _references(lineage.trace(session, rice, "back", market)) == (["PXK-2611-015"], [])
+
+
+def test_the_last_hand_of_a_lot_sees_every_hand_it_passed_through_on_its_way(session):
+    """Cooperative to market, market to outlet (besides the cooperative's own sale to it), outlet to processor."""
+    rice, _market, _outlet = _relay(session)
+    _pass_on(session, "dulich@demo.vn", "chebien@demo.vn", "PXK-ONWARD")
+    everything = ["PXK-2611-015", "PXK-2611-016", "PXK-ONWARD", "PXK-RELAY"]
+    processor = _viewer(session, "chebien@demo.vn")
+    assert _references(lineage.trace(session, rice, "back", processor)) == (everything, [])
+    assert _references(lineage.trace(session, rice, "forward", processor)) == (everything, everything)
+
+
+def _regraded(session):
+    """The cooperative grades 100 kg of its rice into a lot of its own."""
+    from trace.services import movements
+    _record(session, "htx.lua@demo.vn", movements.record_transformation, {
+        "time": _an_hour_ago(), "process": "grading",
+        "inputs": [{"gtin": RICE["gtin"], "lot": RICE["lot"], "quantity": "100"}],
+        "outputs": [{"gtin": RICE["gtin"], "lot": "GAO-BH-LOAI1", "quantity": "95"}]})
+    return lot_named(session, "GAO-BH-LOAI1")
+
+
+def test_a_shops_forward_trace_leaves_out_what_the_maker_made_of_the_rest_of_the_lot(session):
+    """The cooperative's own grading of rice it kept is not on the way the market's rice went."""
+    graded = _regraded(session)
+    rice = lot_named(session, "GAO-BH-2610A")
+    everyone = lineage.trace(session, rice, "forward")
+    assert [item.lot.code for item in everyone.lots] == ["GAO-BH-2610A", "GAO-BH-LOAI1"]
+    assert [event.step for event, *_ in everyone.events].count("transformation") == 1
+    market = lineage.trace(session, rice, "forward", _viewer(session, "sieuthi@demo.vn"))
+    assert ([item.lot.code for item in market.lots], market.links) == (["GAO-BH-2610A"], [])
+    assert "transformation" not in [event.step for event, *_ in market.events]
+    assert graded.id not in market.lot_ids
+
+
+def test_a_forward_trace_follows_what_was_made_of_what_was_made_whoever_made_it(session):
+    """The processor never held the cooperative's rice, only the graded rice made of it: its shrimp cakes made
+    of that still come from the rice."""
+    from trace.models import Product
+    from trace.services import movements
+    graded = _regraded(session)
+    _pass_on(session, "htx.lua@demo.vn", "chebien@demo.vn", "PXK-GRADED", graded.code, "40")
+    cake = session.exec(select(Product).where(Product.name_vi == "Chả tôm Minh Đức")).one()
+    _record(session, "chebien@demo.vn", movements.record_transformation, {
+        "time": _an_hour_ago(), "process": "cooking",
+        "inputs": [{"gtin": RICE["gtin"], "lot": graded.code, "quantity": "40"}],
+        "outputs": [{"product_id": cake.id, "lot": "CHA-2612-01", "quantity": "200"}]})
+    result = lineage.trace(session, lot_named(session, "GAO-BH-2610A"), "forward")
+    assert [(item.lot.code, item.depth) for item in result.lots] == [
+        ("GAO-BH-2610A", 0), ("GAO-BH-LOAI1", 1), ("CHA-2612-01", 2)]
+    assert [(link.consumed, link.produced) for link in result.links] == [
+        (Decimal("100.000"), Decimal("95.000")), (Decimal("40.000"), Decimal("200.000"))]
+
+
+def test_the_owner_of_a_lot_whose_making_was_declared_erroneous_still_has_a_part_in_its_trace(session):
+    """The trace pages and the API show a chain only to its parties: the owner must still see the withdrawn
+    event that made its lot, though no event of the chain is left in force."""
+    from .test_services_epcis import _declare
+    graded = _regraded(session)
+    from trace.models import EventLot
+    making = session.exec(select(Event).join(EventLot, EventLot.event_id == Event.id)
+                          .where(EventLot.lot_id == graded.id, EventLot.role == "output")).one()
+    _declare(session, making, {"reason": "Ghi nhầm"})
+    result = lineage.trace(session, graded, "back", graded.organization_id)
+    assert ([event.id for event in result.withdrawn], result.events) == ([making.id], [])
+    assert result.parties() == {graded.organization_id}
