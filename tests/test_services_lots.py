@@ -1,7 +1,7 @@
 """Finding lots, and the facts a label and a scan show about them, on the demo ward."""
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from trace.models import Event, EventLot, Holding, Lot, Product
+from trace.models import Batch, Event, EventLot, Holding, Lot, Product
 from trace.services import lots
 from trace.services.errors import NotFound, ValidationError
 
@@ -175,3 +175,16 @@ def test_the_packing_day_is_local_to_where_it_was_packed_and_the_first_packing_c
                      EventLot(event_id=first.id, lot_id=greens.id, role="observed", quantity=Decimal(1), unit="kg")])
     session.flush()
     assert lots.packing_date(session, greens) == date(2026, 6, 13)  # 03:00 UTC is the evening before at -05:00
+
+
+def test_a_batchs_lots_are_the_ones_its_harvests_made_first_harvest_first(session):
+    """The batch page lists its pickings' lots, and no other batch's."""
+    custard_apples = session.exec(select(Batch).where(Batch.code == "NA-MUA-2026")).one()
+    assert [item.code for item in lots.lots_of_batch(session, custard_apples.id)] == ["NA-2611-01", "NA-2611-02"]
+    rice = lot(session, "GAO-BH-2610A")
+    assert [item.code for item in lots.lots_of_batch(session, rice.batch_id)] == ["GAO-BH-2610A"]
+    unharvested = Batch(organization_id=rice.organization_id, site_id=session.get(Batch, rice.batch_id).site_id,
+                        product_id=rice.product_id, code="LUA-VU-DONG-2026", started_on=date(2026, 12, 1))
+    session.add(unharvested)
+    session.flush()
+    assert lots.lots_of_batch(session, unharvested.id) == []
