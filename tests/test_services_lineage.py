@@ -330,3 +330,33 @@ def test_the_owner_of_a_lot_whose_making_was_declared_erroneous_still_has_a_part
     result = lineage.trace(session, graded, "back", graded.organization_id)
     assert ([event.id for event in result.withdrawn], result.events) == ([making.id], [])
     assert result.parties() == {graded.organization_id}
+
+
+def test_a_traces_events_come_in_the_order_they_happened_not_the_order_they_were_recorded(session):
+    """A delivery entered late, after a later one, still shows before it in the chain."""
+    from trace.services import movements
+    market = _viewer(session, "sieuthi@demo.vn")
+    now = datetime.now(UTC)
+    for reference, hours_ago in (("PXK-LATER", 2), ("PXK-EARLIER", 5)):  # the earlier delivery recorded last
+        _record(session, "htx.lua@demo.vn", movements.record_shipping, {
+            "to_organization_id": market, "reference": reference,
+            "time": (now - timedelta(hours=hours_ago)).isoformat(timespec="minutes"),
+            "lines": [{"lot_id": lot_named(session, "GAO-BH-2610A").id, "quantity": "10"}]})
+    result = lineage.trace(session, lot_named(session, "GAO-BH-2610A"), "forward")
+    assert [shipment.reference for event, _site, _lines, shipment in result.events if event.step == "shipping"] == [
+        "PXK-2611-015", "PXK-2611-016", "PXK-EARLIER", "PXK-LATER"]
+
+
+def test_the_declaration_that_an_event_was_erroneous_is_not_itself_an_event_of_the_chain(session):
+    """The declaration belongs to the batch of the event it withdraws, but it is a correction of the record,
+    not something done to the rice."""
+    from .test_services_epcis import _declare
+    rice = lot_named(session, "GAO-BH-2610A")
+    spraying = session.exec(select(Event).where(Event.batch_id == rice.batch_id, Event.step == "input_application")
+                            .order_by(Event.event_time)).first()
+    _declare(session, spraying, {"reason": "Ghi nhầm lô ruộng"})
+    result = lineage.trace(session, rice, "forward")
+    assert [event.step for event, *_ in result.events] == [
+        "planting", "input_application", "harvest", "packing",
+        "packing", "shipping", "receiving", "packing", "shipping", "receiving"]
+    assert [event.id for event in result.withdrawn] == [spraying.id]
