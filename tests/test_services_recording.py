@@ -1,9 +1,11 @@
 """Recording at the service: OCOP ratings of one to five stars, a certificate's change of status with its reason,
 product photos scaled to fit 480 px whatever their shape, a product's category, certificates told apart by
-scheme, certifier and number, a batch's first event, an input's unit and note, and a timeline's corrections."""
+scheme, certifier and number, a batch's first event, an input's unit and note, and a timeline's corrections; a
+product's unit, shelf life and GTIN length, the length limits of certificates, OCOP decisions and sites, a
+certificate's days of validity, what a production area needs, a batch's harvests, and a timeline's order and lots."""
 import io
-from trace.models import Certificate, Event, Product, Site, User
-from trace.services import corrections, recording
+from trace.models import Certificate, Event, Organization, Product, Site, User
+from trace.services import corrections, movements, recording
 from trace.services.errors import ValidationError
 from trace.services.ledger import record_one
 
@@ -174,10 +176,10 @@ def test_a_certificate_status_change_gives_its_reason_up_to_300_characters(sessi
     assert refused.value.errors == {"reason": "At most 300 characters."}
 
 
-def _harvest(session, batch, time):
+def _harvest(session, batch, time, code="PL-HE-2025-01"):
     user = _user(session, "htx.lua@demo.vn")
     return record_one(session, user.organization_id, user.id, ZONE, recording.record_harvest, batch.id, {
-        "lot_code": "PL-HE-2025-01", "quantity": "1200", "unit": "kg", "time": time})
+        "lot_code": code, "quantity": "1200", "unit": "kg", "time": time})
 
 
 def _flag_details(session, lot):
@@ -272,3 +274,128 @@ def test_a_photo_is_stored_at_jpeg_quality_80_with_huffman_tables_fitted_to_it()
     Image.new("RGB", (8, 8)).save(quality_80, format="JPEG", quality=80)
     assert Image.open(io.BytesIO(data)).quantization == Image.open(quality_80).quantization
     assert len(data) < len(plain.getvalue())  # the same quality with the standard tables is larger
+
+
+def test_a_products_unit_is_required_and_kept_as_chosen(session):
+    """A product sold by the litre is not counted in kilograms, the unit a product has when none is set."""
+    organization_id = _rice(session).organization_id
+    assert recording.create_product(session, organization_id, {"name_vi": "Nước mắm cốt", "unit": "lít"}).unit == "lít"
+    with pytest.raises(ValidationError) as refused:
+        recording.create_product(session, organization_id, {"name_vi": "Nước mắm cốt"})
+    assert refused.value.errors == {"unit": "Required."}
+
+
+def test_a_products_shelf_life_is_one_day_to_ten_years(session):
+    organization_id = _rice(session).organization_id
+    kept = [recording.create_product(session, organization_id, {
+        "name_vi": "Bún tươi", "unit": "kg", "shelf_life_days": days}).shelf_life_days for days in ("1", "3650")]
+    assert kept == [1, 3650]
+    for days in ("0", "3651"):
+        with pytest.raises(ValidationError) as refused:
+            recording.create_product(session, organization_id, {
+                "name_vi": "Bún tươi", "unit": "kg", "shelf_life_days": days})
+        assert refused.value.errors == {"shelf_life_days": "Must be between 1 and 3650."}
+
+
+def test_a_gtin_longer_than_20_characters_is_refused_as_too_long(session):
+    """Twenty-one digits are not "not digits": the message says what is wrong."""
+    with pytest.raises(ValidationError) as refused:
+        recording.create_product(session, _rice(session).organization_id, {
+            "name_vi": "Gạo tám thơm", "unit": "kg", "gtin": "893850000100101234567"})
+    assert refused.value.errors == {"gtin": "At most 20 characters."}
+
+
+def test_an_ocop_decision_number_is_at_most_60_characters(session):
+    product = _rice(session)
+    data = {"stars": "4", "issued_on": "2026-03-02", "issuing_level": "city"}
+    rating = recording.add_ocop_rating(session, product.organization_id, product.id, {
+        **data, "decision_number": "d" * 60})
+    assert rating.decision_number == "d" * 60
+    with pytest.raises(ValidationError) as refused:
+        recording.add_ocop_rating(session, product.organization_id, product.id, {**data, "decision_number": "d" * 61})
+    assert refused.value.errors == {"decision_number": "At most 60 characters."}
+
+
+def test_a_certificates_standard_english_certifier_and_number_have_their_length_limits(session):
+    organization_id = _user(session, "htx.lua@demo.vn").organization_id
+    certificate = _certificate(session, organization_id, standard="s" * 120, certifier_en="e" * 200, number="n" * 60)
+    assert (certificate.standard, certificate.certifier_en, certificate.number) == ("s" * 120, "e" * 200, "n" * 60)
+    with pytest.raises(ValidationError) as refused:
+        _certificate(session, organization_id, standard="s" * 121, certifier_en="e" * 201, number="n" * 61)
+    assert refused.value.errors == {"standard": "At most 120 characters.", "certifier_en": "At most 200 characters.",
+                                    "number": "At most 60 characters."}
+
+
+def test_a_certificate_without_an_english_certifier_name_has_an_empty_one(session):
+    """English pages then show the certifier's own name."""
+    certificate = _certificate(session, _user(session, "htx.lua@demo.vn").organization_id)
+    assert (certificate.certifier, certificate.certifier_en) == ("Vinacert", "")
+
+
+def test_a_certificate_may_be_valid_for_a_single_day(session):
+    organization_id = _user(session, "htx.lua@demo.vn").organization_id
+    certificate = _certificate(session, organization_id, valid_from="2026-03-10", valid_to="2026-03-10")
+    assert (certificate.valid_from.isoformat(), certificate.valid_to.isoformat()) == ("2026-03-10", "2026-03-10")
+    with pytest.raises(ValidationError) as refused:
+        _certificate(session, organization_id, number="HC-2026-09", valid_from="2026-03-10", valid_to="2026-03-09")
+    assert refused.value.errors == {"valid_to": "Must not be before the start of validity."}
+
+
+def test_a_vietgap_certificate_runs_two_years_to_the_day_and_no_longer(session):
+    organization_id = _user(session, "htx.lua@demo.vn").organization_id
+    certificate = _certificate(session, organization_id, scheme="vietgap", valid_to="2028-01-05")
+    assert (certificate.valid_from.isoformat(), certificate.valid_to.isoformat()) == ("2026-01-05", "2028-01-05")
+    with pytest.raises(ValidationError) as refused:
+        _certificate(session, organization_id, scheme="vietgap", number="HC-2026-08", valid_to="2028-01-06")
+    assert refused.value.errors == {"valid_to": "A VietGAP certificate is valid for at most 2 years."}
+
+
+def _site(session, **data):
+    return recording.create_site(session, _user(session, "htx.lua@demo.vn").organization_id,
+                                 {"name": "Ruộng Kiền Bái 3", **data})
+
+
+def test_a_production_area_needs_its_crop_and_area_and_a_pond_its_farming_method(session):
+    with pytest.raises(ValidationError) as refused:
+        _site(session, kind="rice_field")
+    assert refused.value.errors == {"crop": "Required.", "area_ha": "Required."}
+    with pytest.raises(ValidationError) as refused:
+        _site(session, kind="freshwater_pond", crop="Cá rô phi", area_ha="0.8")
+    assert refused.value.errors == {"farming_method": "Required."}
+    pond = _site(session, kind="freshwater_pond", crop="Cá rô phi", area_ha="0.8", farming_method="semi_intensive")
+    assert (pond.kind, pond.crop, str(pond.area_ha), pond.farming_method) == (
+        "freshwater_pond", "Cá rô phi", "0.8", "semi_intensive")
+
+
+def test_a_sites_crop_is_at_most_120_characters_and_its_address_300(session):
+    site = _site(session, kind="rice_field", area_ha="2.5", crop="c" * 120, address="a" * 300)
+    assert (site.crop, site.address) == ("c" * 120, "a" * 300)
+    with pytest.raises(ValidationError) as refused:
+        _site(session, kind="rice_field", area_ha="2.5", crop="c" * 121, address="a" * 301)
+    assert refused.value.errors == {"crop": "At most 120 characters.", "address": "At most 300 characters."}
+
+
+def test_a_batchs_harvests_are_counted_with_the_day_of_the_last(session):
+    batch, _ = _start(session, "htx.lua@demo.vn", "Cánh đồng Phả Lễ", "Thóc Bắc Hương tươi", code="PL-HE-2025")
+    assert recording.harvests_of(session, [batch.id]) == {}
+    _harvest(session, batch, "2025-09-20T07:00", code="PL-HE-2025-01")
+    _harvest(session, batch, "2025-09-24T07:00", code="PL-HE-2025-02")
+    assert {batch_id: (count, last.isoformat()) for batch_id, (count, last)
+            in recording.harvests_of(session, [batch.id]).items()} == {batch.id: (2, "2025-09-24")}
+
+
+def test_a_timeline_is_in_the_order_things_happened_with_what_became_of_the_batchs_lots(session):
+    """An input entered after the harvest comes before it; a shipment of the harvested lot is part of the story,
+    the lots of other batches are not."""
+    user = _user(session, "htx.lua@demo.vn")
+    batch, planting = _start(session, "htx.lua@demo.vn", "Cánh đồng Phả Lễ", "Thóc Bắc Hương tươi", code="PL-HE-2025")
+    lot = _harvest(session, batch, "2025-09-20T07:00")
+    applied = _input(session, batch, dose_unit="kg/ha", time="2025-07-01T08:00")
+    buyer = session.exec(select(Organization.id).where(Organization.id != user.organization_id)).first()
+    shipping = record_one(session, user.organization_id, user.id, ZONE, movements.record_shipping, {
+        "to_organization_id": str(buyer), "reference": "HĐ-0925", "time": "2025-09-21T09:00",
+        "lines": [{"lot_id": str(lot.id), "quantity": "500"}]})
+    harvest = session.exec(select(Event).where(Event.batch_id == batch.id, Event.step == "harvest")).one()
+    _, entries = recording.timeline(session, user.organization_id, batch.id)
+    assert [(entry.event.id, [item.id for item in entry.lots]) for entry in entries] == [
+        (planting.id, []), (applied.id, []), (harvest.id, [lot.id]), (shipping.id, [lot.id])]

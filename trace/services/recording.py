@@ -116,7 +116,7 @@ def create_product(session: Session, organization_id: int, data, image: bytes | 
         try:
             product.gtin = normalize_gtin(str(r.text("gtin", max_length=20) or ""))
         except ValidationError as exc:
-            r.errors.update(exc.errors)
+            r.errors.setdefault("gtin", exc.errors["gtin"])  # too long or not text: that message, not "digits only"
         else:
             if session.exec(select(Product.id).where(Product.gtin == product.gtin)).first():
                 r.errors["gtin"] = _l("This GTIN is already registered.")
