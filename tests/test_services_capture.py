@@ -343,17 +343,7 @@ def test_a_documents_batches_and_lots_are_read_once_whatever_list_names_them(ses
     grading["tn:process"] = "grading"
     document = document_of(harvest_event("THOC-PA-V2", PADDY, "CAP-Q1", 100, at(3)),
                            harvest_event("THOC-KB-V2", PADDY, "CAP-Q2", 100, at(3)), grading)
-    statements = []
-
-    def count(_connection, _cursor, statement, *_args):
-        statements.append(statement)
-
-    engine = session.get_bind()
-    sa_event.listen(engine, "before_cursor_execute", count)
-    try:
-        capture(session, rice, document, ZONE)
-    finally:
-        sa_event.remove(engine, "before_cursor_execute", count)
+    statements = _statements(session, lambda: capture(session, rice, document, ZONE))
     by_code = [found[1] for found in (re.search(r"\bFROM (lot|batch)\b.*\b\1\.code IN", statement, re.S)
                                       for statement in statements) if found]
     assert by_code == ["lot", "batch", "lot"]  # the lots named, the batches named, the new lots' ids read back
