@@ -37,10 +37,10 @@ class FakeStore:
         return self.key
 
 
-def worst_case_sheet(base_url="https://truyxuat-nongsan.thuynguyen.haiphong.gov.vn"):
+def worst_case_sheet(base_url="https://truyxuat-nongsan.thuynguyen.haiphong.gov.vn", key=None):
     """The longest values the service accepts: 200-character names, a 20-character lot code of the widest
     letters, a six-digit serial, a long domain, five OCOP stars and every certification mark."""
-    signer = labels.Signer("08936045000014", "MWMWMWMWMWMWMWMWMWMW", base_url, 1, FakeStore().key)
+    signer = labels.Signer("08936045000014", "MWMWMWMWMWMWMWMWMWMW", base_url, 1, key or FakeStore().key)
     return layouts.RunSheet(
         gtin=signer.gtin, lot_code=signer.lot_code,
         product_name=("Gạo thơm Bắc Hương hữu cơ Thủy Nguyên loại đặc biệt đóng túi hút chân không " * 3)[:200],
@@ -356,12 +356,25 @@ def test_a_qr_code_is_level_m_unless_another_level_is_asked_for():
     assert layouts.qr_modules(url) == layouts.qr_modules(url, "M") != layouts.qr_modules(url, "L")
 
 
-def test_a_run_is_planned_for_its_own_urls():
-    """At this length of domain, serial 1's code fits the smallest label at level M; a code a few characters
-    longer would need level L there."""
-    sheet = worst_case_sheet("https://" + "t" * 38 + ".vn")
-    image = Image.open(io.BytesIO(layouts.render_png(sheet, 1, layouts.LAYOUTS["roll-40x25"])))
-    assert [(found.text, found.ec_level) for found in zxingcpp.read_barcodes(image)] == [(sheet.url(1), "M")]
+@pytest.mark.parametrize("serial", [1, 99999])
+def test_a_run_is_planned_for_its_own_urls(serial):
+    """At this length of domain, the code of serial 1 or 99999 fits the smallest label at level M; a code a few
+    characters longer would need level L there (serial 100000's does, signed with this key)."""
+    sheet = worst_case_sheet("https://" + "t" * 38 + ".vn", Ed25519PrivateKey.from_private_bytes(bytes(32)))
+    image = Image.open(io.BytesIO(layouts.render_png(sheet, serial, layouts.LAYOUTS["roll-40x25"])))
+    assert [(found.text, found.ec_level) for found in zxingcpp.read_barcodes(image)] == [(sheet.url(serial), "M")]
+
+
+@pytest.mark.parametrize("layout", ["roll-50x30", "roll-40x25"])
+def test_a_roll_labels_png_is_its_pdf_page_at_300_dpi_unless_told_otherwise(layout):
+    """A label printed from the PNG looks the same as one printed from the PDF: same text size, same margins."""
+    sheet = _demo_like_sheet()
+    image = Image.open(io.BytesIO(layouts.render_png(sheet, 7, layouts.LAYOUTS[layout])))
+    document = pypdfium2.PdfDocument(layouts.render_pdf(sheet, range(7, 8), layouts.LAYOUTS[layout]))
+    page = document[0].render(scale=DPI / 72, grayscale=True).to_pil()
+    document.close()
+    assert (round(image.info["dpi"][0]), image.mode, image.size) == (300, "L", page.size)
+    assert image.tobytes() == page.tobytes()
 
 
 def _demo_like_sheet():

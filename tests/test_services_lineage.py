@@ -360,3 +360,29 @@ def test_the_declaration_that_an_event_was_erroneous_is_not_itself_an_event_of_t
         "planting", "input_application", "harvest", "packing",
         "packing", "shipping", "receiving", "packing", "shipping", "receiving"]
     assert [event.id for event in result.withdrawn] == [spraying.id]
+
+
+def test_shipments_that_left_the_same_minute_come_in_the_order_they_were_recorded(session):
+    """Two lots on two delivery notes at the same minute: the order does not depend on which lot is which."""
+    from trace.services import movements
+    graded = _regraded(session)
+    market, when = _viewer(session, "sieuthi@demo.vn"), _an_hour_ago()
+    for reference, lot in (("PXK-GRADED", graded), ("PXK-PLAIN", lot_named(session, "GAO-BH-2610A"))):
+        _record(session, "htx.lua@demo.vn", movements.record_shipping, {
+            "to_organization_id": market, "reference": reference, "time": when,
+            "lines": [{"lot_id": lot.id, "quantity": "10"}]})
+    shipments = lineage.shipments_of(session, {graded.id, lot_named(session, "GAO-BH-2610A").id})
+    assert [(shipment.reference, lot_.code) for shipment, _received, _line, lot_, *_ in shipments][-2:] == [
+        ("PXK-GRADED", "GAO-BH-LOAI1"), ("PXK-PLAIN", "GAO-BH-2610A")]
+
+
+def test_a_shipment_whose_receipt_was_declared_erroneous_is_listed_as_not_received(session):
+    from .test_services_epcis import _declare
+    rice = lot_named(session, "GAO-BH-2610A")
+    (shipment_id,) = [shipment.id for shipment, *_ in lineage.shipments_of(session, {rice.id})
+                      if shipment.reference == "PXK-2611-015"]
+    receipt = session.exec(select(Event).where(Event.shipment_id == shipment_id, Event.step == "receiving")).one()
+    _declare(session, receipt, {"reason": "Nhận nhầm"})
+    assert [(shipment.reference, shipment.status, received and received.step, received_line and received_line.quantity)
+            for shipment, received, _line, _lot, _product, received_line in lineage.shipments_of(session, {rice.id})] == [
+        ("PXK-2611-015", "in_transit", None, None), ("PXK-2611-016", "received", "receiving", Decimal("295.000"))]

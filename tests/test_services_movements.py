@@ -1,11 +1,13 @@
 """Movements at the service, as they are written: a shipment's site, transaction type and roles; what the user typed
 in another unit; who recorded a transformation; whether storing was cooling; an unpacking at the very moment of its
-packing; a recalled lot refused by name; a flag a destruction leaves open while another organization holds some."""
+packing; an unpacking's site, batch and lots; an SSCC typed wrong; whether a container is packed, by what happened
+to it last, for its own organization; a recalled lot refused by name; a destruction's reason, and the flag it resolves
+only once none of the lot is left anywhere."""
 import warnings
 from datetime import datetime, timedelta
 from decimal import Decimal
-from trace.models import Event, EventLot, Shipment, Site, User
-from trace.services import movements, safety
+from trace.models import Event, EventLot, Holding, Shipment, Site, User
+from trace.services import corrections, movements, safety
 from trace.services.errors import ValidationError
 from trace.services.ledger import record_one
 from zoneinfo import ZoneInfo
@@ -138,3 +140,146 @@ def test_goods_can_be_shipped_to_any_producer_shop_or_outlet_but_the_sender_itse
                          "Quầy đặc sản – Điểm du lịch sinh thái Tràng Kênh", "Siêu thị Nông sản sạch Thủy Nguyên"]
     # "Tổ" and "Trang" come in either order by the database's collation (code points or Vietnamese).
     assert sorted(names[4:]) == ["Trang trại Na dai Lưu Kiếm", "Tổ hợp tác Rau hữu cơ Hoa Động"]
+
+
+def _holding(session, code, email) -> Decimal:
+    return session.exec(select(Holding.quantity).where(Holding.lot_id == lot_named(session, code).id,
+                                                       Holding.organization_id == _user(session, email).organization_id)
+                        ).one()
+
+
+@pytest.mark.parametrize("site", ["Xưởng xay xát HTX Phục Lễ", None])
+def test_an_unpacking_records_who_its_site_or_the_packings_and_the_batch_and_lots_of_the_container(session, site):
+    """The rice packed in the field is unpacked at the mill, or where it was packed when no site is given."""
+    container = "https://id.gs1.org/00/089360450000000021"
+    packing = session.exec(select(Event).where(Event.parent_id == container, Event.step == "packing")).one()
+    farmer, data = _user(session, "htx.lua@demo.vn"), {"sscc": "089360450000000021", "time": _ago(1)}
+    if site:
+        data["site_id"] = _site(session, site)
+    event = _record(session, "htx.lua@demo.vn", movements.record_unpacking, data)
+    assert (event.step, event.actor_user_id, event.batch_id, event.site_id, event.details, event.parent_id) == (
+        "unpacking", farmer.id, packing.batch_id, data.get("site_id", packing.site_id), {}, container)
+    assert _lines(session, event) == [("observed", lot_id, quantity, unit) for _, lot_id, quantity, unit in
+                                      _lines(session, packing)]
+
+
+@pytest.mark.parametrize("typed,message", [
+    ("089360450000000015", "The SSCC check digit is wrong: it should be 4."),
+    ("08936045000000001", "An SSCC has 18 digits.")])
+def test_an_sscc_typed_wrong_is_refused_with_what_is_wrong(session, typed, message):
+    with pytest.raises(ValidationError) as refused:
+        _record(session, "htx.lua@demo.vn", movements.record_unpacking, {"sscc": typed, "time": _ago(1)})
+    assert refused.value.errors == {"sscc": message}
+
+
+@pytest.mark.parametrize("length,errors", [(300, None), (301, {"reason": "At most 300 characters."})])
+def test_a_destruction_gives_its_reason_in_at_most_300_characters(session, length, errors):
+    greens, reason = lot_named(session, "RHC-2611-03"), ("Dập nát do mưa đá, " * 20)[:length - 1] + "."
+    data = {"reason": reason, "quantity": "40", "time": _ago(1)}
+    if errors:
+        with pytest.raises(ValidationError) as refused:
+            _record(session, "rau.huuco@demo.vn", movements.record_destroying, greens.id, data)
+        assert refused.value.errors == errors
+    else:
+        event = _record(session, "rau.huuco@demo.vn", movements.record_destroying, greens.id, data)
+        assert event.details == {"reason": reason}
+
+
+def test_destroying_part_of_a_flagged_lot_leaves_its_flag_open(session):
+    greens = lot_named(session, "RHC-2611-03")
+    flag = safety.raise_flag(session, greens, safety.PRE_HARVEST_INTERVAL,
+                             {"harvest": "20/11/2026", "input": "Hexaconazole 5SC", "end": "25/11/2026"})
+    _record(session, "rau.huuco@demo.vn", movements.record_destroying, greens.id,
+            {"reason": "Tiêu hủy", "quantity": "40", "time": _ago(1)})
+    session.refresh(flag)
+    assert (_holding(session, "RHC-2611-03", "rau.huuco@demo.vn"), flag.resolution) == (Decimal("600.000"), None)
+
+
+def test_destroying_all_of_a_flagged_lot_resolves_its_flag_by_who_destroyed_it_whatever_else_is_on_the_road(session):
+    """Rice on its way to the supermarket is another lot: none of the greens is left anywhere."""
+    greens, rice, market = lot_named(session, "RHC-2611-03"), lot_named(session, "GAO-BH-2610A"), _user(
+        session, "sieuthi@demo.vn")
+    _record(session, "htx.lua@demo.vn", movements.record_shipping, {
+        "to_organization_id": market.organization_id, "reference": "PXK-2612-012", "time": _ago(2),
+        "lines": [{"lot_id": rice.id, "quantity": "100"}]})
+    flag = safety.raise_flag(session, greens, safety.PRE_HARVEST_INTERVAL,
+                             {"harvest": "20/11/2026", "input": "Hexaconazole 5SC", "end": "25/11/2026"})
+    grower = _user(session, "rau.huuco@demo.vn")
+    event = _record(session, "rau.huuco@demo.vn", movements.record_destroying, greens.id,
+                    {"reason": "Tiêu hủy theo yêu cầu", "time": _ago(1)})
+    assert (event.step, event.actor_user_id, event.details) == ("destroying", grower.id,
+                                                                {"reason": "Tiêu hủy theo yêu cầu"})
+    assert _lines(session, event) == [("observed", greens.id, Decimal("640.000"), "kg")]
+    session.refresh(flag)
+    assert (flag.resolution, flag.resolution_reason, flag.resolved_by_user_id) == (
+        "destroyed", "Tiêu hủy theo yêu cầu", grower.id)
+
+
+def test_a_flag_stays_open_while_another_organization_holds_even_half_a_kilo_of_the_lot(session):
+    """The outlet, then the supermarket (all but half a kilo), then the cooperative destroy their rice: the flag
+    is resolved only when the supermarket destroys its last half kilo."""
+    rice = lot_named(session, "GAO-BH-2610A")
+    flag = safety.raise_flag(session, rice, safety.PRE_HARVEST_INTERVAL,
+                             {"harvest": "20/10/2026", "input": "Hexaconazole 5SC", "end": "25/10/2026"})
+    for email, quantity in [("dulich@demo.vn", None), ("sieuthi@demo.vn", "999.5"), ("htx.lua@demo.vn", None)]:
+        data = {"reason": "Tiêu hủy", "time": _ago(1)}
+        if quantity:
+            data["quantity"] = quantity
+        _record(session, email, movements.record_destroying, rice.id, data)
+        session.refresh(flag)
+        assert flag.resolution is None, email
+    assert _holding(session, "GAO-BH-2610A", "sieuthi@demo.vn") == Decimal("0.5")
+    _record(session, "sieuthi@demo.vn", movements.record_destroying, rice.id, {"reason": "Tiêu hủy", "time": _ago(0.5)})
+    session.refresh(flag)
+    assert (_holding(session, "GAO-BH-2610A", "sieuthi@demo.vn"), flag.resolution, flag.resolved_by_user_id) == (
+        Decimal("0"), "destroyed", _user(session, "sieuthi@demo.vn").id)
+
+
+def _packing_of(session, container) -> Event:
+    return session.exec(select(Event).where(Event.parent_id == container, Event.step == "packing")).one()
+
+
+def _unpacking_refused(session, email, typed) -> dict:
+    with pytest.raises(ValidationError) as refused:
+        _record(session, email, movements.record_unpacking, {"sscc": typed, "time": _ago(0.5)})
+    return refused.value.errors
+
+
+def _pack_rice(session, typed, time) -> Event:
+    return _record(session, "htx.lua@demo.vn", movements.record_packing, lot_named(session, "GAO-BH-2610A").id, {
+        "package_count": "5", "package_size": "20", "package_unit": "kg", "sscc": typed, "time": time})
+
+
+def test_a_container_unpacked_at_the_moment_it_was_packed_is_empty_and_may_be_packed_again(session):
+    """Of two events at the same moment, the one recorded last happened last."""
+    packing = _packing_of(session, "https://id.gs1.org/00/089360450000000021")
+    at = packing.event_time.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(ZONE)).isoformat(timespec="minutes")
+    _record(session, "htx.lua@demo.vn", movements.record_unpacking, {"sscc": "089360450000000021", "time": at})
+    assert _unpacking_refused(session, "htx.lua@demo.vn", "089360450000000021") == {
+        "sscc": "No packed container of yours has this SSCC."}
+    assert _pack_rice(session, "089360450000000021", _ago(1)).parent_id == "https://id.gs1.org/00/089360450000000021"
+
+
+def test_a_packing_recorded_late_does_not_fill_again_a_container_unpacked_after_it(session):
+    """Whether a container is packed is read from what happened to it last, by the time it happened, not by the
+    order the events were recorded in."""
+    _record(session, "htx.lua@demo.vn", movements.record_unpacking, {"sscc": "089360450000000021", "time": _ago(1)})
+    _pack_rice(session, "089360450000000021", _ago(2))
+    assert _unpacking_refused(session, "htx.lua@demo.vn", "089360450000000021") == {
+        "sscc": "No packed container of yours has this SSCC."}
+
+
+def test_a_container_is_unpacked_only_by_the_organization_that_packed_it(session):
+    """The vegetable cooperative may not unpack the rice cooperative's carton, nor record its lots as its own."""
+    assert _unpacking_refused(session, "rau.huuco@demo.vn", "089360450000000021") == {
+        "sscc": "No packed container of yours has this SSCC."}
+
+
+def test_a_container_whose_packing_was_declared_erroneous_is_not_packed(session):
+    """It may not be unpacked, and may be packed again."""
+    packing, farmer = _packing_of(session, "https://id.gs1.org/00/089360450000000021"), _user(session, "htx.lua@demo.vn")
+    record_one(session, farmer.organization_id, farmer.id, ZONE, corrections.declare_error, packing.id,
+               {"reason": "Nhầm mã SSCC"})
+    assert _unpacking_refused(session, "htx.lua@demo.vn", "089360450000000021") == {
+        "sscc": "No packed container of yours has this SSCC."}
+    assert _pack_rice(session, "089360450000000021", _ago(1)).parent_id == "https://id.gs1.org/00/089360450000000021"

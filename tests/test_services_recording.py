@@ -399,3 +399,98 @@ def test_a_timeline_is_in_the_order_things_happened_with_what_became_of_the_batc
     _, entries = recording.timeline(session, user.organization_id, batch.id)
     assert [(entry.event.id, [item.id for item in entry.lots]) for entry in entries] == [
         (planting.id, []), (applied.id, []), (harvest.id, [lot.id]), (shipping.id, [lot.id])]
+
+
+def test_a_batchs_area_and_product_ids_are_read_between_1_and_the_largest_id_a_row_can_have(session):
+    """An id no row can have is refused as out of range, before any look-up (PostgreSQL would fail on one over
+    its integer range)."""
+    user = _user(session, "htx.lua@demo.vn")
+    with pytest.raises(ValidationError) as refused:
+        record_one(session, user.organization_id, user.id, ZONE, recording.start_batch,
+                   {"site_id": "0", "product_id": 2**31, "code": "PL-HE-2025", "time": "2025-06-02T07:00"})
+    assert refused.value.errors == {"site_id": "Must be between 1 and 2147483647.",
+                                    "product_id": "Must be between 1 and 2147483647."}
+
+
+def test_a_batchs_code_is_at_most_40_characters_and_its_seed_unit_20(session):
+    batch, planting = _start(session, "htx.lua@demo.vn", "Cánh đồng Phả Lễ", "Thóc Bắc Hương tươi", code="c" * 40,
+                             seed_unit="u" * 20)
+    assert (batch.code, planting.details) == ("c" * 40, {"unit": "u" * 20})
+    with pytest.raises(ValidationError) as refused:
+        _start(session, "htx.lua@demo.vn", "Cánh đồng Phả Lễ", "Thóc Bắc Hương tươi", code="d" * 41,
+               seed_unit="u" * 21)
+    assert refused.value.errors == {"code": "At most 40 characters.", "seed_unit": "At most 20 characters."}
+
+
+def test_an_input_is_recorded_by_its_user_at_its_batchs_area(session):
+    batch, _ = _start(session, "htx.lua@demo.vn", "Cánh đồng Phả Lễ", "Thóc Bắc Hương tươi", code="PL-HE-2025")
+    applied = session.get(Event, _input(session, batch, dose_unit="kg/ha").id)
+    assert (applied.actor_user_id, applied.site_id, applied.batch_id) == (
+        _user(session, "htx.lua@demo.vn").id, batch.site_id, batch.id)
+
+
+def _harvest_event(session, lot) -> Event:
+    from trace.models import EventLot
+    return session.exec(select(Event).join(EventLot, EventLot.event_id == Event.id)
+                        .where(EventLot.lot_id == lot.id, EventLot.role == "output")).one()
+
+
+def _flagged(session, *lots) -> dict:
+    return {lot.code: len(_flag_details(session, lot)) for lot in lots}
+
+
+def test_an_input_entered_late_flags_the_harvests_of_its_batch_from_its_start_to_the_end_of_its_interval(session):
+    """Only a harvest in force, of this batch, from the minute of the input to the minute before its interval ends:
+    a lot harvested before and only packed inside the interval took up no residue from it."""
+    user = _user(session, "htx.lua@demo.vn")
+    batch, _ = _start(session, "htx.lua@demo.vn", "Cánh đồng Phả Lễ", "Thóc Bắc Hương tươi", code="PL-HE-2025")
+    other, _ = _start(session, "htx.lua@demo.vn", "Cánh đồng Phả Lễ", "Thóc Bắc Hương tươi", code="PL-HE-2025-B")
+    lots = [_harvest(session, batch, "2025-06-20T08:04", code="L-BEFORE"),
+            _harvest(session, batch, "2025-06-20T08:05", code="L-AT-START"),
+            _harvest(session, batch, "2025-06-27T08:04", code="L-LAST-MINUTE"),
+            _harvest(session, batch, "2025-06-27T08:05", code="L-AT-END"),
+            _harvest(session, other, "2025-06-25T16:30", code="L-OTHER-BATCH"),
+            _harvest(session, batch, "2025-06-25T16:30", code="L-WITHDRAWN")]
+    record_one(session, user.organization_id, user.id, ZONE, corrections.declare_error,
+               _harvest_event(session, lots[-1]).id, {"reason": "Ghi nhầm", "time": "2025-06-26T08:00"})
+    record_one(session, user.organization_id, user.id, ZONE, movements.record_packing, lots[0].id,
+               {"package_count": "24", "time": "2025-06-22T09:00"})
+    _input(session, batch, category="pesticide", input_name="Validamycin 5SL", dose="1", dose_unit="l/ha",
+           withholding_days="7", time="2025-06-20T08:05")
+    assert _flagged(session, *lots) == {"L-BEFORE": 0, "L-AT-START": 1, "L-LAST-MINUTE": 1, "L-AT-END": 0,
+                                        "L-OTHER-BATCH": 0, "L-WITHDRAWN": 0}
+
+
+def test_an_input_after_harvests_in_the_same_document_flags_those_from_its_start_to_the_end_of_its_interval(session):
+    """The harvests are not written yet when the input is read: the same bounds hold for them."""
+    from trace.models import Lot
+    from trace.services.ledger import Ledger
+    user = _user(session, "htx.lua@demo.vn")
+    batch, _ = _start(session, "htx.lua@demo.vn", "Cánh đồng Phả Lễ", "Thóc Bắc Hương tươi", code="PL-HE-2025")
+    document = Ledger(session, user.organization_id, user.id, ZONE)
+    for code, time in (("L-AT-START", "2025-06-20T08:05"), ("L-LAST-MINUTE", "2025-06-27T08:04"),
+                       ("L-AT-END", "2025-06-27T08:05")):
+        recording.record_harvest(document, batch.id, {"lot_code": code, "quantity": "100", "unit": "kg", "time": time})
+    recording.record_input(document, batch.id, {
+        "category": "pesticide", "input_name": "Validamycin 5SL", "dose": "1", "dose_unit": "l/ha",
+        "withholding_days": "7", "time": "2025-06-20T08:05"})
+    document.flush()
+    lots = session.exec(select(Lot).where(Lot.batch_id == batch.id).order_by(Lot.id)).all()
+    assert _flagged(session, *lots) == {"L-AT-START": 1, "L-LAST-MINUTE": 1, "L-AT-END": 0}
+
+
+def test_a_lot_destroyed_with_its_pre_harvest_flag_is_flagged_again_by_another_input_entered_late(session):
+    """The first flag was resolved when nothing was left of the lot; a second input inside whose interval it was
+    harvested is a finding of its own."""
+    user = _user(session, "htx.lua@demo.vn")
+    batch, _ = _start(session, "htx.lua@demo.vn", "Cánh đồng Phả Lễ", "Thóc Bắc Hương tươi", code="PL-HE-2025")
+    _input(session, batch, category="pesticide", input_name="Validamycin 5SL", dose="1", dose_unit="l/ha",
+           withholding_days="7", time="2025-06-20T08:05")
+    lot = _harvest(session, batch, "2025-06-25T16:30")
+    record_one(session, user.organization_id, user.id, ZONE, movements.record_destroying, lot.id,
+               {"reason": "Tồn dư thuốc", "time": "2025-06-26T08:00"})
+    _input(session, batch, category="pesticide", input_name="Regent 800WG", dose="1", dose_unit="kg/ha",
+           withholding_days="10", time="2025-06-21T08:00")
+    assert _flag_details(session, lot) == [
+        {"harvest": "25/06/2025 16:30", "input": "Validamycin 5SL", "end": "27/06/2025 08:05"},
+        {"harvest": "25/06/2025 16:30", "input": "Regent 800WG", "end": "01/07/2025 08:00"}]
