@@ -215,6 +215,7 @@ SHAPES = {
                 "action": "OBSERVE", "bizStep": "storing"},
     "lists in a list": {**OBSERVED, "ex:grid": [["a", "b"], ["c"]]},
     "numbers in lists in a list": {**OBSERVED, "ex:grid": [[1, 2.50], [3]]},
+    "lists in a list in a list": {**OBSERVED, "ex:grid": [[["a", "b"], ["c"]], "d"]},
     "declared prefix in values": {**OBSERVED, "sensorElementList": SENSOR, "ex:v": "ex:a:b", "ex:w": "ex:c"},
     "extension object": {**OBSERVED, "sensorElementList": SENSOR, "ex:obj": {"ex:b": "1", "ex:a": "2"}},
     "one name beginning another": {**OBSERVED, "sensorElementList": SENSOR, "ex:a2": "1", "ex:a": "2"},
@@ -297,3 +298,12 @@ def test_a_transaction_or_a_source_written_value_first_hashes_as_written_type_fi
     assert list(value_first["sourceList"][0]) == ["source", "type"]
     assert event_hash.document_prehashes(_document(value_first), [value_first]) == reference_prehashes(
         _document(type_first))
+
+
+def test_an_object_typed_with_a_list_of_words_in_a_list_of_lists_hashes_as_in_a_flat_list():
+    """JSON-LD reads a list of lists as one flat list. GS1's reference fails on this shape, which the EPCIS schema
+    lets through to capture, so the flat list it does read is the yardstick."""
+    typed = {"type": ["x", "y"], "ex:a": "1"}
+    nested, flat = {**OBSERVED, "ex:o": [[typed]]}, {**OBSERVED, "ex:o": [typed]}
+    assert event_hash.document_prehashes(_document(nested), [nested]) == reference_prehashes(_document(flat))
+    assert event_hash.document_hash_ids(_document(nested)) == event_hash.document_hash_ids(_document(flat))

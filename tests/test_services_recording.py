@@ -494,3 +494,28 @@ def test_a_lot_destroyed_with_its_pre_harvest_flag_is_flagged_again_by_another_i
     assert _flag_details(session, lot) == [
         {"harvest": "25/06/2025 16:30", "input": "Validamycin 5SL", "end": "27/06/2025 08:05"},
         {"harvest": "25/06/2025 16:30", "input": "Regent 800WG", "end": "01/07/2025 08:00"}]
+
+
+def test_a_batch_code_taken_in_the_organization_is_refused_with_the_forms_other_mistakes(session):
+    """The farmer corrects everything at once rather than one mistake per try."""
+    _start(session, "htx.lua@demo.vn", "Cánh đồng Phả Lễ", "Thóc Bắc Hương tươi", code="PL-HE-2025")
+    with pytest.raises(ValidationError) as refused:
+        _start(session, "htx.lua@demo.vn", "Cánh đồng Phả Lễ", "Thóc Bắc Hương tươi", code="PL-HE-2025",
+               seed_quantity="abc")
+    assert refused.value.errors == {"seed_quantity": "Must be a number.",
+                                    "code": "You already have a batch with this code."}
+
+
+def test_a_batch_code_another_organization_uses_is_free_for_this_one(session):
+    """Batch codes are each farm's own: a cooperative's code says nothing about another's."""
+    first, _ = _start(session, "htx.lua@demo.vn", "Cánh đồng Phả Lễ", "Thóc Bắc Hương tươi", code="VU-HE-2025")
+    second, stocking = _start(session, "thuysan@demo.vn", "Ao nuôi số 3 (bán thâm canh)",
+                              "Tôm thẻ chân trắng Bạch Đằng", code="VU-HE-2025")
+    assert (second.code, stocking.step) == ("VU-HE-2025", "stocking")
+    assert second.organization_id != first.organization_id
+
+
+def test_a_batchs_first_event_is_recorded_by_its_user_at_its_area(session):
+    batch, planting = _start(session, "htx.lua@demo.vn", "Cánh đồng Phả Lễ", "Thóc Bắc Hương tươi", code="PL-HE-2025")
+    assert (planting.actor_user_id, planting.site_id, planting.batch_id) == (
+        _user(session, "htx.lua@demo.vn").id, batch.site_id, batch.id)
