@@ -2,7 +2,8 @@
 in another unit; who recorded a transformation; whether storing was cooling; an unpacking at the very moment of its
 packing; an unpacking's site, batch and lots; an SSCC typed wrong; whether a container is packed, by what happened
 to it last, for its own organization; a recalled lot refused by name; a destruction's reason, and the flag it resolves
-only once none of the lot is left anywhere."""
+only once none of the lot is left anywhere; a receipt's site, lots and losses, each lot counted once to the gram,
+never more than was shipped, in the lot's own unit."""
 import warnings
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -283,3 +284,71 @@ def test_a_container_whose_packing_was_declared_erroneous_is_not_packed(session)
     assert _unpacking_refused(session, "htx.lua@demo.vn", "089360450000000021") == {
         "sscc": "No packed container of yours has this SSCC."}
     assert _pack_rice(session, "089360450000000021", _ago(1)).parent_id == "https://id.gs1.org/00/089360450000000021"
+
+
+def _ship(session, email, to_email, lines) -> int:
+    receiver = _user(session, to_email)
+    return _record(session, email, movements.record_shipping, {
+        "to_organization_id": receiver.organization_id, "reference": "PXK-2612-020", "time": _ago(2),
+        "lines": lines}).shipment_id
+
+
+def _rice_to_the_processor(session) -> int:
+    """100 kg of lot GAO-BH-2610A and 50 kg of lot GAO-XAT-2611 on their way to the processor."""
+    return _ship(session, "htx.lua@demo.vn", "chebien@demo.vn", [
+        {"lot_id": lot_named(session, "GAO-BH-2610A").id, "quantity": "100"},
+        {"lot_id": lot_named(session, "GAO-XAT-2611").id, "quantity": "50"}])
+
+
+def _receipt_refused(session, email, shipment_id, lines) -> dict:
+    with pytest.raises(ValidationError) as refused:
+        _record(session, email, movements.record_receiving, shipment_id, {"time": _ago(1), "lines": lines})
+    return refused.value.errors
+
+
+def test_a_receipt_records_its_site_each_lot_received_and_a_lot_of_which_nothing_arrived(session):
+    """A lot left out arrived whole; a lot counted at zero is recorded, and its loss is given in the details."""
+    shipment_id = _rice_to_the_processor(session)
+    factory, whole, lost = (_site(session, "Xưởng chế biến Minh Đức"), lot_named(session, "GAO-BH-2610A"),
+                            lot_named(session, "GAO-XAT-2611"))
+    event = _record(session, "chebien@demo.vn", movements.record_receiving, shipment_id, {
+        "site_id": factory, "time": _ago(1), "lines": [{"lot_id": lost.id, "quantity": "0"}]})
+    assert (event.step, event.site_id, event.details) == ("receiving", factory, {"differences": [
+        {"lot": "GAO-XAT-2611", "shipped": "50", "received": "0"}]})
+    assert sorted(_lines(session, event)) == [("observed", whole.id, Decimal("100.000"), "kg"),
+                                              ("observed", lost.id, Decimal("0.000"), "kg")]
+
+
+@pytest.mark.parametrize("lines", [None, "", []])
+def test_a_receipt_without_lines_takes_in_all_that_was_shipped(session, lines):
+    """A form or a document may send the field empty rather than leave it out."""
+    shipment_id = _rice_to_the_processor(session)
+    event = _record(session, "chebien@demo.vn", movements.record_receiving, shipment_id,
+                    {"time": _ago(1), "lines": lines})
+    assert (event.details, sorted(_lines(session, event))) == ({}, [
+        ("observed", lot_named(session, "GAO-BH-2610A").id, Decimal("100.000"), "kg"),
+        ("observed", lot_named(session, "GAO-XAT-2611").id, Decimal("50.000"), "kg")])
+
+
+@pytest.mark.parametrize("lines,errors", [
+    ([{"gtin": "08936045000014", "lot": "GAO-XAT-2611", "quantity": "20"},
+      {"gtin": "08936045000014", "lot": "GAO-XAT-2611", "quantity": "30"}], {"lines.1.lot": "This lot is listed twice."}),
+    ([{"gtin": "08936045000014", "lot": "GAO-XAT-2611", "quantity": "49.9995"}],
+     {"lines.0.quantity": "At most 3 decimal places."}),
+], ids=["listed twice", "four decimals"])
+def test_a_receipt_counts_each_lot_once_to_the_gram(session, lines, errors):
+    """Quantities are kept to three decimals, the gram of a kilogram."""
+    assert _receipt_refused(session, "chebien@demo.vn", _rice_to_the_processor(session), lines) == errors
+
+
+def test_receiving_more_than_was_shipped_is_refused_in_the_lots_own_unit(session):
+    """The processor grades dried shrimp into boxes, though the product is counted in kilograms elsewhere."""
+    product = lot_named(session, "TK-2611-01").product_id
+    _record(session, "chebien@demo.vn", movements.record_transformation, {
+        "process": "grading", "time": _ago(3),
+        "inputs": [{"lot_id": lot_named(session, "TND-2611-01").id, "quantity": "1"}],
+        "outputs": [{"product_id": product, "lot": "TK-2612-05", "quantity": "10", "unit": "hộp"}]})
+    boxes = lot_named(session, "TK-2612-05")
+    shipment_id = _ship(session, "chebien@demo.vn", "sieuthi@demo.vn", [{"lot_id": boxes.id, "quantity": "10"}])
+    assert _receipt_refused(session, "sieuthi@demo.vn", shipment_id, [{"lot_id": boxes.id, "quantity": "11"}]) == {
+        "lines.0.quantity": "More than was shipped (10 hộp)."}
