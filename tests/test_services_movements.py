@@ -2,8 +2,8 @@
 in another unit; who recorded a transformation; whether storing was cooling; an unpacking at the very moment of its
 packing; an unpacking's site, batch and lots; an SSCC typed wrong; whether a container is packed, by what happened
 to it last, for its own organization; a recalled lot refused by name; a destruction's reason, and the flag it resolves
-only once none of the lot is left anywhere; a receipt's site, lots and losses, each lot counted once to the gram,
-never more than was shipped, in the lot's own unit."""
+only once none of the lot is left anywhere; a receipt's site, recorder, lots and losses, each lot counted once to
+the gram, never more than was shipped, in the lot's own unit; a shipment received once, even by two requests at once."""
 import warnings
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.exc import SAWarning
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from .conftest import lot_named
 from .test_services_safety import _user
@@ -313,10 +313,28 @@ def test_a_receipt_records_its_site_each_lot_received_and_a_lot_of_which_nothing
                             lot_named(session, "GAO-XAT-2611"))
     event = _record(session, "chebien@demo.vn", movements.record_receiving, shipment_id, {
         "site_id": factory, "time": _ago(1), "lines": [{"lot_id": lost.id, "quantity": "0"}]})
-    assert (event.step, event.site_id, event.details) == ("receiving", factory, {"differences": [
-        {"lot": "GAO-XAT-2611", "shipped": "50", "received": "0"}]})
+    assert (event.step, event.site_id, event.actor_user_id, event.details) == (
+        "receiving", factory, _user(session, "chebien@demo.vn").id, {"differences": [
+            {"lot": "GAO-XAT-2611", "shipped": "50", "received": "0"}]})
     assert sorted(_lines(session, event)) == [("observed", whole.id, Decimal("100.000"), "kg"),
                                               ("observed", lost.id, Decimal("0.000"), "kg")]
+
+
+def test_a_shipment_received_by_another_request_meanwhile_is_not_received_twice(session):
+    """Two workers record the same delivery at once, each with their own count: both find the shipment in transit,
+    and only the first may take its lots into stock."""
+    shipment_id = _rice_to_the_processor(session)
+    session.commit()
+    shipment = session.get(Shipment, shipment_id)  # the second request reads it before the first one is written
+    with Session(session.get_bind()) as other:
+        processor = _user(other, "chebien@demo.vn")
+        record_one(other, processor.organization_id, processor.id, ZONE, movements.record_receiving, shipment_id,
+                   {"time": _ago(1)})
+        other.commit()
+    assert shipment.status == "in_transit"
+    assert _receipt_refused(session, "chebien@demo.vn", shipment_id, [
+        {"lot_id": lot_named(session, "GAO-XAT-2611").id, "quantity": "49"}]) == {
+        "shipment": "This shipment was already received or cancelled."}
 
 
 @pytest.mark.parametrize("lines", [None, "", []])
