@@ -1,13 +1,13 @@
 """The ledger at the service: a line short of stock says what could not be done with it, and lots named by
 (GTIN, lot code) are fetched 500 to a query however many a document names; a checkpoint restored forgets the
-lots made since."""
+lots made since; a harvest flagged only inside the withholding period of an input in force."""
 import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from trace.models import Event, LotFlag
-from trace.services import movements, recording
+from trace.services import corrections, movements, recording
 from trace.services.errors import ValidationError
-from trace.services.ledger import Ledger
+from trace.services.ledger import Ledger, record_one
 from trace.services.parse import Reader
 from zoneinfo import ZoneInfo
 
@@ -101,3 +101,31 @@ def test_a_lot_flagged_by_an_earlier_event_of_a_document_is_refused_by_a_later_o
     assert refused.value.errors == {"lines.0.lot": (
         f"The lot, or a lot it was made from, is flagged: Harvested on {harvested}, inside the pre-harvest interval "
         f"or withdrawal period of Validamycin 5SL (until {end}).")}
+
+
+def _harvest_after(session, data: dict) -> list:
+    """An input applied to the rice's batch two hours ago, recorded as `data` says (and declared erroneous if it
+    says so), then a harvest now: the kinds of flag the harvested lot gets."""
+    farmer, batch_id = _user(session, "htx.lua@demo.vn"), lot_named(session, "GAO-BH-2610A").batch_id
+    now = datetime.now(ZoneInfo(ZONE))
+    data = dict(data, input_name="Validamycin 5SL", dose="1", dose_unit="l/ha",
+                time=(now - timedelta(hours=2)).isoformat(timespec="minutes"))
+    erroneous = data.pop("erroneous", False)
+    applied = record_one(session, farmer.organization_id, farmer.id, ZONE, recording.record_input, batch_id, data)
+    if erroneous:
+        record_one(session, farmer.organization_id, farmer.id, ZONE, corrections.declare_error, applied.id,
+                   {"reason": "Nhầm lô"})
+    lot = record_one(session, farmer.organization_id, farmer.id, ZONE, recording.record_harvest, batch_id, {
+        "lot_code": "GAO-BH-2612Z", "quantity": "10", "unit": "kg", "time": now.isoformat(timespec="minutes")})
+    return session.exec(select(LotFlag.kind).where(LotFlag.lot_id == lot.id)).all()
+
+
+@pytest.mark.parametrize("data,kinds", [
+    ({"category": "pesticide", "withholding_days": "7"}, ["pre_harvest_interval"]),
+    ({"category": "pesticide", "withholding_days": "7", "erroneous": True}, []),
+    ({"category": "fertiliser"}, []),
+], ids=["in its interval", "declared erroneous", "no withholding period"])
+def test_a_harvest_is_flagged_only_inside_the_interval_of_an_input_in_force(session, data, kinds):
+    """An input declared erroneous was never applied, and a fertiliser given without a period has none: the harvest
+    after it may be sold."""
+    assert _harvest_after(session, data) == kinds

@@ -3,12 +3,14 @@ in another unit; who recorded a transformation; whether storing was cooling; an 
 packing; an unpacking's site, batch and lots; an SSCC typed wrong; whether a container is packed, by what happened
 to it last, for its own organization; a recalled lot refused by name; a destruction's reason, and the flag it resolves
 only once none of the lot is left anywhere; a receipt's site, recorder, lots and losses, each lot counted once to
-the gram, never more than was shipped, in the lot's own unit; a shipment received once, even by two requests at once."""
+the gram, never more than was shipped, in the lot's own unit; a shipment received once, even by two requests at once;
+a receipt's hash ID, as its export gives it; a shipment's lines in the order of their lot codes; a storing's
+temperature under 100 degrees either side of zero, of a lot its recorder holds."""
 import warnings
 from datetime import datetime, timedelta
 from decimal import Decimal
-from trace.models import Event, EventLot, Holding, Shipment, Site, User
-from trace.services import corrections, movements, safety
+from trace.models import Event, EventLot, Holding, Organization, Shipment, Site, User
+from trace.services import corrections, epcis, event_hash, movements, safety
 from trace.services.errors import ValidationError
 from trace.services.ledger import record_one
 from zoneinfo import ZoneInfo
@@ -77,7 +79,7 @@ def test_a_transformation_records_who_made_it_and_the_quantities_typed_in_anothe
                                               ("output", made.id, Decimal("15.000"), "kg")]
 
 
-@pytest.mark.parametrize("cooling,recorded", [(None, False), ("on", True), ("no", False)])
+@pytest.mark.parametrize("cooling,recorded", [(None, False), ("on", True), ("no", False), ("1", True), ("YES", True)])
 def test_storing_records_whether_it_was_cooling(session, cooling, recorded):
     shrimp = lot_named(session, "TOM-A7-2611")
     data = {"lot_id": shrimp.id, "site_id": _site(session, "Ao lót bạt số 7 (thâm canh công nghệ cao)"),
@@ -86,6 +88,29 @@ def test_storing_records_whether_it_was_cooling(session, cooling, recorded):
         data["cooling"] = cooling
     event = _record(session, "thuysan@demo.vn", movements.record_storing, data)
     assert event.details == {"temperature_c": "2", "cooling": recorded}
+
+
+def _storing_refused(session, data) -> dict:
+    data = dict(data, site_id=_site(session, "Ao lót bạt số 7 (thâm canh công nghệ cao)"), time=_ago(5))
+    with pytest.raises(ValidationError) as refused:
+        _record(session, "thuysan@demo.vn", movements.record_storing, data)
+    return refused.value.errors
+
+
+@pytest.mark.parametrize("temperature", ["100", "-100"])
+def test_storing_at_a_hundred_degrees_above_or_below_zero_is_refused(session, temperature):
+    """A typing slip (a missing decimal point, a reading in Fahrenheit) caught before it reaches a cold-chain
+    report."""
+    shrimp = lot_named(session, "TOM-A7-2611")
+    assert _storing_refused(session, {"lot_id": shrimp.id, "temperature_c": temperature}) == {
+        "temperature_c": "Must be less than 100."}
+
+
+def test_storing_a_lot_the_organization_holds_none_of_is_refused_by_name(session):
+    """Goods are stored only by whoever has them."""
+    rice = lot_named(session, "GAO-BH-2610A")
+    assert _storing_refused(session, {"lot_id": rice.id, "temperature_c": "2"}) == {
+        "lot": "You hold none of lot GAO-BH-2610A."}
 
 
 @pytest.mark.parametrize("typed", ["089360450000000014", "0 8936045 000000001 4"])  # as printed under the barcode
@@ -370,3 +395,29 @@ def test_receiving_more_than_was_shipped_is_refused_in_the_lots_own_unit(session
     shipment_id = _ship(session, "chebien@demo.vn", "sieuthi@demo.vn", [{"lot_id": boxes.id, "quantity": "10"}])
     assert _receipt_refused(session, "sieuthi@demo.vn", shipment_id, [{"lot_id": boxes.id, "quantity": "11"}]) == {
         "lines.0.quantity": "More than was shipped (10 hộp)."}
+
+
+def test_a_receipts_hash_id_is_that_of_the_event_it_exports_naming_the_delivery_note(session):
+    """Whoever is sent the receipt in an EPCIS document computes its hash ID from what the document says, the
+    sender's delivery note and both parties included, and must find the one it carries."""
+    shipment_id = _rice_to_the_processor(session)
+    event = _record(session, "chebien@demo.vn", movements.record_receiving, shipment_id, {"time": _ago(1)})
+    exported = epcis.export_events(session, [event])
+    coop, processor = (session.get(Organization, _user(session, email).organization_id)
+                       for email in ("htx.lua@demo.vn", "chebien@demo.vn"))
+    assert (exported[0]["bizTransactionList"], exported[0]["sourceList"], exported[0]["destinationList"]) == (
+        [{"type": "desadv", "bizTransaction": epcis.transaction_uri(coop.id, "PXK-2612-020")}],
+        [{"type": "owning_party", "source": epcis.organization_uri(coop)}],
+        [{"type": "owning_party", "destination": epcis.organization_uri(processor)}])
+    assert event_hash.document_hash_ids(epcis.document(exported)) == [event.hash_id]
+
+
+def test_a_shipments_lines_come_in_the_order_of_their_lot_codes_whatever_order_they_were_recorded_in(session):
+    """The receipt form and the shipment's page list them so, the same for sender and receiver."""
+    pond_7, pond_3 = lot_named(session, "TOM-A7-2611"), lot_named(session, "TOM-A3-2608")
+    assert pond_7.id < pond_3.id  # by id, they would come the other way round
+    shipment_id = _ship(session, "thuysan@demo.vn", "chebien@demo.vn", [
+        {"lot_id": pond_7.id, "quantity": "70"}, {"lot_id": pond_3.id, "quantity": "30"}])
+    _, rows = movements.shipped_lines(session, session.get(Shipment, shipment_id))
+    assert [(lot.code, line.quantity) for line, lot, _ in rows] == [
+        ("TOM-A3-2608", Decimal("30.000")), ("TOM-A7-2611", Decimal("70.000"))]
