@@ -5,7 +5,8 @@ to it last, for its own organization; a recalled lot refused by name; a destruct
 only once none of the lot is left anywhere; a receipt's site, recorder, lots and losses, each lot counted once to
 the gram, never more than was shipped, in the lot's own unit; a shipment received once, even by two requests at once;
 a receipt's hash ID, as its export gives it; a shipment's lines in the order of their lot codes; a storing's
-temperature under 100 degrees either side of zero, of a lot its recorder holds."""
+temperature under 100 degrees either side of zero, of a lot its recorder holds, observed whole under its batch;
+a packing of one package, its size to the gram, its packaging in both languages, each field within its limits."""
 import warnings
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -111,6 +112,18 @@ def test_storing_a_lot_the_organization_holds_none_of_is_refused_by_name(session
     rice = lot_named(session, "GAO-BH-2610A")
     assert _storing_refused(session, {"lot_id": rice.id, "temperature_c": "2"}) == {
         "lot": "You hold none of lot GAO-BH-2610A."}
+
+
+def test_storing_records_who_stored_the_lot_of_which_batch_and_all_that_is_held_of_it(session):
+    """Cold storage moves nothing: the lot is observed, at the quantity its keeper holds, under its own batch."""
+    shrimp, keeper = lot_named(session, "TOM-A7-2611"), _user(session, "thuysan@demo.vn")
+    held = _holding(session, "TOM-A7-2611", "thuysan@demo.vn")
+    event = _record(session, "thuysan@demo.vn", movements.record_storing, {
+        "lot_id": shrimp.id, "site_id": _site(session, "Ao lót bạt số 7 (thâm canh công nghệ cao)"),
+        "temperature_c": "-18", "time": _ago(5)})
+    assert (event.step, event.actor_user_id, event.batch_id) == ("storing", keeper.id, shrimp.batch_id)
+    assert _lines(session, event) == [("observed", shrimp.id, held, shrimp.unit)]
+    assert _holding(session, "TOM-A7-2611", "thuysan@demo.vn") == held
 
 
 @pytest.mark.parametrize("typed", ["089360450000000014", "0 8936045 000000001 4"])  # as printed under the barcode
@@ -309,6 +322,32 @@ def test_a_container_whose_packing_was_declared_erroneous_is_not_packed(session)
     assert _unpacking_refused(session, "htx.lua@demo.vn", "089360450000000021") == {
         "sscc": "No packed container of yours has this SSCC."}
     assert _pack_rice(session, "089360450000000021", _ago(1)).parent_id == "https://id.gs1.org/00/089360450000000021"
+
+def test_a_packing_records_one_package_its_size_to_the_gram_and_its_packaging_in_both_languages(session):
+    """Packed by the package: one package of 0.125 kg is 0.125 kg of the lot."""
+    rice = lot_named(session, "GAO-BH-2610A")
+    event = _record(session, "htx.lua@demo.vn", movements.record_packing, rice.id, {
+        "package_count": "1", "package_size": "0.125", "package_unit": "kg", "packaging": "Túi hút chân không",
+        "packaging_en": "Vacuum bag", "time": _ago(1)})
+    assert event.details == {"package_count": 1, "package_size": "0.125", "package_unit": "kg",
+                             "packaging": "Túi hút chân không", "packaging_en": "Vacuum bag"}
+    assert _lines(session, event) == [("observed", rice.id, Decimal("0.125"), "kg")]
+
+
+@pytest.mark.parametrize("field,typed,message", [
+    ("package_count", "0", "Must be between 1 and 10000000."),
+    ("package_count", "10000001", "Must be between 1 and 10000000."),
+    ("package_size", "0.0005", "At most 3 decimal places."),
+    ("package_unit", "x" * 21, "At most 20 characters."),
+    ("packaging", "x" * 121, "At most 120 characters."),
+    ("packaging_en", "x" * 121, "At most 120 characters."),
+    ("sscc", "0" * 41, "At most 40 characters.")])
+def test_a_packing_beyond_the_limits_of_a_field_is_refused_with_them(session, field, typed, message):
+    """What is printed on a label fits on it, and quantities are kept to the gram."""
+    data = {"package_count": "5", "package_size": "20", "package_unit": "kg", "time": _ago(1), field: typed}
+    with pytest.raises(ValidationError) as refused:
+        _record(session, "htx.lua@demo.vn", movements.record_packing, lot_named(session, "GAO-BH-2610A").id, data)
+    assert refused.value.errors == {field: message}
 
 
 def _ship(session, email, to_email, lines) -> int:
