@@ -232,12 +232,12 @@ MOVEMENT_CASES = {
             "outputs": [{"product_id": w.products["Tôm khô Minh Đức"], "lot": "TK-NEW", "quantity": "1"},
                         {"product_id": w.products["Tôm khô Minh Đức"], "lot": "TK-NEW", "quantity": "2"}]}),
         lambda w: {"outputs.1.lot": "This lot is listed twice."}),
-    "an output lot code longer than 40 characters": (
+    "an output lot code longer than 20 characters": (
         lambda w: lambda s: w.record(s, PROCESSOR, movements.record_transformation, {
             "process": "drying", "time": at(1),
             "inputs": [{"lot_id": w.lots["TND-2611-01"].id, "quantity": "1"}],
             "outputs": [{"product_id": w.products["Tôm khô Minh Đức"], "lot": "TK" * 20 + "1", "quantity": "1"}]}),
-        lambda w: {"outputs.0.lot": "At most 40 characters."}),
+        lambda w: {"outputs.0.lot": "At most 20 characters (this has 41)."}),
     "packing a quantity that is not a number": (
         lambda w: lambda s: w.record(s, RICE, movements.record_packing, w.lots["GAO-BH-2610A"].id, {
             "package_count": "10", "quantity": "mười", "time": at(1)}),

@@ -6,11 +6,12 @@ only once none of the lot is left anywhere; a receipt's site, recorder, lots and
 the gram, never more than was shipped, in the lot's own unit; a shipment received once, even by two requests at once;
 a receipt's hash ID, as its export gives it; a shipment's lines in the order of their lot codes; a storing's
 temperature under 100 degrees either side of zero, of a lot its recorder holds, observed whole under its batch;
-a packing of one package, its size to the gram, its packaging in both languages, each field within its limits."""
+a packing of one package, its size to the gram, its packaging in both languages, each field within its limits;
+a packing sized otherwise taking all that is held, where it is packed, under its batch, and never more than is held."""
 import warnings
 from datetime import datetime, timedelta
 from decimal import Decimal
-from trace.models import Event, EventLot, Holding, Organization, Shipment, Site, User
+from trace.models import Batch, Event, EventLot, Holding, Organization, Shipment, Site, User
 from trace.services import corrections, epcis, event_hash, movements, safety
 from trace.services.errors import ValidationError
 from trace.services.ledger import record_one
@@ -323,6 +324,7 @@ def test_a_container_whose_packing_was_declared_erroneous_is_not_packed(session)
         "sscc": "No packed container of yours has this SSCC."}
     assert _pack_rice(session, "089360450000000021", _ago(1)).parent_id == "https://id.gs1.org/00/089360450000000021"
 
+
 def test_a_packing_records_one_package_its_size_to_the_gram_and_its_packaging_in_both_languages(session):
     """Packed by the package: one package of 0.125 kg is 0.125 kg of the lot."""
     rice = lot_named(session, "GAO-BH-2610A")
@@ -332,6 +334,38 @@ def test_a_packing_records_one_package_its_size_to_the_gram_and_its_packaging_in
     assert event.details == {"package_count": 1, "package_size": "0.125", "package_unit": "kg",
                              "packaging": "Túi hút chân không", "packaging_en": "Vacuum bag"}
     assert _lines(session, event) == [("observed", rice.id, Decimal("0.125"), "kg")]
+
+
+@pytest.mark.parametrize("packages", [{"package_count": "4"},
+                                      {"package_count": "4", "package_size": "25", "package_unit": "lb"}])
+@pytest.mark.parametrize("site", ["Xưởng xay xát HTX Phục Lễ", None])
+def test_a_packing_without_a_size_in_the_lots_unit_observes_all_that_is_held_where_it_is_packed_under_its_batch(
+        session, packages, site):
+    """Packages sized in another unit, or not at all, cannot say how much of the lot they hold: all of it is packed.
+    The packing happens where the user says, or else at the lot's own batch area, and stays in the batch's story."""
+    rice = lot_named(session, "GAO-BH-2610A")
+    data = {**packages, "time": _ago(1)}
+    if site:
+        data["site_id"] = _site(session, site)
+    held = _holding(session, "GAO-BH-2610A", "htx.lua@demo.vn")
+    event = _record(session, "htx.lua@demo.vn", movements.record_packing, rice.id, data)
+    batch_site = session.exec(select(Batch.site_id).where(Batch.id == rice.batch_id)).one()
+    assert (event.step, event.batch_id, event.site_id) == ("packing", rice.batch_id, data.get("site_id", batch_site))
+    assert _lines(session, event) == [("observed", rice.id, held, "kg")]
+
+
+@pytest.mark.parametrize("email,destroyed,errors", [
+    ("sieuthi@demo.vn", "999.5", {"quantity": "Only 0.5 kg of lot GAO-BH-2610A is left; you cannot pack 1."}),
+    ("rau.huuco@demo.vn", None, {"lot": "You hold none of lot GAO-BH-2610A."})])
+def test_a_packing_of_more_than_is_held_is_refused_by_what_is_left_or_that_none_is(session, email, destroyed, errors):
+    """Half a kilo cannot fill a package of one; an organization holding none of the lot is told only that."""
+    if destroyed:
+        _record(session, email, movements.record_destroying, lot_named(session, "GAO-BH-2610A").id,
+                {"reason": "Tiêu hủy", "quantity": destroyed, "time": _ago(2)})
+    data = {"package_count": "1", "package_size": "1", "package_unit": "kg", "time": _ago(1)}
+    with pytest.raises(ValidationError) as refused:
+        _record(session, email, movements.record_packing, lot_named(session, "GAO-BH-2610A").id, data)
+    assert refused.value.errors == errors
 
 
 @pytest.mark.parametrize("field,typed,message", [

@@ -2,7 +2,8 @@
 product photos scaled to fit 480 px whatever their shape, a product's category, certificates told apart by
 scheme, certifier and number, a batch's first event, an input's unit and note, and a timeline's corrections; a
 product's unit, shelf life and GTIN length, the length limits of certificates, OCOP decisions and sites, a
-certificate's days of validity, what a production area needs, a batch's harvests, and a timeline's order and lots."""
+certificate's days of validity, what a production area needs, a batch's harvests, and a timeline's order and lots;
+a harvest's lot code, told its length over 20 characters."""
 import io
 from trace.models import Certificate, Event, Organization, Product, Site, User
 from trace.services import corrections, movements, recording
@@ -519,3 +520,15 @@ def test_a_batchs_first_event_is_recorded_by_its_user_at_its_area(session):
     batch, planting = _start(session, "htx.lua@demo.vn", "Cánh đồng Phả Lễ", "Thóc Bắc Hương tươi", code="PL-HE-2025")
     assert (planting.actor_user_id, planting.site_id, planting.batch_id) == (
         _user(session, "htx.lua@demo.vn").id, batch.site_id, batch.id)
+
+
+@pytest.mark.parametrize("code,message", [("L" * 21, "At most 20 characters (this has 21)."),
+                                          ("L" * 41, "At most 20 characters (this has 41)."),
+                                          ("L" * 201, "At most 200 characters.")])
+def test_a_harvests_lot_code_over_20_characters_is_refused_with_its_length(session, code, message):
+    """A lot code goes into AI (10) of every label, 20 characters at most, and the producer is told how long the
+    one typed is; only text past the 200 any field takes is refused without reading it as a code."""
+    batch, _ = _start(session, "htx.lua@demo.vn", "Cánh đồng Phả Lễ", "Thóc Bắc Hương tươi", code="PL-HE-2025")
+    with pytest.raises(ValidationError) as refused:
+        _harvest(session, batch, "2025-06-25T16:30", code=code)
+    assert refused.value.errors == {"lot_code": message}

@@ -100,7 +100,7 @@ def _output_line(ledger: Ledger, sub: Reader) -> tuple | None:
     if product is None or product.organization_id != ledger.organization_id:
         sub.errors.setdefault("product_id", _l("Choose one of your products."))
         product = None
-    code = sub.text("lot", max_length=40)
+    code = sub.text("lot")
     if code is not None:
         problem = code_problem(code)
         if problem is not None:

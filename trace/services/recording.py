@@ -350,7 +350,7 @@ def record_harvest(ledger: Ledger, batch_id, data) -> Lot:
     session = ledger.session
     batch = owned(session, Batch, batch_id, ledger.organization_id)
     r = Reader(data)
-    code = r.text("lot_code", max_length=40)
+    code = r.text("lot_code")
     if code is not None:
         problem = code_problem(code)
         if problem is not None:
