@@ -3,7 +3,8 @@ product photos scaled to fit 480 px whatever their shape, a product's category, 
 scheme, certifier and number, a batch's first event, an input's unit and note, and a timeline's corrections; a
 product's unit, shelf life and GTIN length, the length limits of certificates, OCOP decisions and sites, a
 certificate's days of validity, what a production area needs, a batch's harvests, and a timeline's order and lots;
-a harvest's lot code, told its length over 20 characters."""
+a harvest's lot code, told its length over 20 characters or refused when its product has it already, the harvest
+recorded with its user, area and details, and flagged inside pre-harvest intervals."""
 import io
 from trace.models import Certificate, Event, Organization, Product, Site, User
 from trace.services import corrections, movements, recording
@@ -532,3 +533,60 @@ def test_a_harvests_lot_code_over_20_characters_is_refused_with_its_length(sessi
     with pytest.raises(ValidationError) as refused:
         _harvest(session, batch, "2025-06-25T16:30", code=code)
     assert refused.value.errors == {"lot_code": message}
+
+
+def test_a_lot_code_the_product_already_has_is_refused_with_the_forms_other_mistakes(session):
+    """A lot code names one lot under the product's GTIN on every label; the farmer corrects everything at once
+    rather than one mistake per try."""
+    user = _user(session, "htx.lua@demo.vn")
+    batch, _ = _start(session, "htx.lua@demo.vn", "Cánh đồng Phả Lễ", "Thóc Bắc Hương tươi", code="PL-HE-2025")
+    _harvest(session, batch, "2025-06-25T16:30", code="PL-HE-2025-01")
+    with pytest.raises(ValidationError) as refused:
+        record_one(session, user.organization_id, user.id, ZONE, recording.record_harvest, batch.id, {
+            "lot_code": "PL-HE-2025-01", "quantity": "abc", "unit": "kg", "time": "2025-06-26T16:30"})
+    assert refused.value.errors == {"quantity": "Must be a number.",
+                                    "lot_code": "This product already has a lot with this code."}
+
+
+def test_a_harvest_is_recorded_by_its_user_at_its_batchs_area_with_its_lot_code_quantity_and_unit(session):
+    batch, _ = _start(session, "htx.lua@demo.vn", "Cánh đồng Phả Lễ", "Thóc Bắc Hương tươi", code="PL-HE-2025")
+    harvest = _harvest_event(session, _harvest(session, batch, "2025-06-25T16:30", code="PL-HE-2025-01"))
+    assert (harvest.step, harvest.actor_user_id, harvest.site_id, harvest.batch_id, harvest.details) == (
+        "harvest", _user(session, "htx.lua@demo.vn").id, batch.site_id, batch.id,
+        {"lot_code": "PL-HE-2025-01", "quantity": "1200", "unit": "kg"})
+
+
+def test_a_harvest_entered_after_an_input_is_flagged_from_the_inputs_minute_to_the_minute_before_its_interval_ends(
+        session):
+    """The same bounds as for an input entered late: the harvest at the minute the interval ends is clear."""
+    batch, _ = _start(session, "htx.lua@demo.vn", "Cánh đồng Phả Lễ", "Thóc Bắc Hương tươi", code="PL-HE-2025")
+    _input(session, batch, category="pesticide", input_name="Validamycin 5SL", dose="1", dose_unit="l/ha",
+           withholding_days="7", time="2025-06-20T08:05")
+    lots = [_harvest(session, batch, "2025-06-20T08:04", code="L-BEFORE"),
+            _harvest(session, batch, "2025-06-20T08:05", code="L-AT-START"),
+            _harvest(session, batch, "2025-06-27T08:04", code="L-LAST-MINUTE"),
+            _harvest(session, batch, "2025-06-27T08:05", code="L-AT-END")]
+    assert _flagged(session, *lots) == {"L-BEFORE": 0, "L-AT-START": 1, "L-LAST-MINUTE": 1, "L-AT-END": 0}
+
+
+def test_a_harvest_inside_two_intervals_is_flagged_once_naming_the_input_whose_interval_ends_last(session):
+    """The lot is clear only when the longest interval is over: that is the end the producer must wait for."""
+    batch, _ = _start(session, "htx.lua@demo.vn", "Cánh đồng Phả Lễ", "Thóc Bắc Hương tươi", code="PL-HE-2025")
+    _input(session, batch, category="pesticide", input_name="Validamycin 5SL", dose="1", dose_unit="l/ha",
+           withholding_days="7", time="2025-06-20T08:05")
+    _input(session, batch, category="pesticide", input_name="Regent 800WG", dose="1", dose_unit="kg/ha",
+           withholding_days="10", time="2025-06-21T08:00")
+    lot = _harvest(session, batch, "2025-06-25T16:30")
+    assert _flag_details(session, lot) == [
+        {"harvest": "25/06/2025 16:30", "input": "Regent 800WG", "end": "01/07/2025 08:00"}]
+
+
+def test_a_harvest_inside_two_intervals_ending_together_is_flagged_once(session):
+    """Two pesticides sprayed together in one tank with the same withholding days end their intervals together."""
+    batch, _ = _start(session, "htx.lua@demo.vn", "Cánh đồng Phả Lễ", "Thóc Bắc Hương tươi", code="PL-HE-2025")
+    for name in ("Validamycin 5SL", "Regent 800WG"):
+        _input(session, batch, category="pesticide", input_name=name, dose="1", dose_unit="l/ha",
+               withholding_days="7", time="2025-06-20T08:05")
+    flags = _flag_details(session, _harvest(session, batch, "2025-06-25T16:30"))
+    assert [(flag["harvest"], flag["end"]) for flag in flags] == [("25/06/2025 16:30", "27/06/2025 08:05")]
+    assert flags[0]["input"] in {"Validamycin 5SL", "Regent 800WG"}
