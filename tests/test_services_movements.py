@@ -7,14 +7,16 @@ the gram, never more than was shipped, in the lot's own unit; a shipment receive
 a receipt's hash ID, as its export gives it; a shipment's lines in the order of their lot codes; a storing's
 temperature under 100 degrees either side of zero, of a lot its recorder holds, observed whole under its batch;
 a packing of one package, its size to the gram, its packaging in both languages, each field within its limits;
-a packing sized otherwise taking all that is held, where it is packed, under its batch, and never more than is held."""
+a packing sized otherwise taking all that is held, where it is packed, under its batch, and never more than is held;
+a transformation's note of at most 300 characters, its output products within their bounds, an output lot listed
+twice refused where it comes again, and a lot it makes blocked at once by its input's flag."""
 import warnings
 from datetime import datetime, timedelta
 from decimal import Decimal
-from trace.models import Batch, Event, EventLot, Holding, Organization, Shipment, Site, User
+from trace.models import Batch, Event, EventLot, Holding, Organization, Product, Shipment, Site, User
 from trace.services import corrections, epcis, event_hash, movements, safety
 from trace.services.errors import ValidationError
-from trace.services.ledger import record_one
+from trace.services.ledger import Ledger, record_one
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -494,3 +496,68 @@ def test_a_shipments_lines_come_in_the_order_of_their_lot_codes_whatever_order_t
     _, rows = movements.shipped_lines(session, session.get(Shipment, shipment_id))
     assert [(lot.code, line.quantity) for line, lot, _ in rows] == [
         ("TOM-A3-2608", Decimal("30.000")), ("TOM-A7-2611", Decimal("70.000"))]
+
+
+def _transformation_refused(session, outputs) -> dict:
+    dried = lot_named(session, "TND-2611-01")
+    with pytest.raises(ValidationError) as refused:
+        _record(session, "chebien@demo.vn", movements.record_transformation, {
+            "process": "drying", "time": _ago(3), "inputs": [{"lot_id": dried.id, "quantity": "1"}],
+            "outputs": outputs})
+    return refused.value.errors
+
+
+@pytest.mark.parametrize("length,errors", [(300, None), (301, {"note": "At most 300 characters."})])
+def test_a_transformation_records_its_note_of_at_most_300_characters(session, length, errors):
+    dried, product = lot_named(session, "TND-2611-01"), lot_named(session, "TK-2611-01").product_id
+    note = ("Sấy ở 60 độ trong 8 giờ, " * 20)[:length - 1] + "."
+    data = {"process": "drying", "time": _ago(3), "note": note,
+            "inputs": [{"lot_id": dried.id, "quantity": "1"}],
+            "outputs": [{"product_id": product, "lot": "TK-2612-03", "quantity": "0.3"}]}
+    if errors:
+        with pytest.raises(ValidationError) as refused:
+            _record(session, "chebien@demo.vn", movements.record_transformation, data)
+        assert refused.value.errors == errors
+    else:
+        event = _record(session, "chebien@demo.vn", movements.record_transformation, data)
+        assert event.details == {"process": "drying", "note": note}
+
+
+@pytest.mark.parametrize("output,errors", [
+    ({"product_id": "0"}, {"outputs.0.product_id": "Must be between 1 and 2147483647."}),
+    ({"product_id": "-5"}, {"outputs.0.product_id": "Must be between 1 and 2147483647."}),
+    ({"gtin": "0" * 21}, {"outputs.0.gtin": "At most 20 characters.",
+                          "outputs.0.product_id": "Choose one of your products."})])
+def test_an_output_product_out_of_bounds_is_refused_with_the_bounds(session, output, errors):
+    assert _transformation_refused(session, [dict(output, lot="TK-2612-04", quantity="0.3")]) == errors
+
+
+def test_an_output_lot_listed_twice_is_refused_where_it_comes_again_even_after_a_refused_line(session):
+    """Every line's mistakes are shown at once, so that one request can correct them all."""
+    product = lot_named(session, "TK-2611-01").product_id
+    outputs = [{"product_id": "999999", "lot": "TK-2612-05", "quantity": "0.1"},
+               {"product_id": product, "lot": "TK-2612-05", "quantity": "0.1"},
+               {"product_id": product, "lot": "TK-2612-06", "quantity": "0.1"},
+               {"product_id": product, "lot": "TK-2612-05", "quantity": "0.1"}]
+    assert _transformation_refused(session, outputs) == {"outputs.0.product_id": "Choose one of your products.",
+                                                         "outputs.3.lot": "This lot is listed twice."}
+
+
+def test_a_lot_made_from_a_flagged_lot_is_not_shipped_in_the_same_document(session):
+    """A captured document may make a lot and ship it at once: the new lot is blocked by its input's flag already."""
+    dried = lot_named(session, "TND-2611-01")
+    product = session.get(Product, lot_named(session, "TK-2611-01").product_id)
+    safety.raise_flag(session, dried, safety.PRE_HARVEST_INTERVAL,
+                      {"harvest": "20/11/2026", "input": "Hexaconazole 5SC", "end": "25/11/2026"})
+    processor, market = _user(session, "chebien@demo.vn"), _user(session, "sieuthi@demo.vn")
+    ledger = Ledger(session, processor.organization_id, processor.id, ZONE)
+    movements.record_transformation(ledger, {
+        "process": "drying", "time": _ago(3), "inputs": [{"lot_id": dried.id, "quantity": "1"}],
+        "outputs": [{"product_id": product.id, "lot": "TK-2612-07", "quantity": "0.3"}]})
+    with pytest.raises(ValidationError) as refused:
+        movements.record_shipping(ledger, {"to_organization_id": market.organization_id, "reference": "PXK-2612-011",
+                                           "time": _ago(2), "lines": [{"gtin": product.gtin, "lot": "TK-2612-07",
+                                                                       "quantity": "0.3"}]})
+    assert refused.value.errors == {"lines.0.lot": (
+        "The lot, or a lot it was made from, is flagged: Harvested on 20/11/2026, inside the pre-harvest interval or "
+        "withdrawal period of Hexaconazole 5SC (until 25/11/2026).")}
