@@ -8,8 +8,10 @@ a receipt's hash ID, as its export gives it; a shipment's lines in the order of 
 temperature under 100 degrees either side of zero, of a lot its recorder holds, observed whole under its batch;
 a packing of one package, its size to the gram, its packaging in both languages, each field within its limits;
 a packing sized otherwise taking all that is held, where it is packed, under its batch, and never more than is held;
-a transformation's note of at most 300 characters, its output products within their bounds, an output lot listed
-twice refused where it comes again, and a lot it makes blocked at once by its input's flag."""
+a transformation's note of at most 300 characters, its output products within their bounds, an output lot's code
+and quantity typed wrong refused with what is wrong, an output lot listed twice refused where it comes again, and
+a lot it makes blocked at once by its input's flag; a shipment without a receiver refused without a database
+warning."""
 import warnings
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -182,6 +184,23 @@ def test_goods_can_be_shipped_to_any_producer_shop_or_outlet_but_the_sender_itse
                          "Quầy đặc sản – Điểm du lịch sinh thái Tràng Kênh", "Siêu thị Nông sản sạch Thủy Nguyên"]
     # "Tổ" and "Trang" come in either order by the database's collation (code points or Vietnamese).
     assert sorted(names[4:]) == ["Trang trại Na dai Lưu Kiếm", "Tổ hợp tác Rau hữu cơ Hoa Động"]
+
+
+@pytest.mark.parametrize("receiver,errors", [
+    (None, {"to_organization_id": "Required."}),
+    ("Siêu thị", {"to_organization_id": "Must be a whole number."}),
+    ("0", {"to_organization_id": "Must be between 1 and 2147483647."})], ids=["missing", "not a number", "zero"])
+def test_a_shipment_without_a_receiver_is_refused_without_a_database_warning(session, receiver, errors):
+    """SQLAlchemy warns (and says it may one day raise) when asked for a row by a null key: none is asked for."""
+    data = {"reference": "PXK-2612-012", "time": _ago(2),
+            "lines": [{"lot_id": lot_named(session, "GAO-BH-2610A").id, "quantity": "1"}]}
+    if receiver is not None:
+        data["to_organization_id"] = receiver
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SAWarning)
+        with pytest.raises(ValidationError) as refused:
+            _record(session, "htx.lua@demo.vn", movements.record_shipping, data)
+    assert refused.value.errors == errors
 
 
 def _holding(session, code, email) -> Decimal:
@@ -530,6 +549,20 @@ def test_a_transformation_records_its_note_of_at_most_300_characters(session, le
                           "outputs.0.product_id": "Choose one of your products."})])
 def test_an_output_product_out_of_bounds_is_refused_with_the_bounds(session, output, errors):
     assert _transformation_refused(session, [dict(output, lot="TK-2612-04", quantity="0.3")]) == errors
+
+
+@pytest.mark.parametrize("output,errors", [
+    ({"lot": "TK 2612-08"}, {"outputs.0.lot": "Spaces are not allowed."}),
+    ({"lot": ".."}, {"outputs.0.lot": "A code cannot be only dots."}),
+    ({"lot": "TÔM-2612"}, {"outputs.0.lot": "“Ô” cannot be used: letters A–Z, a–z, digits and - . _ / only "
+                                            "(GS1 character set 82; no accents). E.g. Đ → D, ư → u."}),
+    ({"quantity": "0.3005"}, {"outputs.0.quantity": "At most 3 decimal places."})],
+    ids=["space", "only dots", "accent", "four decimals"])
+def test_an_output_lot_code_or_quantity_typed_wrong_is_refused_with_what_is_wrong(session, output, errors):
+    """A lot's code goes into its GS1 Digital Link and barcode, and quantities are kept to the gram."""
+    product = lot_named(session, "TK-2611-01").product_id
+    assert _transformation_refused(session, [dict({"product_id": product, "lot": "TK-2612-08", "quantity": "0.3"},
+                                                  **output)]) == errors
 
 
 def test_an_output_lot_listed_twice_is_refused_where_it_comes_again_even_after_a_refused_line(session):
