@@ -1,17 +1,17 @@
-"""Movements at the service, as they are written: a shipment's site, transaction type and roles; what the user typed
-in another unit; who recorded a transformation; whether storing was cooling; an unpacking at the very moment of its
-packing; an unpacking's site, batch and lots; an SSCC typed wrong; whether a container is packed, by what happened
-to it last, for its own organization; a recalled lot refused by name; a destruction's reason, and the flag it resolves
-only once none of the lot is left anywhere; a receipt's site, recorder, lots and losses, each lot counted once to
-the gram, never more than was shipped, in the lot's own unit; a shipment received once, even by two requests at once;
-a receipt's hash ID, as its export gives it; a shipment's lines in the order of their lot codes; a storing's
-temperature under 100 degrees either side of zero, of a lot its recorder holds, observed whole under its batch;
-a packing of one package, its size to the gram, its packaging in both languages, each field within its limits;
-a packing sized otherwise taking all that is held, where it is packed, under its batch, and never more than is held;
-a transformation's note of at most 300 characters, its output products within their bounds, an output lot's code
-and quantity typed wrong refused with what is wrong, an output lot listed twice refused where it comes again, and
-a lot it makes blocked at once by its input's flag; a shipment without a receiver refused without a database
-warning."""
+"""Movements at the service, as they are written: a shipment's site, transaction type, roles and recorder, and its
+reference of at most 60 characters; what the user typed in another unit; who recorded a transformation; whether
+storing was cooling; an unpacking at the very moment of its packing; an unpacking's site, batch and lots; an SSCC
+typed wrong; whether a container is packed, by what happened to it last, for its own organization; a recalled lot
+refused by name; a destruction's reason, and the flag it resolves only once none of the lot is left anywhere; a
+receipt's site, recorder, lots and losses, each lot counted once to the gram, never more than was shipped, in the
+lot's own unit; a shipment received once, even by two requests at once; a receipt's hash ID, as its export gives it;
+a shipment's lines in the order of their lot codes; a storing's temperature under 100 degrees either side of zero, of
+a lot its recorder holds, observed whole under its batch; a packing of one package, its size to the gram, its
+packaging in both languages, each field within its limits; a packing sized otherwise taking all that is held, where
+it is packed, under its batch, and never more than is held; a transformation's note of at most 300 characters, its
+output products within their bounds, an output lot's code and quantity typed wrong refused with what is wrong, an
+output lot listed twice refused where it comes again, and a lot it makes blocked at once by its input's flag; a
+shipment without a receiver refused without a database warning."""
 import warnings
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -62,6 +62,28 @@ def test_a_shipment_records_its_site_a_delivery_note_by_default_and_what_was_typ
     assert (shipment.reference_type, shipment.reference, shipment.to_organization_id) == (
         "desadv", "PXK-2612-009", market.organization_id)
     assert _lines(session, event) == [("observed", rice.id, Decimal("10.000"), "kg")]
+
+
+def test_a_shipment_records_who_recorded_it(session):
+    """A shipment answers for the person who sent the goods, as every other event does."""
+    event = _record(session, "htx.lua@demo.vn", movements.record_shipping, {
+        "to_organization_id": _user(session, "sieuthi@demo.vn").organization_id, "reference": "PXK-2612-013",
+        "time": _ago(2), "lines": [{"lot_id": lot_named(session, "GAO-BH-2610A").id, "quantity": "1"}]})
+    assert event.actor_user_id == _user(session, "htx.lua@demo.vn").id
+
+
+@pytest.mark.parametrize("length,errors", [(60, None), (61, {"reference": "At most 60 characters."})])
+def test_a_shipments_reference_of_more_than_60_characters_is_refused(session, length, errors):
+    """The delivery note's number is stored in 60 characters: a longer one is refused by name, not by the database."""
+    data = {"to_organization_id": _user(session, "sieuthi@demo.vn").organization_id, "reference": "P" * length,
+            "time": _ago(2), "lines": [{"lot_id": lot_named(session, "GAO-BH-2610A").id, "quantity": "1"}]}
+    if errors is None:
+        event = _record(session, "htx.lua@demo.vn", movements.record_shipping, data)
+        assert session.get(Shipment, event.shipment_id).reference == "P" * 60
+    else:
+        with pytest.raises(ValidationError) as refused:
+            _record(session, "htx.lua@demo.vn", movements.record_shipping, data)
+        assert refused.value.errors == errors
 
 
 def test_a_factor_given_with_the_lots_own_unit_is_not_recorded(session):
