@@ -426,3 +426,12 @@ def test_a_token_id_not_written_in_plain_digits_names_no_token(ward):
         with pytest.raises(NotFound):
             accounts.revoke_token(session, typed)
     assert row.revoked_at is None
+
+
+def test_a_token_made_without_a_name_has_an_empty_one_and_any_printable_name_is_kept(ward):
+    """`tokens list` shows the name as given; only tabs and line breaks would break its one line."""
+    session, cooperative, _office, _admin = ward
+    farmer = accounts.create_user(session, cooperative, "binh@kienbai.vn", PASSWORD, "producer")
+    accounts.create_token(session, farmer)
+    accounts.create_token(session, farmer, "XX Kho Xanh")
+    assert [token.name for token, _owner in accounts.tokens(session, farmer.id)] == ["", "XX Kho Xanh"]

@@ -590,3 +590,33 @@ def test_a_harvest_inside_two_intervals_ending_together_is_flagged_once(session)
     flags = _flag_details(session, _harvest(session, batch, "2025-06-25T16:30"))
     assert [(flag["harvest"], flag["end"]) for flag in flags] == [("25/06/2025 16:30", "27/06/2025 08:05")]
     assert flags[0]["input"] in {"Validamycin 5SL", "Regent 800WG"}
+
+
+def test_a_harvest_on_the_day_the_batch_started_is_taken(session):
+    """Only a day before the start is refused: a crop can be planted and picked on one day (sprouts, greens)."""
+    batch, _ = _start(session, "htx.lua@demo.vn", "Cánh đồng Phả Lễ", "Thóc Bắc Hương tươi", code="PL-HE-2025")
+    lot = _harvest(session, batch, "2025-06-02T16:00")
+    assert (lot.code, lot.batch_id) == ("PL-HE-2025-01", batch.id)
+
+
+def test_batches_are_listed_latest_started_first_and_the_later_entered_first_on_the_same_day(session):
+    """The producer's batch list shows the season's newest work at the top, each with its area and product."""
+    first, _ = _start(session, "htx.lua@demo.vn", "Cánh đồng Phả Lễ", "Thóc Bắc Hương tươi", code="PL-A")
+    older, _ = _start(session, "htx.lua@demo.vn", "Cánh đồng Phả Lễ", "Thóc Bắc Hương tươi", code="PL-B",
+                      time="2025-05-01T07:00")
+    second, _ = _start(session, "htx.lua@demo.vn", "Cánh đồng Phả Lễ", "Thóc Bắc Hương tươi", code="PL-C")
+    ours = {first.id, older.id, second.id}
+    rows = [(batch.code, site.name, product.name_vi)
+            for batch, site, product in recording.list_batches(session, first.organization_id) if batch.id in ours]
+    assert rows == [("PL-C", "Cánh đồng Phả Lễ", "Thóc Bắc Hương tươi"),
+                    ("PL-A", "Cánh đồng Phả Lễ", "Thóc Bắc Hương tươi"),
+                    ("PL-B", "Cánh đồng Phả Lễ", "Thóc Bắc Hương tươi")]
+
+
+def test_certificates_are_listed_the_one_valid_longest_first(session):
+    organization_id = _user(session, "htx.lua@demo.vn").organization_id
+    _certificate(session, organization_id, number="HC-2026-10", valid_to="2026-12-31")
+    _certificate(session, organization_id, number="HC-2026-11", valid_to="2028-06-30")
+    _certificate(session, organization_id, number="HC-2026-12", valid_to="2027-06-30")
+    numbers = [c.number for c in recording.list_certificates(session, organization_id) if c.number.startswith("HC-")]
+    assert numbers == ["HC-2026-11", "HC-2026-12", "HC-2026-10"]

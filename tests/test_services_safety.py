@@ -217,3 +217,25 @@ def test_a_recall_concerns_who_made_holds_or_was_shipped_the_lot_while_it_stands
                         "thuysan@demo.vn": [older], "chebien@demo.vn": [older], "rau.huuco@demo.vn": []}
     safety.lift_recall(session, inspector, recall.id, {"reason": "Mẫu đạt"})
     assert safety.recalls_affecting(session, _user(session, "sieuthi@demo.vn").organization_id) == []
+
+
+def test_a_recall_concerns_a_buyer_whose_goods_are_still_on_their_way(session):
+    """The buyer must not sell what arrives: it is told before it receives, and holds, the lot."""
+    rice, buyer, farmer = lot_named(session, "GAO-BH-2610A"), _user(session, "rau.huuco@demo.vn"), _user(
+        session, "htx.lua@demo.vn")
+    record_one(session, farmer.organization_id, farmer.id, "Asia/Ho_Chi_Minh", movements.record_shipping, {
+        "to_organization_id": buyer.organization_id, "reference_type": "inv", "reference": "HĐ-2612-002",
+        "time": (datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")) - timedelta(hours=2)).isoformat(timespec="minutes"),
+        "lines": [{"lot_id": rice.id, "quantity": "100"}]})
+    recall = safety.recall_lot(session, rice, {"reason": "Nghi nhiễm nấm mốc"})
+    assert safety.recalls_affecting(session, buyer.organization_id) == [recall]
+
+
+def test_the_recalls_concerning_an_organization_come_newest_first(session):
+    farmer = _user(session, "htx.lua@demo.vn")
+    first = safety.recall_lot(session, lot_named(session, "GAO-BH-2610A"), {"reason": "Nghi nhiễm nấm mốc"})
+    rice_lots = session.exec(select(Lot).where(Lot.organization_id == farmer.organization_id,
+                                               Lot.id != first.lot_id).order_by(Lot.id)).all()
+    second = safety.recall_lot(session, rice_lots[0], {"reason": "Ẩm mốc"})
+    assert second.recalled_at > first.recalled_at
+    assert safety.recalls_affecting(session, farmer.organization_id) == [second, first]

@@ -236,3 +236,49 @@ def test_the_list_of_suspected_copies_stops_at_five_hundred(session):
     for serial in range(1, 502):
         scan.record_scan(session, rice.id, serial, "genuine", scan.Scanner(f"phone-{serial}"))
     assert len(scan.suspected_copies(session, 0)) == 500  # one client each, more than none: all 501 look copied
+
+
+def test_a_product_without_a_shelf_life_shows_no_best_before_and_the_scan_json_has_its_keys_only(
+        session, demo_app, monkeypatch):
+    """Greens sold loose may have no shelf life; the page then shows no date, and the JSON keeps its contract."""
+    monkeypatch.setattr(scan, "_facts_cache", OrderedDict())
+    lot = lot_named(session, "RHC-2611-03")
+    product = session.get(Product, lot.product_id)
+    product.shelf_life_days = None
+    session.add(product)
+    session.flush()
+    facts = _scan_on(session, demo_app, "RHC-2611-03", lot.produced_on + timedelta(days=400))
+    assert (facts["best_before"], facts["expired"], facts["serial"]) == (None, False, "1")
+    assert sorted(facts) == ["best_before", "certifications", "expired", "lot", "ocop", "origins", "producer",
+                             "product", "production_area", "scans", "serial", "stages", "standards", "verification"]
+
+
+def test_a_label_checked_by_exactly_as_many_clients_as_the_threshold_is_not_listed_as_copied(session):
+    """The threshold is how many phones a genuine label may reach; only more than that looks copied."""
+    rice = lot_named(session, "GAO-BH-2610A")
+    for n in range(3):
+        scan.record_scan(session, rice.id, 9, "genuine", scan.Scanner(f"phone-{n}"))
+
+    def listed(threshold):
+        return [(lot.code, serial, clients) for lot, _product, serial, _count, clients, _first, _last
+                in scan.suspected_copies(session, threshold) if lot.id == rice.id]
+    assert listed(3) == []
+    assert listed(2) == [("GAO-BH-2610A", 9, 3)]
+
+
+def test_a_shop_checking_a_lot_it_made_itself_from_what_it_received_is_no_stranger(session):
+    """A supermarket that grades and bags rice it bought holds the new lot without any shipment to it; its tills' checks
+    are its own, not a sign of a copied label."""
+    market = _org(session, "sieuthi@demo.vn")
+    market_user = session.exec(select(User).where(User.email == "sieuthi@demo.vn")).one()
+    bags = Product(organization_id=market, gtin="08936099000017", name_vi="Gạo Bắc Hương túi 2 kg", unit="túi")
+    session.add(bags)
+    session.flush()
+    record_one(session, market, market_user.id, "Asia/Ho_Chi_Minh", movements.record_transformation, {
+        "process": "grading", "time": (datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")) - timedelta(hours=1)).isoformat(
+            timespec="minutes"),
+        "inputs": [{"lot_id": lot_named(session, "GAO-BH-2610A").id, "quantity": "20"}],
+        "outputs": [{"product_id": bags.id, "lot": "ST-GAO-01", "quantity": "10"}]})
+    repacked = lot_named(session, "ST-GAO-01")
+    scan.record_scan(session, repacked.id, 1, "genuine", scan.Scanner("till", market))
+    assert [row[0].code for row in scan.suspected_copies(session, 20) if row[0].id == repacked.id] == []
