@@ -5,7 +5,7 @@ import io
 import re
 import unicodedata
 import zlib
-from datetime import date
+from datetime import date, timedelta
 from trace import key_store
 from trace.db import get_session
 from trace.models import Lot, Organization, Product
@@ -438,3 +438,11 @@ def test_the_pdf_is_titled_with_the_product_and_lot():
     pdf = layouts.render_pdf(_demo_like_sheet(), range(7, 8), layouts.LAYOUTS["a4-3x8"])
     metadata = pypdfium2.PdfDocument(pdf).get_metadata_dict()
     assert (metadata["Title"], metadata["Producer"]) == ("Gạo Bắc Hương Thủy Nguyên – GAO-BH-2610A", "trace")
+
+
+def test_a_run_sheet_gives_the_lots_packing_date_and_the_runs_last_serial_as_the_widest(demo_app):
+    """The label prints the day the lot was packed, and room is made for the run's widest serial, its last."""
+    sheet, run = demo_sheet(demo_app, "GAO-BH-2610A")
+    with demo_app.app_context():
+        rice = get_session().exec(select(Lot).where(Lot.code == "GAO-BH-2610A")).one()
+    assert (sheet.packed_on - rice.produced_on, sheet.widest_serial) == (timedelta(days=10), str(run.first_serial + 44))

@@ -188,3 +188,14 @@ def test_labels_and_csv_lines_of_a_run_carry_signed_urls_that_verify(session, de
     assert [(label.serial, label.url) for label in part] == [(label.serial, label.url) for label in every[1:]]
     lines = list(labels.csv_lines(session, store, BASE_URL, made, range(8, 10)))
     assert lines == ["serial,url\r\n", f"8,{every[1].url}\r\n", f"9,{every[2].url}\r\n"]
+
+
+def test_a_lots_runs_are_listed_oldest_first_those_still_being_written_unless_only_issued_ones_are_asked_for(
+        session, demo_app):
+    rice = lot(session, "RMA-2611-01")
+    store = key_store(demo_app)
+    before = [run.id for run in labels.runs_of_lot(session, rice.id)]
+    issued = labels.issue_labels(session, store, rice, 2)
+    pending = labels.issue_labels(session, store, rice, 3, pending=True)
+    assert [run.id for run in labels.runs_of_lot(session, rice.id)] == before + [issued.id, pending.id]
+    assert [run.id for run in labels.runs_of_lot(session, rice.id, issued_only=True)] == before + [issued.id]

@@ -616,3 +616,41 @@ def test_a_lot_made_from_a_flagged_lot_is_not_shipped_in_the_same_document(sessi
     assert refused.value.errors == {"lines.0.lot": (
         "The lot, or a lot it was made from, is flagged: Harvested on 20/11/2026, inside the pre-harvest interval or "
         "withdrawal period of Hexaconazole 5SC (until 25/11/2026).")}
+
+
+def test_the_last_half_kilo_of_a_lot_may_still_be_shipped(session):
+    """Holding less than one unit of a lot is still holding some of it."""
+    rice = lot_named(session, "GAO-BH-2610A")
+    _record(session, "sieuthi@demo.vn", movements.record_destroying, rice.id,
+            {"reason": "Tiêu hủy", "quantity": "999.5", "time": _ago(3)})
+    _ship(session, "sieuthi@demo.vn", "dulich@demo.vn", [{"lot_id": rice.id, "quantity": "0.5"}])
+    assert _holding(session, "GAO-BH-2610A", "sieuthi@demo.vn") == Decimal("0")
+
+
+def test_a_lot_listed_twice_after_a_refused_line_is_refused_too(session):
+    """Every line's mistakes are shown at once, so that one request can correct them all."""
+    rice = lot_named(session, "GAO-BH-2610A")
+    with pytest.raises(ValidationError) as refused:
+        _ship(session, "htx.lua@demo.vn", "chebien@demo.vn", [
+            {"lot_id": rice.id, "quantity": "abc"}, {"lot_id": rice.id, "quantity": "1"},
+            {"lot_id": rice.id, "quantity": "2"}])
+    assert refused.value.errors == {"lines.0.quantity": "Must be a number.", "lines.2.lot": "This lot is listed twice."}
+
+
+def test_shipments_come_newest_shipped_first_once_each_with_their_shipping_whether_sent_or_received(session):
+    """The lists of shipments to receive and sent: by the time they were shipped, not the order they were recorded
+    in (the latest recorded first at the same time), a shipment already received listed once, with its shipping
+    event."""
+    farm, processor = _user(session, "htx.lua@demo.vn"), _user(session, "chebien@demo.vn")
+    rice = lot_named(session, "GAO-BH-2610A")
+    same_time = _ago(3)
+    shipped = {}
+    for name, time in [("late", _ago(1)), ("early", _ago(5)), ("first", same_time), ("second", same_time)]:
+        shipped[name] = _record(session, "htx.lua@demo.vn", movements.record_shipping, {
+            "to_organization_id": processor.organization_id, "reference": f"TEST-{name}", "time": time,
+            "lines": [{"lot_id": rice.id, "quantity": "1"}]})
+    _record(session, "chebien@demo.vn", movements.record_receiving, shipped["early"].shipment_id, {"time": _ago(0.5)})
+    expected = [(shipped[name].shipment_id, shipped[name].id) for name in ("late", "second", "first", "early")]
+    for organization_id, incoming in [(processor.organization_id, True), (farm.organization_id, False)]:
+        rows = movements.shipments_for(session, organization_id, incoming=incoming)
+        assert [(shipment.id, event.id) for shipment, event in rows if shipment.reference.startswith("TEST-")] == expected
