@@ -1,5 +1,6 @@
 """EPCIS export at the service: error declarations as EPCIS writes them, the record time, the query's filters and
 order, class-level lot URIs, and hash IDs given to events stored without one."""
+import json
 import time
 from datetime import UTC, datetime, timedelta
 from trace.models import Event, Organization, Site, User
@@ -160,6 +161,12 @@ def test_a_harvest_names_its_lot_in_the_ilmd_and_a_seasons_start_keeps_its_quant
         "tn:batch": "AO7-V2-2026", "tn:product": "08936048000011", "tn:quantity": "450000",
         "tn:source": "Trại giống Việt–Úc, Ninh Thuận", "tn:species": "Tôm thẻ chân trắng (Litopenaeus vannamei)",
         "tn:unit": "con"}
+
+
+def test_a_whole_quantity_is_written_as_a_json_integer(session):
+    """Readers of the document see '18500', not '18500.0'."""
+    assert json.dumps(_exported(session, _first(session, "harvest"))["quantityList"]) == (
+        '[{"epcClass": "https://id.gs1.org/01/08936045000014/10/GAO-BH-2610A", "quantity": 18500, "uom": "KGM"}]')
 
 
 def test_goods_shipped_from_a_site_are_read_there_and_at_no_business_location_of_ours(session):

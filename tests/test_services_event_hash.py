@@ -230,6 +230,9 @@ SHAPES = {
     "empty quantity element": {"type": "ObjectEvent", **AT, "action": "OBSERVE", "quantityList": [{"epcClass": LGTIN}, {}]},
     "quantity with an extension object": {"type": "ObjectEvent", **AT, "action": "OBSERVE", "quantityList": [
         {"epcClass": LGTIN, "quantity": 3, "ex:q": {"ex:r": "1"}}]},
+    "key with a colon after its prefix": {**OBSERVED, "sensorElementList": SENSOR, "ex:a:b": "1"},
+    "word of a sensor component": {**OBSERVED, "ex:c": "x", "sensorElementList": [
+        {"sensorReport": [{"type": "Temperature", "component": "x", "value": 4, "uom": "CEL"}]}]},
 }
 
 
@@ -277,6 +280,10 @@ PLAIN = {
                        "transformationID": "urn:x:t1", "bizStep": "commissioning", "disposition": "active"},
     "empty time and offset": {"type": "ObjectEvent", "eventTime": "", "eventTimeZoneOffset": " ", "epcList": [],
                               "action": "OBSERVE", "bizStep": ""},
+    "prefixed value with a colon after its prefix": {**OBSERVED, "ex:p": "ex:a:b"},
+    "digital link with a line break": {**OBSERVED, "epcList": ["https://id.gs1.org/01/12345670/21/a\nb"]},
+    "word of an error reason": {**OBSERVED, "ex:r": "incorrect_data", "errorDeclaration": {
+        "declarationTime": "2026-11-20T08:00:00+07:00", "reason": "incorrect_data"}},
 }
 
 

@@ -252,3 +252,15 @@ def test_the_ids_of_the_events_written_together_are_read_back_500_to_a_query(ses
         sa_event.remove(engine, "before_cursor_execute", count)
     assert len(statements) == 1
     assert [session.get(Event, event.id).details["temperature_c"] for event in events] == ["1", "2", "3"]
+
+
+def test_more_than_500_lots_made_together_each_get_the_id_of_their_own_row(session):
+    """New lots are read back by product and code in queries of 500: the 501st is read back like the first, and each
+    lot ends up with the id of its own written row."""
+    ledger = _ledger(session, "htx.lua@demo.vn")
+    rice = ledger.product(RICE_GTIN)
+    made = [ledger.new_lot(rice, f"BULK-{n:03d}", Decimal(n + 1), "kg", date(2026, 11, 1)) for n in range(501)]
+    ledger.flush()
+    rows = {lot.code: lot.id for lot in session.exec(select(Lot).where(Lot.code.startswith("BULK-"))).all()}
+    assert len(rows) == 501
+    assert [lot.id for lot in made] == [rows[f"BULK-{n:03d}"] for n in range(501)]

@@ -620,3 +620,15 @@ def test_certificates_are_listed_the_one_valid_longest_first(session):
     _certificate(session, organization_id, number="HC-2026-12", valid_to="2027-06-30")
     numbers = [c.number for c in recording.list_certificates(session, organization_id) if c.number.startswith("HC-")]
     assert numbers == ["HC-2026-11", "HC-2026-12", "HC-2026-10"]
+
+
+def test_an_organizations_products_are_listed_by_their_vietnamese_name(session):
+    """The product pickers and the catalogue show them alphabetically, whatever order they were entered in."""
+    organization_id = _rice(session).organization_id
+    for name in ("Trà xanh", "Bún tươi", "Nước mắm cốt"):
+        recording.create_product(session, organization_id, {"name_vi": name, "unit": "kg"})
+    listed = recording.list_products(session, organization_id)
+    assert {product.organization_id for product in listed} == {organization_id}
+    names = [product.name_vi for product in listed]
+    assert [name for name in names if name in ("Trà xanh", "Bún tươi", "Nước mắm cốt", RICE)] == [
+        "Bún tươi", RICE, "Nước mắm cốt", "Trà xanh"]
