@@ -6,10 +6,10 @@ certificate's days of validity, what a production area needs, a batch's harvests
 a harvest's lot code, told its length over 20 characters or refused when its product has it already, the harvest
 recorded with its user, area and details, and flagged inside pre-harvest intervals."""
 import io
-from trace.models import Certificate, Event, Organization, Product, Site, User
+from trace.models import Certificate, Event, EventLot, Lot, LotFlag, Organization, Product, Site, User
 from trace.services import corrections, movements, recording
 from trace.services.errors import ValidationError
-from trace.services.ledger import record_one
+from trace.services.ledger import Ledger, record_one
 
 import pytest
 from PIL import Image
@@ -185,7 +185,6 @@ def _harvest(session, batch, time, code="PL-HE-2025-01"):
 
 
 def _flag_details(session, lot):
-    from trace.models import LotFlag
     return [flag.details for flag in session.exec(select(LotFlag).where(LotFlag.lot_id == lot.id)).all()]
 
 
@@ -432,7 +431,6 @@ def test_an_input_is_recorded_by_its_user_at_its_batchs_area(session):
 
 
 def _harvest_event(session, lot) -> Event:
-    from trace.models import EventLot
     return session.exec(select(Event).join(EventLot, EventLot.event_id == Event.id)
                         .where(EventLot.lot_id == lot.id, EventLot.role == "output")).one()
 
@@ -465,8 +463,6 @@ def test_an_input_entered_late_flags_the_harvests_of_its_batch_from_its_start_to
 
 def test_an_input_after_harvests_in_the_same_document_flags_those_from_its_start_to_the_end_of_its_interval(session):
     """The harvests are not written yet when the input is read: the same bounds hold for them."""
-    from trace.models import Lot
-    from trace.services.ledger import Ledger
     user = _user(session, "htx.lua@demo.vn")
     batch, _ = _start(session, "htx.lua@demo.vn", "Cánh đồng Phả Lễ", "Thóc Bắc Hương tươi", code="PL-HE-2025")
     document = Ledger(session, user.organization_id, user.id, ZONE)
