@@ -79,6 +79,13 @@ def test_a_lot_is_a_class_level_uri_with_a_lot_and_nothing_else():
     assert epcis.parse_class_uri(None) is None and epcis.parse_class_uri("not a link") is None
 
 
+def test_a_lot_code_with_a_slash_stays_one_path_segment_of_its_class_uri():
+    """GS1's character set allows '/' in a lot code; unescaped it would read as another key qualifier."""
+    uri = epcis.class_uri("08936045000014", "GAO/26-1")
+    assert uri == "https://id.gs1.org/01/08936045000014/10/GAO%2F26-1"
+    assert epcis.parse_class_uri(uri) == ("08936045000014", "GAO/26-1")
+
+
 def test_events_stored_without_a_hash_id_get_the_one_they_would_have_had(session):
     events = session.exec(select(Event).order_by(Event.id).limit(5)).all()
     before = [e.hash_id for e in events]

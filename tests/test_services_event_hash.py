@@ -1,6 +1,7 @@
 """EPC URIs of every GS1 scheme turned into the Digital Links that event hash IDs and capture use (GS1 EPC Tag
 Data Standard 2.0, URI forms to element strings); check digits are worked out here with GS1's modulo 10."""
 import copy
+import json
 from trace.services import event_hash
 
 import pytest
@@ -233,6 +234,19 @@ SHAPES = {
     "key with a colon after its prefix": {**OBSERVED, "sensorElementList": SENSOR, "ex:a:b": "1"},
     "word of a sensor component": {**OBSERVED, "ex:c": "x", "sensorElementList": [
         {"sensorReport": [{"type": "Temperature", "component": "x", "value": 4, "uom": "CEL"}]}]},
+    "extension list": {**OBSERVED, "ex:codeList": ["a", "b"]},
+    "ilmd with an extension object": {**OBSERVED, "action": "ADD", "epcList": ["urn:epc:id:sgtin:0614141.812345.6789"],
+                                      "ilmd": {"ex:obj": {"ex:b": "1", "ex:a": "2"}}},
+    "ilmd with an extension list of one word": {**OBSERVED, "action": "ADD",
+                                                "epcList": ["urn:epc:id:sgtin:0614141.812345.6789"],
+                                                "ilmd": {"ex:priceList": "standard"}},
+    # Shapes the EPCIS schema refuses, which `epcis hash` still reads, as GS1's reference does.
+    "quantity with an extension": {"type": "ObjectEvent", **AT, "action": "OBSERVE", "quantityList": [
+        {"epcClass": LGTIN, "quantity": 3, "ex:q": "1"}]},
+    "transaction with an extension object first": {**OBSERVED, "bizTransactionList": [
+        {"ex:n": {"ex:a": "1"}, "bizTransaction": "urn:epcglobal:cbv:bt:0614141000005:PO-1"}]},
+    "persistent disposition as a word, before a read point": {
+        **OBSERVED, "persistentDisposition": "x", "readPoint": {"id": "urn:epc:id:sgln:0614141.12345.0"}},
 }
 
 
@@ -284,6 +298,8 @@ PLAIN = {
     "digital link with a line break": {**OBSERVED, "epcList": ["https://id.gs1.org/01/12345670/21/a\nb"]},
     "word of an error reason": {**OBSERVED, "ex:r": "incorrect_data", "errorDeclaration": {
         "declarationTime": "2026-11-20T08:00:00+07:00", "reason": "incorrect_data"}},
+    "transaction with an extension after its type and value": {**OBSERVED, "bizTransactionList": [
+        {"type": "po", "bizTransaction": "urn:epcglobal:cbv:bt:0614141000005:PO-1", "ex:note": "x"}]},
 }
 
 
@@ -314,3 +330,12 @@ def test_an_object_typed_with_a_list_of_words_in_a_list_of_lists_hashes_as_in_a_
     nested, flat = {**OBSERVED, "ex:o": [[typed]]}, {**OBSERVED, "ex:o": [typed]}
     assert event_hash.document_prehashes(_document(nested), [nested]) == reference_prehashes(_document(flat))
     assert event_hash.document_hash_ids(_document(nested)) == event_hash.document_hash_ids(_document(flat))
+
+
+@pytest.mark.parametrize("written", ["", {}, 5, ["po"]])
+def test_a_document_whose_transaction_list_is_not_a_list_of_objects_gets_no_hash_ids(app, tmp_path, written):
+    """GS1's reference cannot hash such an event either: `epcis hash` says so rather than print an ID of its own."""
+    path = tmp_path / "document.jsonld"
+    path.write_text(json.dumps(_document({**OBSERVED, "bizTransactionList": written})))
+    result = app.test_cli_runner().invoke(args=["epcis", "hash", str(path)])
+    assert (result.exit_code, result.output) == (1, "Error: The file is not an EPCISDocument in JSON.\n")

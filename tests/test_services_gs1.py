@@ -67,6 +67,8 @@ def test_gtin_problem_says_exactly_what_is_wrong(digits, message):
     ("..", "A code cannot be only dots."),
     ("LÚA", "“Ú” cannot be used: letters A–Z, a–z, digits and - . _ / only (GS1 character set 82; no accents). "
              "E.g. Đ → D, ư → u."),
+    ("ĐÔNG-Đ#", "“ĐÔ#” cannot be used: letters A–Z, a–z, digits and - . _ / only (GS1 character set 82; no accents). "
+                "E.g. Đ → D, ư → u."),
     ("A.B", None), ("...A", None), ("x" * 20, None),
 ])
 def test_code_problem_messages(code, message):

@@ -403,7 +403,7 @@ def epcis_hash(file):
     try:
         document = json.load(file)
         ids = event_hash.document_hash_ids(document)
-    except (json.JSONDecodeError, AttributeError, TypeError):
+    except (json.JSONDecodeError, AttributeError, TypeError, IndexError):
         raise click.ClickException("The file is not an EPCISDocument in JSON.") from None
     for hash_id in ids:
         click.echo(hash_id)
