@@ -371,7 +371,7 @@ def test_a_login_cookie_edited_by_hand_is_no_login_on_either_database(ward):
     login = accounts.start_login(session, farmer, remember=False)
     user_id, _, token = login.partition(".")
     assert accounts.user_of_login(session, login) is farmer
-    for edited in (f"1234567890.{token}", f"{'9' * 20}.{token}", f"٣.{token}", f"{user_id}.", f".{token}", user_id,
+    for edited in (f"1234567890.{token}", f"{2**31}.{token}", f"{'9' * 20}.{token}", f"٣.{token}", f"{user_id}.", f".{token}", user_id,
                    f"{user_id}.{token}x", f"-{user_id}.{token}", None, ""):
         assert accounts.user_of_login(session, edited) is None, edited  # ids past PostgreSQL's integer too
 
@@ -435,3 +435,53 @@ def test_a_token_made_without_a_name_has_an_empty_one_and_any_printable_name_is_
     accounts.create_token(session, farmer)
     accounts.create_token(session, farmer, "XX Kho Xanh")
     assert [token.name for token, _owner in accounts.tokens(session, farmer.id)] == ["", "XX Kho Xanh"]
+
+
+def test_a_login_carries_24_random_bytes_and_records_whether_it_is_remembered(ward):
+    """The login id is "user id.token": 192 random bits in 32 URL-safe characters, of which only the hash is
+    stored, with whether the user asked to be remembered on that device."""
+    session, cooperative, _office, _admin = ward
+    farmer = accounts.create_user(session, cooperative, "binh@kienbai.vn", PASSWORD, "producer")
+    remembered, forgotten = accounts.start_login(session, farmer, True), accounts.start_login(session, farmer, False)
+    rows = session.exec(select(LoginSession).where(LoginSession.user_id == farmer.id).order_by(LoginSession.id)).all()
+    tokens = []
+    for login, row in zip((remembered, forgotten), rows, strict=True):
+        user_id, dot, token = login.partition(".")
+        assert (user_id, dot, len(token)) == (str(farmer.id), ".", 32)
+        assert row.token_hash == accounts._token_hash(token) and token not in row.token_hash
+        tokens.append(token)
+    assert tokens[0] != tokens[1]
+    assert [row.remember for row in rows] == [True, False]
+
+
+def test_a_login_cookie_naming_another_user_with_a_real_token_is_no_login(ward):
+    """A token logs in only the user it was given to, and only under that user's id."""
+    session, cooperative, _office, admin = ward
+    farmer = accounts.create_user(session, cooperative, "binh@kienbai.vn", PASSWORD, "producer")
+    login = accounts.start_login(session, farmer, remember=False)
+    token = login.partition(".")[2]
+    assert accounts.user_of_login(session, login) is farmer
+    assert accounts.user_of_login(session, f"{admin.id}.{token}") is None
+
+
+def test_a_login_begun_as_the_account_is_disabled_is_no_login(ward):
+    """The password was checked just before the administrator disabled the account: the login written after
+    that still lets no one in."""
+    session, cooperative, _office, admin = ward
+    farmer = accounts.create_user(session, cooperative, "binh@kienbai.vn", PASSWORD, "producer")
+    assert accounts.authenticate(session, "binh@kienbai.vn", PASSWORD) is farmer
+    accounts.set_disabled(session, admin, farmer, True)
+    login = accounts.start_login(session, farmer, remember=True)
+    assert accounts.user_of_login(session, login) is None
+
+
+def test_a_user_with_a_nine_digit_id_logs_in(ward):
+    """Ids of up to nine digits are looked up; longer ones are refused before the database sees them."""
+    session, cooperative, _office, _admin = ward
+    farmer = User(id=999_999_999, organization_id=cooperative.id, email="binh@kienbai.vn",
+                  password_hash=accounts._password_hash(PASSWORD), role="producer")
+    session.add(farmer)
+    session.flush()
+    login = accounts.start_login(session, farmer, remember=False)
+    assert login.startswith("999999999.")
+    assert accounts.user_of_login(session, login) is farmer
