@@ -12,10 +12,12 @@ from trace.models import Lot, Organization, Product
 from trace.services import labels, layouts, lots
 from trace.services.keys import sign
 
+import pikepdf
 import pypdfium2
 import pytest
 import zxingcpp
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fontTools.ttLib import TTFont
 from PIL import Image
 from pyzbar import pyzbar
 from sqlmodel import select
@@ -429,9 +431,10 @@ def test_every_character_of_the_run_text_is_inked():
 
 def test_the_fonts_are_described_in_thousandths_of_an_em():
     pdf = layouts.render_pdf(_demo_like_sheet(), range(7, 8), layouts.LAYOUTS["a4-3x8"])
-    assert re.findall(rb"/FontName (/[^ ]+) /Flags 4 /FontBBox (\[[^]]*\]) /ItalicAngle 0 (/Ascent \d+ /Descent -\d+)",
-                      pdf) == [(b"/TRACE+DejaVuSans", b"[-1021 -463 1793 1232]", b"/Ascent 928 /Descent -236"),
-                               (b"/TRACE+DejaVuSans-Bold", b"[-1069 -415 1975 1175]", b"/Ascent 928 /Descent -236")]
+    assert re.findall(rb"/FontName (/[^ ]+) /Flags 4 /FontBBox (\[[^]]*\]) /ItalicAngle 0 "
+                      rb"(/Ascent \d+ /Descent -\d+ /CapHeight \d+)", pdf) == [
+        (b"/TRACE+DejaVuSans", b"[-1021 -463 1793 1232]", b"/Ascent 928 /Descent -236 /CapHeight 928"),
+        (b"/TRACE+DejaVuSans-Bold", b"[-1069 -415 1975 1175]", b"/Ascent 928 /Descent -236 /CapHeight 928")]
 
 
 def test_the_pdf_is_titled_with_the_product_and_lot():
@@ -446,3 +449,37 @@ def test_a_run_sheet_gives_the_lots_packing_date_and_the_runs_last_serial_as_the
     with demo_app.app_context():
         rice = get_session().exec(select(Lot).where(Lot.code == "GAO-BH-2610A")).one()
     assert (sheet.packed_on - rice.produced_on, sheet.widest_serial) == (timedelta(days=10), str(run.first_serial + 44))
+
+
+
+def strict_open(pdf: bytes) -> pikepdf.Pdf:
+    """The PDF as a strict reader takes it: a broken cross-reference table or object is an error, not rebuilt
+    silently as lenient readers do."""
+    return pikepdf.open(io.BytesIO(pdf), attempt_recovery=False)
+
+
+def test_a_strict_reader_opens_the_pdf_without_repairing_it():
+    """Incremental updates and strict readers trust the cross-reference table and each object's syntax."""
+    with strict_open(layouts.render_pdf(_demo_like_sheet(), range(7, 10), layouts.LAYOUTS["roll-50x30"])) as pdf:
+        assert (pdf.check_pdf_syntax(), pdf.get_warnings(), len(pdf.pages)) == ([], [], 3)
+        fonts = {str(name): font for page in pdf.pages for name, font in page.Resources.Font.items()}
+        assert sorted(str(font.BaseFont) for font in fonts.values()) == ["/TRACE+DejaVuSans", "/TRACE+DejaVuSans-Bold"]
+        assert [font.ToUnicode.read_bytes()[:8] for font in fonts.values()] == [b"/CIDInit"] * 2
+
+
+def test_a_runs_font_holds_the_glyphs_its_labels_show_and_every_digit():
+    """All ten digits go in, even when the labels' bold text has none, so the labels of a run share one subset;
+    nothing else does."""
+    sheet = _demo_like_sheet()
+    sheet.product_name, sheet.best_before, sheet.ocop_stars, sheet.marks = "Gạo Bắc Hương", None, None, []
+    with strict_open(layouts.render_pdf(sheet, range(7, 8), layouts.LAYOUTS["a4-3x8"])) as pdf:
+        bold = next(font for font in pdf.pages[0].Resources.Font.values()
+                    if font.BaseFont == "/TRACE+DejaVuSans-Bold")
+        cmap = bold.ToUnicode.read_bytes().decode("ascii")
+        subset = TTFont(io.BytesIO(bold.DescendantFonts[0].FontDescriptor.FontFile2.read_bytes()))
+    entries = "".join(re.findall(r"beginbfchar\n(.*?)\nendbfchar", cmap, re.S))
+    mapped = {int(gid, 16): chr(int(char, 16)) for gid, char in re.findall(r"<([0-9A-F]{4})> <([0-9A-F]{4})>", entries)}
+    assert sorted(mapped.values()) == sorted(set("Gạo Bắc Hương0123456789"))
+    order, glyphs = subset.getGlyphOrder(), subset["glyf"]
+    drawn = {mapped[gid] for gid in mapped if glyphs[order[gid]].numberOfContours != 0}  # -1: a composite
+    assert drawn == set("GạoBắcHương0123456789")
