@@ -483,3 +483,26 @@ def test_a_runs_font_holds_the_glyphs_its_labels_show_and_every_digit():
     order, glyphs = subset.getGlyphOrder(), subset["glyf"]
     drawn = {mapped[gid] for gid in mapped if glyphs[order[gid]].numberOfContours != 0}  # -1: a composite
     assert drawn == set("GạoBắcHương0123456789")
+
+
+def test_the_fonts_text_map_is_the_identity_to_unicode_cmap_of_the_pdf_reference():
+    """A CMap is a small PostScript program a reader runs rather than scans: its character collection
+    (Adobe-UCS), name, type and code space are the ones the PDF reference gives, and a stray or misspelt word
+    stops it before it maps anything."""
+    text = layouts._to_unicode({3: "G", 4: "ạ"}).decode("ascii")
+    assert text.split() == """/CIDInit /ProcSet findresource begin 12 dict begin begincmap
+        /CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def
+        /CMapName /Adobe-Identity-UCS def /CMapType 2 def 1 begincodespacerange <0000> <FFFF> endcodespacerange
+        2 beginbfchar <0003> <0047> <0004> <1EA1> endbfchar
+        endcmap CMapName currentdict /CMap defineresource pop end end""".split()
+
+
+def test_every_label_is_drawn_with_pdf_operators_only_each_text_object_closed():
+    """Readers deal with an operator they do not know, or text drawn outside a text object, each in its own way
+    (Ghostscript reports the file as broken): the pages and the run's text form use only these, in this order."""
+    with strict_open(layouts.render_pdf(_demo_like_sheet(), range(7, 10), layouts.LAYOUTS["roll-50x30"])) as pdf:
+        for page in pdf.pages:
+            drawing = " ".join(str(op) for _, op in pikepdf.parse_content_stream(page))
+            form = " ".join(str(op) for _, op in pikepdf.parse_content_stream(page.Resources.XObject.Run))
+            assert re.fullmatch(r"q cm q cm Do Q Do( BT Tf Tm Tj ET)+ Q", drawing), drawing
+            assert re.fullmatch(r"BT Tf Tm Tj ET( BT Tf Tm Tj ET)*", form), form
